@@ -1,0 +1,60 @@
+/**
+ * The HTTP app: middleware (request id, config), the APIs, the tap, and the public documents
+ * (JWKS, OpenAPI). Machine errors are JSON envelopes; pages for people are HTML.
+ */
+import { handleTap, page } from "./click/tap";
+import { getConfig } from "./config";
+import { DOCS_HTML, DOCS_JS } from "./docs";
+import { ApiError, errorResponse, renderError } from "./http/errors";
+import { createRouter } from "./http/openapi";
+import { linkRoutes } from "./links/routes";
+import { webserviceRoutes } from "./links/webservice-data";
+import { getKeyRing } from "./tokens/keyring";
+
+export const app = createRouter();
+
+app.use(async (c, next) => {
+  c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
+  c.set("config", getConfig(c.env));
+  await next();
+});
+
+app.onError(renderError);
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.get("/.well-known/jwks.json", async (c) => {
+  const { jwks } = await getKeyRing(c.get("config"));
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(jwks);
+});
+
+app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
+
+app.route("/", linkRoutes);
+app.route("/", webserviceRoutes);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+});
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "invite-edge",
+    version: "0.1.0",
+    description: "Signed, single-use Qualtrics survey invite links.",
+  },
+});
+app.get("/docs", (c) => c.html(DOCS_HTML));
+app.get("/docs.js", (c) =>
+  c.body(DOCS_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
+);
+
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  if (path.startsWith("/v1/") || path.startsWith("/.well-known/")) {
+    return errorResponse(c, new ApiError(404, "not_found", "No such endpoint."));
+  }
+  return page("not_found");
+});

@@ -1,0 +1,240 @@
+/**
+ * The tap: `GET|HEAD|POST /s/:id`. Hot path: one KV read, a JWT verification and, for a first
+ * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark, the
+ * counters of re-opens, refusals and previews, and logging run in `waitUntil`. The ledger is
+ * the truth: when KV has no token (expired, revoked, or not yet replicated to this location)
+ * the ledger decides, and a live invite still opens from its ledger row.
+ */
+import type { Context } from "hono";
+import type { Survey } from "../config";
+import type { AppEnv } from "../http/context";
+import { log } from "../http/log";
+import { overRateLimit } from "../http/rate-limit";
+import {
+  claimInvite,
+  getInvite,
+  type InviteRow,
+  recordTap,
+  type TapContext,
+  type TapOutcome,
+} from "../ledger/invites";
+import { inviteValues, surveyRedirectUrl } from "../links/survey-link";
+import { isInviteId } from "../tokens/ids";
+import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
+import { signLinkValues } from "../tokens/link-signature";
+import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
+import { PAGE_CSP, type PageKind, renderPage } from "./pages";
+import { isPreviewAgent, userAgentClass } from "./preview";
+
+/** KV metadata on a link's token once it was claimed (a fast path; D1 is the truth). */
+interface LinkMark {
+  consumedAt?: number;
+}
+
+type TapCtx = Context<AppEnv>;
+
+const TAP_HEADERS = {
+  "Cache-Control": "no-store",
+  "Referrer-Policy": "no-referrer",
+  "X-Robots-Tag": "noindex, nofollow",
+  "X-Content-Type-Options": "nosniff",
+};
+
+export function page(
+  kind: PageKind,
+  extraHeaders: Record<string, string> = {},
+  confirmAction?: string,
+) {
+  const { status, html } = renderPage(kind, confirmAction);
+  return new Response(html, {
+    status,
+    headers: {
+      ...TAP_HEADERS,
+      "Content-Type": "text/html; charset=utf-8",
+      "Content-Security-Policy": PAGE_CSP,
+      ...extraHeaders,
+    },
+  });
+}
+
+function redirect(location: string, extraHeaders: Record<string, string> = {}): Response {
+  return new Response(null, {
+    status: 302,
+    headers: { ...TAP_HEADERS, Location: location, ...extraHeaders },
+  });
+}
+
+function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId: string): void {
+  c.executionCtx.waitUntil(
+    task.catch((error: unknown) =>
+      log("background_write_failed", {
+        what,
+        inviteId,
+        requestId: c.get("requestId"),
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    ),
+  );
+}
+
+function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): void {
+  inBackground(c, recordTap(c.env.DB, id, outcome, tap), `record_${outcome}`, id);
+}
+
+/** An invite rebuilt from its ledger row, for when KV does not (or no longer) hold the token. */
+async function inviteFromRow(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
+  if (row.customer_ref === null || row.embedded_data === null) return null; // purged
+  const source = {
+    customerId: row.customer_ref,
+    transactionId: row.transaction_id,
+    trigger: row.trigger,
+    embeddedData: JSON.parse(row.embedded_data) as VerifiedInvite["embeddedData"],
+  };
+  return {
+    ...source,
+    id: row.id,
+    survey: row.survey,
+    expiresAt: row.expires_at,
+    ...(row.channel ? { channel: row.channel } : {}),
+    sig: await signLinkValues(c.get("config"), inviteValues(row.id, source)),
+  };
+}
+
+/** What the ledger says of an invite that cannot be claimed (or whose token KV lacks). */
+function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
+  if (!row) return "not_found";
+  if (row.revoked_at !== null) return "revoked";
+  if (row.consumed_at !== null) return row.expires_at > now ? "consumed" : "expired";
+  if (row.expires_at <= now) return "expired";
+  return "claimable";
+}
+
+export async function handleTap(c: TapCtx): Promise<Response> {
+  try {
+    return await tap(c);
+  } catch (error) {
+    log("tap_failed", {
+      requestId: c.get("requestId"),
+      error: error instanceof Error ? error.name : "unknown",
+      message: error instanceof Error ? error.message : undefined,
+    });
+    return page("unavailable", { "Retry-After": "5" });
+  }
+}
+
+async function tap(c: TapCtx): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  if (!isInviteId(id)) return page("not_found");
+  const config = c.get("config");
+  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
+  const wait = await overRateLimit(config, c.env.TAP_LIMITER, ip);
+  if (wait !== null) return page("rate_limited", { "Retry-After": String(wait) });
+
+  const method = c.req.method;
+  const userAgent = c.req.header("User-Agent") ?? "";
+  const preview = method === "HEAD" || (method === "GET" && isPreviewAgent(userAgent));
+  const now = Date.now();
+  const tapCtx: TapContext = {
+    at: now,
+    uaClass: userAgentClass(userAgent),
+    country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : null,
+  };
+
+  const entry = await c.env.LINKS.getWithMetadata<LinkMark>(id);
+  let invite: VerifiedInvite | null = null;
+  let consumed = entry.metadata?.consumedAt !== undefined;
+  if (entry.value !== null) {
+    const verified = await verifyInviteToken(config, id, entry.value);
+    if (!verified.ok && verified.reason === "expired") {
+      record(c, id, "expired", tapCtx);
+      return page("expired");
+    }
+    if (!verified.ok) {
+      log("token_rejected", { requestId: c.get("requestId"), inviteId: id });
+      return page("not_found");
+    }
+    invite = verified.invite;
+  } else {
+    const row = await getInvite(c.env.DB, id);
+    const state = refusal(row, now);
+    if (state !== "claimable" && state !== "consumed") {
+      if (state === "expired" || state === "revoked") record(c, id, state, tapCtx);
+      return page(state);
+    }
+    consumed = state === "consumed";
+    invite = row ? await inviteFromRow(c, row) : null;
+    if (!invite) return page("not_found");
+  }
+
+  const survey = config.surveys.get(invite.survey);
+  if (!survey) {
+    log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
+    return page("not_found");
+  }
+  if (preview) {
+    record(c, id, "preview", tapCtx);
+    return page("preview");
+  }
+  if (await hasClaimCookie(config.cookieSecret, id, c.req.header("Cookie"))) {
+    record(c, id, "reopened", tapCtx);
+    return redirect(surveyRedirectUrl(survey, id, invite));
+  }
+  if (consumed) {
+    record(c, id, "blocked", tapCtx);
+    return page("used");
+  }
+  if (survey.confirm && method !== "POST") return page("confirm", {}, `/s/${id}`);
+  return claimAndRedirect(c, survey, invite, tapCtx, entry.value);
+}
+
+async function claimAndRedirect(
+  c: TapCtx,
+  survey: Survey,
+  invite: VerifiedInvite,
+  tapCtx: TapContext,
+  token: string | null,
+): Promise<Response> {
+  const id = invite.id;
+  let won: boolean;
+  try {
+    won = await claimInvite(c.env.DB, id, tapCtx);
+  } catch (error) {
+    // Nothing was consumed: the claim is one statement and it did not commit.
+    log("claim_failed", {
+      requestId: c.get("requestId"),
+      inviteId: id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return page("unavailable", { "Retry-After": "5" });
+  }
+  if (!won) {
+    const state = refusal(await getInvite(c.env.DB, id), tapCtx.at);
+    if (state === "consumed" || state === "claimable") {
+      record(c, id, "blocked", tapCtx);
+      return page("used");
+    }
+    if (state === "expired" || state === "revoked") record(c, id, state, tapCtx);
+    return page(state);
+  }
+  // KV allows ~1 write per second per key and may fail: the mark is only a fast path.
+  if (token !== null && invite.expiresAt - tapCtx.at > 61_000) {
+    const mark: LinkMark = { consumedAt: tapCtx.at };
+    inBackground(
+      c,
+      c.env.LINKS.put(id, token, {
+        expiration: Math.floor(invite.expiresAt / 1000),
+        metadata: mark,
+      }),
+      "consumed_mark",
+      id,
+    );
+  }
+  log("link_opened", { requestId: c.get("requestId"), inviteId: id, survey: survey.key });
+  const cookie = await claimCookieHeader(
+    c.get("config").cookieSecret,
+    id,
+    invite.expiresAt,
+    tapCtx.at,
+  );
+  return redirect(surveyRedirectUrl(survey, id, invite), { "Set-Cookie": cookie });
+}

@@ -1,0 +1,52 @@
+/**
+ * Every binding, variable and secret the Worker reads, in one place. Values arrive as strings
+ * (or, for [vars] tables in wrangler.toml, as JSON objects); `config.ts` parses them with zod.
+ */
+export interface Env {
+  // Storage
+  /** KV: invite id → compact JWS, with an expiration; metadata carries the consumed mark. */
+  LINKS: KVNamespace;
+  /** D1: the ledger (invites, click events, reconcile runs). */
+  DB: D1Database;
+
+  // Rate limiting (Workers Rate Limiting bindings)
+  TAP_LIMITER?: RateLimit;
+  ISSUE_LIMITER?: RateLimit;
+  /** "off" disables both limiters (benchmarks, load tests). */
+  RATE_LIMITS?: string;
+
+  // Tokens and links
+  /** Secret: JSON array of private JWKs (ES256 or EdDSA) with `kid`; the last signs, all verify. */
+  SIGNING_KEYS: string | unknown[];
+  TOKEN_ISSUER?: string;
+  TOKEN_AUDIENCE?: string;
+  /** Secret: HMAC key for the cookie that lets the first browser re-open its link. */
+  COOKIE_SECRET: string;
+  /** Origin used in issued URLs; defaults to the origin the issue call arrived on. */
+  PUBLIC_BASE_URL?: string;
+
+  // Surveys
+  /** Survey registry: JSON object (a [vars] table) or a JSON string (`--var SURVEYS:…`). */
+  SURVEYS: string | Record<string, unknown>;
+  /** Extra hosts allowed for anonymous links besides *.qualtrics.com (comma-separated or JSON array). */
+  ALLOWED_SURVEY_HOSTS?: string | string[];
+
+  // Callers
+  /** Secret: JSON array of `{id, sha256, scopes}`; the key itself is never stored. */
+  API_KEYS: string | unknown[];
+  /** Secret: header value the survey's Web Service element sends to read invite data. */
+  WEBSERVICE_SECRET: string;
+
+  // Privacy
+  /** Days after issue when customer ids and embedded data are deleted from the ledger (default 90). */
+  RETENTION_DAYS?: string;
+
+  // Qualtrics reconciliation
+  QUALTRICS_BASE_URL?: string;
+  QUALTRICS_DATACENTER?: string;
+  QUALTRICS_API_TOKEN?: string;
+  QUALTRICS_CLIENT_ID?: string;
+  QUALTRICS_CLIENT_SECRET?: string;
+  QUALTRICS_DIRECTORY_ID?: string;
+  QUALTRICS_MAILING_LIST_ID?: string;
+}

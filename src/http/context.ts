@@ -1,0 +1,12 @@
+/** The Hono environment shared by every route: bindings plus per-request variables. */
+import type { ApiKey, Config } from "../config";
+import type { Env } from "../env";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    apiKey: ApiKey;
+    requestId: string;
+  };
+}

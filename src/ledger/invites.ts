@@ -1,0 +1,157 @@
+/**
+ * The invites ledger in D1: the only place invite SQL lives. D1 is the truth for single use
+ * (KV's consumed mark is only a fast path), for idempotent issue and for every count.
+ */
+export interface NewInvite {
+  id: string;
+  survey: string;
+  transactionId: string;
+  customerRef: string;
+  trigger: string;
+  channel: string | null;
+  embeddedData: string;
+  requestHash: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface InviteRow {
+  id: string;
+  survey: string;
+  transaction_id: string;
+  customer_ref: string | null;
+  trigger: string;
+  channel: string | null;
+  embedded_data: string | null;
+  request_hash: string;
+  issued_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+  reopen_count: number;
+  blocked_count: number;
+  preview_count: number;
+  revoked_at: number | null;
+  completed_at: number | null;
+}
+
+export type TapOutcome = "opened" | "reopened" | "blocked" | "preview" | "expired" | "revoked";
+
+export interface TapContext {
+  at: number;
+  uaClass: string;
+  country: string | null;
+}
+
+/**
+ * Inserts invites in one round trip. Returns, per input, whether it was inserted; an existing
+ * (survey, transaction) pair is left untouched so the caller can compare request hashes.
+ */
+export async function insertInvites(db: D1Database, invites: NewInvite[]): Promise<boolean[]> {
+  if (invites.length === 0) return [];
+  const statement = db.prepare(
+    `INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel, embedded_data,
+       request_hash, issued_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (survey, transaction_id) DO NOTHING
+     RETURNING id`,
+  );
+  const results = await db.batch<{ id: string }>(
+    invites.map((i) =>
+      statement.bind(
+        i.id,
+        i.survey,
+        i.transactionId,
+        i.customerRef,
+        i.trigger,
+        i.channel,
+        i.embeddedData,
+        i.requestHash,
+        i.issuedAt,
+        i.expiresAt,
+      ),
+    ),
+  );
+  return results.map((r) => r.results.length === 1);
+}
+
+/** The existing invites for (survey, transaction) pairs, in input order (null when absent). */
+export async function findInvitesByTransaction(
+  db: D1Database,
+  keys: { survey: string; transactionId: string }[],
+): Promise<(InviteRow | null)[]> {
+  if (keys.length === 0) return [];
+  const statement = db.prepare("SELECT * FROM invites WHERE survey = ? AND transaction_id = ?");
+  const results = await db.batch<InviteRow>(
+    keys.map((k) => statement.bind(k.survey, k.transactionId)),
+  );
+  return results.map((r) => r.results[0] ?? null);
+}
+
+export async function getInvite(db: D1Database, id: string): Promise<InviteRow | null> {
+  return db.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<InviteRow>();
+}
+
+/**
+ * The single-use claim: one conditional UPDATE, so of any number of concurrent taps exactly one
+ * sees a row come back. The opened event is written in the same batch (same transaction) only
+ * when the UPDATE changed a row, so the event log and the claim cannot disagree.
+ */
+export async function claimInvite(db: D1Database, id: string, tap: TapContext): Promise<boolean> {
+  const [claim] = await db.batch([
+    db
+      .prepare(
+        `UPDATE invites SET consumed_at = ?1
+         WHERE id = ?2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+         RETURNING id`,
+      )
+      .bind(tap.at, id),
+    db
+      .prepare(
+        `INSERT INTO click_events (invite_id, at, outcome, country, ua_class)
+         SELECT ?1, ?2, 'opened', ?3, ?4 WHERE changes() = 1`,
+      )
+      .bind(id, tap.at, tap.country, tap.uaClass),
+  ]);
+  return (claim?.results.length ?? 0) === 1;
+}
+
+const COUNTER: Partial<Record<TapOutcome, string>> = {
+  reopened: "reopen_count",
+  blocked: "blocked_count",
+  preview: "preview_count",
+};
+
+/** Records a tap that did not claim: bumps the invite's counter (if any) and logs the event. */
+export async function recordTap(
+  db: D1Database,
+  id: string,
+  outcome: TapOutcome,
+  tap: TapContext,
+): Promise<void> {
+  const event = db
+    .prepare(
+      "INSERT INTO click_events (invite_id, at, outcome, country, ua_class) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id, tap.at, outcome, tap.country, tap.uaClass);
+  const column = COUNTER[outcome];
+  if (!column) {
+    await event.run();
+    return;
+  }
+  await db.batch([
+    db.prepare(`UPDATE invites SET ${column} = ${column} + 1 WHERE id = ?`).bind(id),
+    event,
+  ]);
+}
+
+/** Revokes an invite; returns the row as it is afterwards, or null when the id is unknown. */
+export async function revokeInvite(
+  db: D1Database,
+  id: string,
+  at: number,
+): Promise<InviteRow | null> {
+  return db
+    .prepare("UPDATE invites SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *")
+    .bind(at, id)
+    .first<InviteRow>();
+}

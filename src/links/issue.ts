@@ -1,0 +1,214 @@
+/**
+ * Issuing links: validate against the survey, sign the invite JWT, store it in KV (with its
+ * expiry) and record it in the ledger, in one D1 round trip per call whatever the batch size.
+ * Idempotent on (survey, transactionId): the same request again gets the same link (200), a
+ * different request for the same pair gets 409.
+ */
+import type { Config } from "../config";
+import type { ErrorBody, ErrorDetail } from "../http/errors";
+import {
+  findInvitesByTransaction,
+  type InviteRow,
+  insertInvites,
+  type NewInvite,
+} from "../ledger/invites";
+import { newInviteId } from "../tokens/ids";
+import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
+import { signLinkValues } from "../tokens/link-signature";
+import { iso, linkStatus } from "./link-status";
+import type { LinkRequest } from "./schema";
+import { inviteValues } from "./survey-link";
+
+export interface Link {
+  id: string;
+  url: string;
+  expiresAt: string;
+  survey: string;
+  status: "issued" | "opened" | "expired" | "revoked";
+}
+
+export type IssueResult =
+  | { status: 201 | 200; link: Link }
+  | { status: 400 | 409; error: ErrorBody };
+
+export interface IssueContext {
+  config: Config;
+  links: KVNamespace;
+  db: D1Database;
+  /** Origin for the link URLs (PUBLIC_BASE_URL, else the origin of the issue call). */
+  origin: string;
+  waitUntil: (promise: Promise<unknown>) => void;
+  now: number;
+}
+
+/** Rules that depend on the survey's configuration; paths are relative to the link request. */
+export function checkAgainstSurvey(config: Config, request: LinkRequest): ErrorDetail[] {
+  const survey = config.surveys.get(request.survey);
+  if (!survey) return [{ path: "survey", message: `unknown survey "${request.survey}"` }];
+  const details: ErrorDetail[] = [];
+  for (const name of Object.keys(request.embeddedData ?? {})) {
+    if (!survey.fields.includes(name)) {
+      details.push({
+        path: `embeddedData.${name}`,
+        message: `not a field of survey "${survey.key}" (declared: ${survey.fields.join(", ") || "none"})`,
+      });
+    }
+  }
+  if (request.ttlSeconds !== undefined && request.ttlSeconds > survey.maxTtlSeconds) {
+    details.push({
+      path: "ttlSeconds",
+      message: `must be at most ${survey.maxTtlSeconds} for survey "${survey.key}"`,
+    });
+  }
+  return details;
+}
+
+const encoder = new TextEncoder();
+
+/** SHA-256 over a canonical form of the request, so key order in the JSON does not matter. */
+async function requestHash(request: LinkRequest): Promise<string> {
+  const embedded = Object.entries(request.embeddedData ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  const canonical = JSON.stringify([
+    request.survey,
+    request.customerId,
+    request.transactionId,
+    request.trigger,
+    request.channel ?? null,
+    embedded,
+    request.ttlSeconds ?? null,
+  ]);
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(canonical));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function linkFromRow(ctx: IssueContext, row: InviteRow): Link {
+  return {
+    id: row.id,
+    url: `${ctx.origin}/s/${row.id}`,
+    expiresAt: iso(row.expires_at),
+    survey: row.survey,
+    status: linkStatus(row, ctx.now),
+  };
+}
+
+interface Prepared {
+  invite: NewInvite;
+  token: string;
+}
+
+async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepared> {
+  const survey = ctx.config.surveys.get(request.survey);
+  if (!survey) throw new Error("prepare() called for an unchecked request");
+  const id = newInviteId();
+  const expiresAt = ctx.now + (request.ttlSeconds ?? survey.defaultTtlSeconds) * 1000;
+  const embeddedData = request.embeddedData ?? {};
+  const source = { ...request, embeddedData };
+  const claims: InviteClaims = {
+    survey: request.survey,
+    customerId: request.customerId,
+    transactionId: request.transactionId,
+    trigger: request.trigger,
+    ...(request.channel ? { channel: request.channel } : {}),
+    embeddedData,
+    sig: await signLinkValues(ctx.config, inviteValues(id, source)),
+  };
+  const [token, hash] = await Promise.all([
+    signInviteToken(ctx.config, id, claims, ctx.now, expiresAt),
+    requestHash(request),
+  ]);
+  return {
+    token,
+    invite: {
+      id,
+      survey: request.survey,
+      transactionId: request.transactionId,
+      customerRef: request.customerId,
+      trigger: request.trigger,
+      channel: request.channel ?? null,
+      embeddedData: JSON.stringify(embeddedData),
+      requestHash: hash,
+      issuedAt: ctx.now,
+      expiresAt,
+    },
+  };
+}
+
+/**
+ * Issues every request (already schema-valid); one result per request, in order. KV writes and
+ * the ledger insert run side by side; a KV entry whose insert lost to an existing invite is
+ * deleted afterwards (it is unreachable anyway: a tap on it finds no ledger row).
+ */
+export async function issueLinks(
+  ctx: IssueContext,
+  requests: LinkRequest[],
+): Promise<IssueResult[]> {
+  const results: (IssueResult | undefined)[] = requests.map((request) => {
+    const details = checkAgainstSurvey(ctx.config, request);
+    return details.length > 0
+      ? {
+          status: 400,
+          error: { code: "invalid_request", message: "The link request is invalid.", details },
+        }
+      : undefined;
+  });
+  const pending = requests.flatMap((request, index) =>
+    results[index] ? [] : [{ request, index }],
+  );
+  const prepared = await Promise.all(pending.map(({ request }) => prepare(ctx, request)));
+
+  const [inserted] = await Promise.all([
+    insertInvites(
+      ctx.db,
+      prepared.map((p) => p.invite),
+    ),
+    ...prepared.map((p) =>
+      ctx.links.put(p.invite.id, p.token, { expiration: Math.ceil(p.invite.expiresAt / 1000) }),
+    ),
+  ]);
+
+  const conflicts = prepared.flatMap((p, i) =>
+    inserted[i] ? [] : [{ p, index: pending[i]?.index ?? -1 }],
+  );
+  const existing = await findInvitesByTransaction(
+    ctx.db,
+    conflicts.map(({ p }) => p.invite),
+  );
+  if (conflicts.length > 0) {
+    ctx.waitUntil(Promise.allSettled(conflicts.map(({ p }) => ctx.links.delete(p.invite.id))));
+  }
+  const existingById = new Map(conflicts.map(({ p }, i) => [p.invite.id, existing[i] ?? null]));
+
+  prepared.forEach((p, i) => {
+    const index = pending[i]?.index ?? -1;
+    if (inserted[i]) {
+      results[index] = {
+        status: 201,
+        link: {
+          id: p.invite.id,
+          url: `${ctx.origin}/s/${p.invite.id}`,
+          expiresAt: iso(p.invite.expiresAt),
+          survey: p.invite.survey,
+          status: "issued",
+        },
+      };
+      return;
+    }
+    const row = existingById.get(p.invite.id);
+    if (row && row.request_hash === p.invite.requestHash) {
+      results[index] = { status: 200, link: linkFromRow(ctx, row) };
+    } else {
+      results[index] = {
+        status: 409,
+        error: {
+          code: "conflict",
+          message: "A different link was already issued for this survey and transactionId.",
+          details: [{ path: "transactionId", message: "already used with a different request" }],
+        },
+      };
+    }
+  });
+  return results.map((r) => {
+    if (!r) throw new Error("every request gets a result");
+    return r;
+  });
+}

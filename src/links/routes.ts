@@ -1,0 +1,211 @@
+/**
+ * The links API for the notification platform: issue one, issue a batch, read status, revoke.
+ * Routes validate and delegate; SQL lives in the ledger, signing in tokens.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { requireScope } from "../http/auth";
+import type { AppEnv } from "../http/context";
+import { ApiError, zodDetails } from "../http/errors";
+import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
+import { log } from "../http/log";
+import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { overRateLimit } from "../http/rate-limit";
+import { getInvite, revokeInvite } from "../ledger/invites";
+import { isInviteId } from "../tokens/ids";
+import { type IssueContext, type IssueResult, issueLinks } from "./issue";
+import { iso, isoOrNull, linkStatus } from "./link-status";
+import {
+  BatchRequestSchema,
+  BatchResponseSchema,
+  IdParamSchema,
+  type LinkRequest,
+  LinkRequestSchema,
+  LinkSchema,
+  LinkStatusSchema,
+} from "./schema";
+
+const limitIssueCalls = requireScopeThenLimit();
+
+function requireScopeThenLimit() {
+  const auth = requireScope("links:write");
+  return [
+    auth,
+    async (c: Context<AppEnv>, next: () => Promise<void>) => {
+      const wait = await overRateLimit(c.get("config"), c.env.ISSUE_LIMITER, c.get("apiKey").id);
+      if (wait !== null) {
+        throw new ApiError(429, "rate_limited", "Too many issue calls; slow down.", undefined, {
+          "Retry-After": String(wait),
+        });
+      }
+      await next();
+    },
+  ] as const;
+}
+
+function issueContext(c: Context<AppEnv>): IssueContext {
+  const config = c.get("config");
+  return {
+    config,
+    links: c.env.LINKS,
+    db: c.env.DB,
+    origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    now: Date.now(),
+  };
+}
+
+const issueRoute = createRoute({
+  method: "post",
+  path: "/v1/links",
+  summary: "Issue a signed, single-use survey link for one trigger event",
+  security: bearerAuth,
+  middleware: [...limitIssueCalls, jsonBody(ONE_LINK_LIMIT)],
+  request: {
+    body: { required: true, content: { "application/json": { schema: LinkRequestSchema } } },
+  },
+  responses: {
+    201: { description: "Issued", content: { "application/json": { schema: LinkSchema } } },
+    200: {
+      description: "The same request again: the same link",
+      content: { "application/json": { schema: LinkSchema } },
+    },
+    ...errorResponses(400, 401, 403, 409, 413, 415, 429),
+  },
+});
+
+const batchRoute = createRoute({
+  method: "post",
+  path: "/v1/links/batch",
+  summary: "Issue up to 500 links; one result per item, in order",
+  security: bearerAuth,
+  middleware: [...limitIssueCalls, jsonBody(BATCH_LIMIT)],
+  request: {
+    body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
+  },
+  responses: {
+    200: {
+      description: "Results",
+      content: { "application/json": { schema: BatchResponseSchema } },
+    },
+    ...errorResponses(400, 401, 403, 413, 415, 429),
+  },
+});
+
+const statusRoute = createRoute({
+  method: "get",
+  path: "/v1/links/{id}",
+  summary: "A link's status, timestamps and counts",
+  security: bearerAuth,
+  middleware: [requireScope("links:read")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "Status", content: { "application/json": { schema: LinkStatusSchema } } },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const revokeRoute = createRoute({
+  method: "delete",
+  path: "/v1/links/{id}",
+  summary: "Revoke a link; later taps get the revoked page",
+  security: bearerAuth,
+  middleware: [requireScope("links:write")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "Revoked", content: { "application/json": { schema: LinkStatusSchema } } },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const notFound = () => new ApiError(404, "not_found", "No link with this id.");
+
+function single(result: IssueResult | undefined) {
+  if (!result) throw new Error("issueLinks returns one result per request");
+  if ("link" in result) return result;
+  throw new ApiError(result.status, result.error.code, result.error.message, result.error.details);
+}
+
+export const linkRoutes = createRouter()
+  .openapi(issueRoute, async (c) => {
+    const [result] = await issueLinks(issueContext(c), [c.req.valid("json")]);
+    const { status, link } = single(result);
+    return c.json(link, status);
+  })
+  .openapi(batchRoute, async (c) => {
+    const items = c.req.valid("json").links;
+    const parsed = items.map((item, index) => ({
+      index,
+      result: LinkRequestSchema.safeParse(item),
+    }));
+    const valid: { index: number; request: LinkRequest }[] = [];
+    const results: ({ index: number } & IssueResult)[] = [];
+    for (const { index, result } of parsed) {
+      if (result.success) valid.push({ index, request: result.data });
+      else
+        results[index] = {
+          index,
+          status: 400,
+          error: {
+            code: "invalid_request",
+            message: "The link request is invalid.",
+            details: zodDetails(result.error),
+          },
+        };
+    }
+    const issued = await issueLinks(
+      issueContext(c),
+      valid.map((v) => v.request),
+    );
+    valid.forEach(({ index }, i) => {
+      const result = issued[i];
+      if (result) results[index] = { index, ...result };
+    });
+    log("links_batch_issued", {
+      requestId: c.get("requestId"),
+      apiKeyId: c.get("apiKey").id,
+      items: items.length,
+      created: results.filter((r) => r.status === 201).length,
+    });
+    return c.json({ results }, 200);
+  })
+  .openapi(statusRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!isInviteId(id)) throw notFound();
+    const row = await getInvite(c.env.DB, id);
+    if (!row) throw notFound();
+    return c.json(statusBody(row), 200);
+  })
+  .openapi(revokeRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!isInviteId(id)) throw notFound();
+    const row = await revokeInvite(c.env.DB, id, Date.now());
+    if (!row) throw notFound();
+    // The token (and its personal data) leaves KV now; a later tap reads the ledger: revoked.
+    await c.env.LINKS.delete(id);
+    log("link_revoked", {
+      requestId: c.get("requestId"),
+      inviteId: id,
+      apiKeyId: c.get("apiKey").id,
+    });
+    return c.json(statusBody(row), 200);
+  });
+
+function statusBody(row: Parameters<typeof linkStatus>[0]) {
+  return {
+    id: row.id,
+    survey: row.survey,
+    transactionId: row.transaction_id,
+    trigger: row.trigger,
+    channel: row.channel,
+    status: linkStatus(row, Date.now()),
+    issuedAt: iso(row.issued_at),
+    expiresAt: iso(row.expires_at),
+    openedAt: isoOrNull(row.consumed_at),
+    revokedAt: isoOrNull(row.revoked_at),
+    completedAt: isoOrNull(row.completed_at),
+    reopens: row.reopen_count,
+    blocked: row.blocked_count,
+    previews: row.preview_count,
+  };
+}

@@ -1,0 +1,116 @@
+/** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
+import { z } from "@hono/zod-openapi";
+
+// Control characters (CR, LF, NUL…) have no place in ids; checked without a regex literal.
+const hasNoControlCharacters = (value: string) =>
+  ![...value].some((ch) => {
+    const code = ch.codePointAt(0) ?? 0;
+    return code < 0x20 || code === 0x7f;
+  });
+
+const identifier = (max: number) =>
+  z.string().min(1).max(max).refine(hasNoControlCharacters, "must not contain control characters");
+
+export const CHANNELS = ["in_app", "push", "sms", "email", "web"] as const;
+
+export const embeddedValueSchema = z.union([
+  z.string().max(1024, "must be at most 1024 characters"),
+  z.number().refine(Number.isFinite, "must be a finite number"),
+  z.boolean(),
+]);
+
+export const LinkRequestSchema = z
+  .object({
+    survey: identifier(64).openapi({ example: "demo" }),
+    customerId: identifier(128).openapi({ example: "customer-42" }),
+    transactionId: identifier(128).openapi({ example: "scan-2026-11-28-0001" }),
+    trigger: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ . : -")
+      .openapi({ example: "ticket_scanned" }),
+    embeddedData: z
+      .record(z.string().max(64), embeddedValueSchema)
+      .optional()
+      .openapi({ example: { venue: "Arena North", event: "Finals", seat: "B12" } }),
+    channel: z.enum(CHANNELS).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60, "must be at least 60 (KV's minimum lifetime)")
+      .optional()
+      .openapi({
+        description: "Defaults to the survey's defaultTtlSeconds; at most its maxTtlSeconds.",
+      }),
+  })
+  .strict()
+  .openapi("LinkRequest");
+
+export type LinkRequest = z.infer<typeof LinkRequestSchema>;
+
+export const LINK_STATUSES = ["issued", "opened", "expired", "revoked"] as const;
+
+export const LinkSchema = z
+  .object({
+    id: z.string().openapi({ example: "3q2-7wEAbcDEfGhIjKlMnO" }),
+    url: z.string().openapi({ example: "http://localhost:8787/s/3q2-7wEAbcDEfGhIjKlMnO" }),
+    expiresAt: z.string().openapi({ example: "2026-12-05T10:00:00.000Z" }),
+    survey: z.string(),
+    status: z.enum(LINK_STATUSES),
+  })
+  .openapi("Link");
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const BatchRequestSchema = z
+  .object({
+    links: z
+      .array(z.unknown().openapi({ type: "object", description: "A LinkRequest" }))
+      .min(1)
+      .max(500, "at most 500 links per batch"),
+  })
+  .strict()
+  .openapi("BatchRequest");
+
+export const BatchResultSchema = z
+  .object({
+    index: z.number().int(),
+    status: z.union([z.literal(201), z.literal(200), z.literal(400), z.literal(409)]),
+    link: LinkSchema.optional(),
+    error: ErrorSchema.shape.error.optional(),
+  })
+  .openapi("BatchResult");
+
+export const BatchResponseSchema = z
+  .object({ results: z.array(BatchResultSchema) })
+  .openapi("BatchResponse");
+
+export const LinkStatusSchema = z
+  .object({
+    id: z.string(),
+    survey: z.string(),
+    transactionId: z.string(),
+    trigger: z.string(),
+    channel: z.string().nullable(),
+    status: z.enum(LINK_STATUSES),
+    issuedAt: z.string(),
+    expiresAt: z.string(),
+    openedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    reopens: z.number().int(),
+    blocked: z.number().int(),
+    previews: z.number().int(),
+  })
+  .openapi("LinkStatus");
+
+export const IdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "3q2-7wEAbcDEfGhIjKlMnO" }),
+});

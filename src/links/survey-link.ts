@@ -1,0 +1,42 @@
+/**
+ * Where a tap lands: the survey's configured anonymous link plus the invite's values. The target
+ * comes only from configuration and the signed token, never from the tap request (no open
+ * redirect, nothing the customer can inject).
+ */
+import type { Survey } from "../config";
+import type { EmbeddedValue } from "../tokens/invite-token";
+
+export interface LinkValueSource {
+  customerId: string;
+  transactionId: string;
+  trigger: string;
+  embeddedData: Record<string, EmbeddedValue>;
+}
+
+/** The values a query-mode link carries (and the web-service endpoint returns), all strings. */
+export function inviteValues(id: string, source: LinkValueSource): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(source.embeddedData)) values[name] = String(value);
+  values.customer_id = source.customerId;
+  values.transaction_id = source.transactionId;
+  values.trigger = source.trigger;
+  values.inv = id;
+  return values;
+}
+
+export function surveyRedirectUrl(
+  survey: Survey,
+  id: string,
+  source: LinkValueSource & { sig: string },
+): string {
+  const url = new URL(survey.url);
+  if (survey.mode === "webservice") {
+    url.searchParams.set("inv", id);
+  } else {
+    for (const [name, value] of Object.entries(inviteValues(id, source))) {
+      url.searchParams.set(name, value);
+    }
+    url.searchParams.set("sig", source.sig);
+  }
+  return url.toString();
+}

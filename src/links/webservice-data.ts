@@ -1,0 +1,54 @@
+/**
+ * `GET /v1/invites/:id/data` for a survey's Web Service element (webservice mode): the invite's
+ * values as a flat JSON object of strings. Called from Qualtrics' servers, so it is public and
+ * guarded by a shared secret header compared in constant time.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { secretsEqual } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { createRouter, errorResponses } from "../http/openapi";
+import { getInvite } from "../ledger/invites";
+import { isInviteId } from "../tokens/ids";
+import { IdParamSchema } from "./schema";
+import { inviteValues } from "./survey-link";
+
+const dataRoute = createRoute({
+  method: "get",
+  path: "/v1/invites/{id}/data",
+  summary: "An invite's values for the survey's Web Service element",
+  request: {
+    params: IdParamSchema,
+    headers: z.object({ "x-webservice-secret": z.string().optional() }),
+  },
+  responses: {
+    200: {
+      description:
+        "Flat map of strings: the embedded data plus customer_id, transaction_id, trigger, inv",
+      content: {
+        "application/json": { schema: z.record(z.string(), z.string()).openapi("InviteData") },
+      },
+    },
+    ...errorResponses(401, 404, 410),
+  },
+});
+
+export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
+  const presented = c.req.header("X-Webservice-Secret") ?? "";
+  if (!(await secretsEqual(presented, c.get("config").webserviceSecret))) {
+    throw new ApiError(401, "unauthorized", "Missing or wrong X-Webservice-Secret.");
+  }
+  const { id } = c.req.valid("param");
+  const row = isInviteId(id) ? await getInvite(c.env.DB, id) : null;
+  if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+  if (row.customer_ref === null || row.embedded_data === null) {
+    throw new ApiError(410, "gone", "This invite's data was deleted after the retention period.");
+  }
+  const values = inviteValues(row.id, {
+    customerId: row.customer_ref,
+    transactionId: row.transaction_id,
+    trigger: row.trigger,
+    embeddedData: JSON.parse(row.embedded_data),
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json(values, 200);
+});

@@ -1,0 +1,72 @@
+/** Test helpers: call the worker over HTTP the way clients do. */
+import { SELF } from "cloudflare:test";
+
+export const ORIGIN = "https://invite-edge.test";
+export const ISSUER_KEY = "dev-issuer-key";
+export const ANALYST_KEY = "dev-analyst-key";
+export const ADMIN_KEY = "dev-admin-key";
+export const PHONE_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+let counter = 0;
+/** A transaction id unique within the test run. */
+export const uniqueTxn = (prefix = "txn") =>
+  `${prefix}-${Date.now()}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+export function api(
+  path: string,
+  init: RequestInit & { key?: string | null; json?: unknown } = {},
+) {
+  const headers = new Headers(init.headers);
+  const key = init.key === undefined ? ISSUER_KEY : init.key;
+  if (key) headers.set("Authorization", `Bearer ${key}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("Content-Type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, body, redirect: "manual" });
+}
+
+export interface IssuedLink {
+  id: string;
+  url: string;
+  expiresAt: string;
+  survey: string;
+  status: string;
+}
+
+export function linkRequest(overrides: Record<string, unknown> = {}) {
+  return {
+    survey: "demo",
+    customerId: "customer-42",
+    transactionId: uniqueTxn(),
+    trigger: "ticket_scanned",
+    embeddedData: { venue: "Arena North", event: "Finals", seat: "B12" },
+    channel: "in_app",
+    ...overrides,
+  };
+}
+
+export async function issue(overrides: Record<string, unknown> = {}): Promise<IssuedLink> {
+  const res = await api("/v1/links", { method: "POST", json: linkRequest(overrides) });
+  if (res.status !== 201) throw new Error(`issue failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export function tap(
+  id: string,
+  init: RequestInit & { ua?: string; cookie?: string; ip?: string } = {},
+) {
+  const headers = new Headers(init.headers);
+  headers.set("User-Agent", init.ua ?? PHONE_UA);
+  if (init.cookie) headers.set("Cookie", init.cookie);
+  headers.set("CF-Connecting-IP", init.ip ?? "203.0.113.7");
+  return SELF.fetch(`${ORIGIN}/s/${id}`, { ...init, headers, redirect: "manual" });
+}
+
+/** The `name=value` part of a Set-Cookie header, as a browser would send it back. */
+export function cookieFrom(res: Response): string {
+  const setCookie = res.headers.get("Set-Cookie") ?? "";
+  return setCookie.split(";")[0] ?? "";
+}
