@@ -15,6 +15,8 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/setup/apply-migrations.ts"],
+      // A fake Qualtrics server on loopback (Node side), following shared/qualtrics-api.md.
+      globalSetup: ["./test/fake-qualtrics/global-setup.js"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
     },

@@ -61,7 +61,9 @@ export function tap(
   const headers = new Headers(init.headers);
   headers.set("User-Agent", init.ua ?? PHONE_UA);
   if (init.cookie) headers.set("Cookie", init.cookie);
-  headers.set("CF-Connecting-IP", init.ip ?? "203.0.113.7");
+  // A fresh client address per tap unless a test says otherwise, so the per-IP rate limit only
+  // applies where a test means it to.
+  headers.set("CF-Connecting-IP", init.ip ?? randomIp());
   return SELF.fetch(`${ORIGIN}/s/${id}`, { ...init, headers, redirect: "manual" });
 }
 
@@ -69,4 +71,37 @@ export function tap(
 export function cookieFrom(res: Response): string {
   const setCookie = res.headers.get("Set-Cookie") ?? "";
   return setCookie.split(";")[0] ?? "";
+}
+
+export function randomIp(): string {
+  const hex = () => Math.floor(Math.random() * 0x10000).toString(16);
+  return `2001:db8:${hex()}:${hex()}::${hex()}`;
+}
+
+/** Retries `check` until it stops throwing: for writes the worker finishes in `waitUntil`. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+export interface LinkStatusBody {
+  status: string;
+  openedAt: string | null;
+  revokedAt: string | null;
+  reopens: number;
+  blocked: number;
+  previews: number;
+}
+
+export async function linkStatus(id: string): Promise<LinkStatusBody> {
+  const res = await api(`/v1/links/${id}`);
+  if (res.status !== 200) throw new Error(`status failed: ${res.status}`);
+  return res.json();
 }

@@ -1,0 +1,102 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../src/config";
+import type { Env } from "../src/env";
+
+const base = env as unknown as Env;
+const withSurveys = (surveys: unknown, extra: Partial<Env> = {}): Env => ({
+  ...base,
+  SURVEYS: surveys as Env["SURVEYS"],
+  ...extra,
+});
+
+function configError(e: Env): string {
+  try {
+    parseConfig(e);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const survey = { url: "https://acme.eu.qualtrics.com/jfe/form/SV_1", fields: ["venue"] };
+
+describe("survey configuration", () => {
+  it("accepts SURVEYS as a JSON object (a [vars] table) or as a JSON string (--var)", () => {
+    const fromObject = parseConfig(withSurveys({ venue: survey }));
+    const fromString = parseConfig(withSurveys(JSON.stringify({ venue: survey })));
+    expect(fromString.surveys.get("venue")).toEqual(fromObject.surveys.get("venue"));
+    expect(fromObject.surveys.get("venue")).toMatchObject({
+      key: "venue",
+      mode: "query",
+      confirm: false,
+      defaultTtlSeconds: 604_800,
+      maxTtlSeconds: 2_592_000,
+    });
+  });
+
+  it("loads the development surveys from wrangler.toml", () => {
+    const config = parseConfig(base);
+    expect([...config.surveys.keys()].sort()).toEqual(["demo", "demo-confirm", "demo-ws"]);
+    expect(config.surveys.get("demo-ws")?.mode).toBe("webservice");
+    expect(config.surveys.get("demo-confirm")?.confirm).toBe(true);
+  });
+
+  it.each([
+    [
+      { s: { ...survey, url: "https://evil.example/jfe/form/SV_1" } },
+      "SURVEYS.s.url: host evil.example",
+    ],
+    [{ s: { ...survey, url: "https://qualtrics.com.evil.example/x" } }, "SURVEYS.s.url: host"],
+    [
+      { s: { ...survey, url: "http://acme.qualtrics.com/jfe/form/SV_1" } },
+      "SURVEYS.s.url: must use https",
+    ],
+    [{ s: { ...survey, fields: ["inv"] } }, "SURVEYS.s.fields.0"],
+    [{ s: { ...survey, mode: "email" } }, "SURVEYS.s.mode"],
+    [{ s: { ...survey, qualtricsSurveyId: "123" } }, "SURVEYS.s.qualtricsSurveyId"],
+    [{ s: { ...survey, maxTtlSeconds: 30 } }, "SURVEYS.s.maxTtlSeconds"],
+    [
+      { s: { ...survey, defaultTtlSeconds: 7200, maxTtlSeconds: 3600 } },
+      "SURVEYS.s.defaultTtlSeconds",
+    ],
+    [{ s: { ...survey, colour: "blue" } }, "SURVEYS.s"],
+    [{ "Bad Key": survey }, "SURVEYS.Bad Key"],
+    ["{not json", "SURVEYS is not valid JSON"],
+  ])("names the survey and field of a bad config (%#)", (surveys, message) => {
+    expect(configError(withSurveys(surveys))).toContain(message);
+  });
+
+  it("allows a loopback stand-in only through an explicit allow-list", () => {
+    const local = { s: { ...survey, url: "http://127.0.0.1:9999/form" } };
+    expect(configError(withSurveys(local))).toContain("ALLOWED_SURVEY_HOSTS");
+    const config = parseConfig(withSurveys(local, { ALLOWED_SURVEY_HOSTS: "127.0.0.1:9999" }));
+    expect(config.surveys.get("s")?.url).toBe("http://127.0.0.1:9999/form");
+  });
+
+  it("rejects malformed keys and secrets", () => {
+    expect(
+      configError({ ...base, API_KEYS: '[{"id":"x","sha256":"abc","scopes":["admin"]}]' }),
+    ).toContain("API_KEYS.0.sha256");
+    expect(configError({ ...base, SIGNING_KEYS: "[]" })).toContain("SIGNING_KEYS");
+    expect(configError({ ...base, COOKIE_SECRET: "short" })).toContain("COOKIE_SECRET");
+    expect(configError({ ...base, WEBSERVICE_SECRET: "" })).toContain("WEBSERVICE_SECRET");
+  });
+});
+
+describe("a bad config at request time", () => {
+  it("fails loudly with the variable's name, never a stack trace", async () => {
+    const { default: worker } = await import("../src/index");
+    const broken = withSurveys({ s: { ...survey, url: "https://evil.example/" } });
+    const res = await worker.fetch(
+      new Request("https://invite-edge.test/v1/links/AAAAAAAAAAAAAAAAAAAAAA"),
+      broken,
+      {} as ExecutionContext,
+    );
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("config_error");
+    expect(body.error.message).toContain("SURVEYS.s.url");
+  });
+});

@@ -1,0 +1,471 @@
+/**
+ * The Qualtrics client against the fake Qualtrics server (test/fake-qualtrics/server.js), over real
+ * HTTP from workerd. Each test gets a private fake so faults, limits and counts never leak between
+ * tests or files. Sleeps are recorded instead of waited, except where a real Retry-After is the point.
+ */
+import { afterEach, describe, expect, inject, it } from "vitest";
+import {
+  chunkTransactionContacts,
+  createQualtricsClient,
+  MAX_REQUEST_BYTES,
+  QualtricsBudgetError,
+  type QualtricsClientOptions,
+  QualtricsError,
+  type TransactionContact,
+  toQualtricsDate,
+} from "../src/qualtrics/client";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    fakeQualtricsUrl: string;
+  }
+}
+
+const DIRECTORY = "POOL_fake";
+const LIST = "CG_fake";
+const TOKEN = "fake-token";
+const SCOPES =
+  "write:contact_transactions write:mailing_list_contacts read:survey_responses write:survey_responses";
+
+interface Fake {
+  url: string;
+  baseUrl: string;
+  tokenUrl: string;
+  port: number;
+}
+
+interface FakeState {
+  calls: { total: number; byEndpoint: Record<string, number>; byStatus: Record<string, number> };
+  transactions: { extRef: string; transactionData: Record<string, string> }[];
+  surveys: Record<
+    string,
+    {
+      responses: {
+        responseId: string;
+        embeddedData: Record<string, string>;
+        values: Record<string, unknown>;
+      }[];
+    }
+  >;
+  updatesApplied: { responseId: string; embeddedData: Record<string, string> }[];
+}
+
+const started: Fake[] = [];
+
+async function control<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`fake control ${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** A private fake Qualtrics; rate limits off unless the test asks for them. */
+async function startFake(options: Record<string, unknown> = {}): Promise<Fake> {
+  const fake = await control<Fake>(inject("fakeQualtricsUrl"), "POST", "/_fake/instances", {
+    rateLimits: false,
+    ...options,
+  });
+  started.push(fake);
+  return fake;
+}
+
+afterEach(async () => {
+  const fakes = started.splice(0);
+  await Promise.all(
+    fakes.map((f) => control(inject("fakeQualtricsUrl"), "DELETE", `/_fake/instances/${f.port}`)),
+  );
+});
+
+const fakeState = (fake: Fake) => control<FakeState>(fake.url, "GET", "/_fake/state");
+const injectFault = (fake: Fake, fault: Record<string, unknown>) =>
+  control(fake.url, "POST", "/_fake/faults", fault);
+
+/** A client whose sleeps are recorded and skipped, with jitter fixed at half the ceiling. */
+function clientFor(fake: Fake, options: Partial<QualtricsClientOptions> = {}) {
+  const sleeps: number[] = [];
+  const client = createQualtricsClient({
+    baseUrl: fake.baseUrl,
+    apiToken: TOKEN,
+    baseDelayMs: 100,
+    maxDelayMs: 10_000,
+    timeoutMs: 5_000,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options,
+  });
+  return { client, sleeps };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<QualtricsError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(QualtricsError);
+    return err as QualtricsError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+function contact(i: number, extra: Partial<TransactionContact> = {}): TransactionContact {
+  return {
+    extRef: `customer-${i}`,
+    transactionData: { invite_id: `inv-${i}`, survey: "venue-entry" },
+    ...extra,
+  };
+}
+
+describe("success envelopes", () => {
+  it("an import is pushed, polled to 100% and its refused contacts are named", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(batchId).toMatch(/^BT_/);
+    const started = await client.importTransactionContacts(DIRECTORY, LIST, {
+      batchId,
+      fields: ["invite_id", "survey"],
+      contacts: [
+        contact(1),
+        contact(2, { extRef: "bad-2" }),
+        contact(3, { email: "not-an-email" }),
+      ],
+    });
+    expect(started.importId).toMatch(/^PGR_/);
+    expect(started.unprocessed).toEqual([1]);
+    expect(started.trackingUrl).toContain(started.importId);
+
+    const first = await client.getTransactionImport(DIRECTORY, LIST, started.importId);
+    expect(first.complete).toBe(false);
+    const done = await client.getTransactionImportSummary(DIRECTORY, LIST, started.importId);
+    expect(done).toMatchObject({
+      percentComplete: 100,
+      complete: true,
+      contacts: { added: 2, updated: 0, failed: 1 },
+      transactionsCreated: 2,
+      invalidEmails: ["not-an-email"],
+    });
+
+    const state = await fakeState(fake);
+    expect(state.transactions.map((t) => [t.extRef, t.transactionData.invite_id])).toEqual([
+      ["customer-1", "inv-1"],
+      ["customer-3", "inv-3"],
+    ]);
+    expect(client.calls).toBe(state.calls.total);
+  });
+
+  it("a wrong mailing list is accepted and reports zero counts at 100%", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    const started = await client.importTransactionContacts(DIRECTORY, "CG_wrong", {
+      batchId,
+      fields: ["invite_id", "survey"],
+      contacts: [contact(1)],
+    });
+    const done = await client.getTransactionImport(DIRECTORY, "CG_wrong", started.importId);
+    expect(done).toMatchObject({
+      complete: true,
+      contacts: { added: 0, updated: 0, failed: 0 },
+      transactionsCreated: 0,
+    });
+  });
+
+  it("an export is read with embedded data from inside and beside values, then continued", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const { client } = clientFor(fake);
+    await control(fake.url, "POST", "/_fake/surveys/SV_venue/responses", {
+      responses: [
+        { embeddedData: { inv: "code-a" }, placement: "values" },
+        { embeddedData: { inv: "code-b" }, placement: "beside" },
+        { embeddedData: { inv: "code-c" }, finished: false },
+      ],
+    });
+
+    const exportStart = await client.startResponseExport("SV_venue", {
+      startDate: new Date("2000-01-01T00:00:00Z"),
+      embeddedDataIds: ["inv"],
+    });
+    const progress = await client.getResponseExport("SV_venue", exportStart.progressId);
+    expect(progress.complete).toBe(true);
+    expect(progress.fileId).toBeTruthy();
+    expect(progress.continuationToken).toBeTruthy();
+    const responses = await client.getResponseExportFile("SV_venue", progress.fileId ?? "", {
+      embeddedDataIds: ["inv"],
+    });
+    expect(responses.map((r) => [r.embeddedData.inv, r.finished])).toEqual([
+      ["code-a", true],
+      ["code-b", true],
+      ["code-c", false],
+    ]);
+    expect(responses.every((r) => r.responseId.startsWith("R_") && r.recordedDate)).toBe(true);
+
+    await control(fake.url, "POST", "/_fake/surveys/SV_venue/responses", {
+      responses: [{ embeddedData: { inv: "code-d" } }],
+    });
+    const next = await client.startResponseExport("SV_venue", {
+      continuationToken: progress.continuationToken ?? "",
+    });
+    const nextProgress = await client.getResponseExport("SV_venue", next.progressId);
+    const newOnes = await client.getResponseExportFile("SV_venue", nextProgress.fileId ?? "");
+    expect(newOnes.map((r) => r.embeddedData.inv)).toEqual(["code-d"]);
+  });
+
+  it("response updates are applied once their job completes", async () => {
+    const fake = await startFake({ pollsToComplete: 2 });
+    const { client } = clientFor(fake);
+    const { responseIds } = await control<{ responseIds: string[] }>(
+      fake.url,
+      "POST",
+      "/_fake/surveys/SV_venue/responses",
+      { responses: [{ embeddedData: { inv: "code-a" } }] },
+    );
+    const { progressId } = await client.startUpdateResponses("SV_venue", [
+      {
+        responseId: responseIds[0] ?? "",
+        embeddedData: { invite_trigger: "ticket_scanned", invite_tampered: "0" },
+        resetRecordedDate: false,
+      },
+      { responseId: "R_doesNotExist", embeddedData: { invite_tampered: "0" } },
+    ]);
+    expect((await client.getUpdateResponses("SV_venue", progressId)).complete).toBe(false);
+    expect((await client.getUpdateResponses("SV_venue", progressId)).complete).toBe(true);
+    const state = await fakeState(fake);
+    expect(state.surveys.SV_venue?.responses[0]?.embeddedData).toEqual({
+      inv: "code-a",
+      invite_trigger: "ticket_scanned",
+      invite_tampered: "0",
+    });
+    expect(state.updatesApplied).toHaveLength(1);
+  });
+});
+
+describe("errors that are not retried", () => {
+  it("a bad token is a QualtricsError 401 and is sent once", async () => {
+    const fake = await startFake();
+    const { client, sleeps } = clientFor(fake, { apiToken: "not-the-token" });
+    const error = await rejection(client.createTransactionBatch(DIRECTORY, new Date()));
+    expect(error).toMatchObject({ status: 401, retryable: false, attempts: 1 });
+    expect(error.errorCode).not.toBe("");
+    expect(error.requestId).toBeTruthy();
+    expect(sleeps).toEqual([]);
+    expect(client.calls).toBe(1);
+    expect((await fakeState(fake)).calls.total).toBe(1);
+  });
+
+  it("a 400 is not retried", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    // ISO with a zone is not the XM Directory date format: Qualtrics refuses it.
+    const error = await rejection(client.createTransactionBatch(DIRECTORY, "2026-11-28T10:00:00Z"));
+    expect(error).toMatchObject({ status: 400, retryable: false, attempts: 1 });
+    expect(error.message).toContain("creationDate");
+    expect((await fakeState(fake)).calls.total).toBe(1);
+  });
+
+  it("an OAuth token without the needed scope gets 403, not retried", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake, {
+      apiToken: undefined,
+      oauth: {
+        tokenUrl: fake.tokenUrl,
+        clientId: "fake-client",
+        clientSecret: "fake-secret",
+        scope: "read:survey_responses",
+      },
+    });
+    const error = await rejection(client.createTransactionBatch(DIRECTORY, new Date()));
+    expect(error).toMatchObject({ status: 403, retryable: false });
+    expect(client.calls).toBe(2); // token + the refused call
+  });
+});
+
+describe("retries", () => {
+  it("a 429 with Retry-After is waited out exactly, then the call succeeds", async () => {
+    const fake = await startFake();
+    const { client, sleeps } = clientFor(fake);
+    await injectFault(fake, { status: 429, retryAfter: 3 });
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(batchId).toMatch(/^BT_/);
+    expect(sleeps).toEqual([3000]);
+    expect(client.calls).toBe(2);
+  });
+
+  it("a Retry-After given as an HTTP date is honoured", async () => {
+    const fake = await startFake();
+    const at = Date.parse("2026-11-28T10:00:05Z");
+    const { client, sleeps } = clientFor(fake, { now: () => at - 5000 });
+    await injectFault(fake, { status: 503, retryAfter: new Date(at).toUTCString() });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(sleeps).toEqual([5000]);
+  });
+
+  it("the fake's own per-endpoint limit answers 429 and the client waits for the window", async () => {
+    const fake = await startFake({
+      rateLimits: { windowMs: 1000, endpoints: { createTransactionBatch: 2 } },
+    });
+    const { client } = clientFor(fake, {
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    for (let i = 0; i < 3; i++) await client.createTransactionBatch(DIRECTORY, new Date());
+    const state = await fakeState(fake);
+    expect(state.calls.byStatus).toEqual({ "200": 3, "429": 1 });
+    expect(client.calls).toBe(4);
+  });
+
+  it("500 and 503 are retried with exponential backoff and full jitter, then succeed", async () => {
+    const fake = await startFake();
+    const { client, sleeps } = clientFor(fake);
+    await injectFault(fake, { status: 500 });
+    await injectFault(fake, { status: 503 });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    // random() = 0.5 of a ceiling that doubles: 100 ms, then 200 ms.
+    expect(sleeps).toEqual([50, 100]);
+    expect(client.calls).toBe(3);
+  });
+
+  it("a request that hangs times out and is retried", async () => {
+    const fake = await startFake();
+    const { client, sleeps } = clientFor(fake, { timeoutMs: 300 });
+    await injectFault(fake, { hang: true });
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(batchId).toMatch(/^BT_/);
+    expect(sleeps).toHaveLength(1);
+    expect(client.calls).toBe(2);
+  });
+
+  // workerd itself logs "Network connection lost" for the dropped socket; the client handles it.
+  it("a dropped connection is retried", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    await injectFault(fake, { reset: true });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(client.calls).toBe(2);
+  });
+
+  it("when retries run out the last error is reported with the attempts made", async () => {
+    const fake = await startFake();
+    const { client, sleeps } = clientFor(fake, { retries: 2 });
+    await injectFault(fake, { status: 503, count: 10 });
+    const error = await rejection(client.createTransactionBatch(DIRECTORY, new Date()));
+    expect(error).toMatchObject({ status: 503, retryable: true, attempts: 3 });
+    expect(error.message).toContain("gave up after 3 attempts");
+    expect(sleeps).toEqual([50, 100]);
+    expect((await fakeState(fake)).calls.total).toBe(3);
+  });
+
+  it("an expired OAuth token is refreshed and the call repeated", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake, {
+      apiToken: undefined,
+      oauth: {
+        tokenUrl: fake.tokenUrl,
+        clientId: "fake-client",
+        clientSecret: "fake-secret",
+        scope: SCOPES,
+      },
+    });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(client.calls).toBe(3); // one token, reused
+    await control(fake.url, "POST", "/_fake/oauth/expire");
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(client.calls).toBe(6); // 401, new token, the call again
+  });
+});
+
+describe("call budget", () => {
+  it("refuses to send more than maxCalls, retries included", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake, { maxCalls: 3 });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    await injectFault(fake, { status: 503, count: 5 });
+    const error = await rejection(client.createTransactionBatch(DIRECTORY, new Date()));
+    expect(error).toBeInstanceOf(QualtricsBudgetError);
+    expect(error.retryable).toBe(false);
+    expect(client.calls).toBe(3);
+    expect((await fakeState(fake)).calls.total).toBe(3);
+  });
+});
+
+describe("chunking", () => {
+  it("splits contacts at 10,000 per import, and the fake takes a full chunk", async () => {
+    const contacts = Array.from({ length: 25_001 }, (_, i) => contact(i));
+    const chunks = chunkTransactionContacts(contacts, { fields: ["invite_id", "survey"] });
+    expect(chunks.map((c) => c.length)).toEqual([10_000, 10_000, 5_001]);
+    expect(chunks.flat()).toEqual(contacts);
+
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    const fields = ["invite_id", "survey"];
+    const full = await client.importTransactionContacts(DIRECTORY, LIST, {
+      batchId,
+      fields,
+      contacts: chunks[0] ?? [],
+    });
+    expect(full.unprocessed).toEqual([]);
+    // One more than allowed is refused before any request is sent.
+    const before = client.calls;
+    const error = await rejection(
+      client.importTransactionContacts(DIRECTORY, LIST, {
+        batchId,
+        fields,
+        contacts: contacts.slice(0, 10_001),
+      }),
+    );
+    expect(error.errorCode).toBe("request_too_large");
+    expect(client.calls).toBe(before);
+  });
+
+  it("splits contacts so every import body stays under 5 MB", async () => {
+    const fields = ["invite_id", "note"];
+    // Multi-byte text: the limit is bytes of UTF-8, not characters.
+    const contacts = Array.from({ length: 3_000 }, (_, i) => ({
+      extRef: `customer-${i}`,
+      transactionData: { invite_id: `inv-${i}`, note: "é".repeat(1_000) },
+    }));
+    const chunks = chunkTransactionContacts(contacts, { fields });
+    expect(chunks.length).toBeGreaterThan(1);
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    const bodyBytes = (list: TransactionContact[]) =>
+      new TextEncoder().encode(
+        JSON.stringify({ transactionMeta: { batchId, fields }, contacts: list }),
+      ).length;
+    for (const chunk of chunks) {
+      expect(bodyBytes(chunk)).toBeLessThan(MAX_REQUEST_BYTES);
+      const result = await client.importTransactionContacts(DIRECTORY, LIST, {
+        batchId,
+        fields,
+        contacts: chunk,
+      });
+      expect(result.unprocessed).toEqual([]);
+    }
+    // The chunks are full: one more contact would cross the limit, which Qualtrics answers with 413.
+    const overfull = [...(chunks[0] ?? []), ...(chunks[1] ?? []).slice(0, 1)];
+    expect(bodyBytes(overfull)).toBeGreaterThanOrEqual(MAX_REQUEST_BYTES);
+    const raw = await fetch(
+      `${fake.baseUrl}/directories/${DIRECTORY}/mailinglists/${LIST}/transactioncontacts`,
+      {
+        method: "POST",
+        headers: { "X-API-TOKEN": TOKEN, "Content-Type": "application/json" },
+        body: JSON.stringify({ transactionMeta: { batchId, fields }, contacts: overfull }),
+      },
+    );
+    expect(raw.status).toBe(413);
+    await raw.body?.cancel();
+  });
+});
+
+describe("toQualtricsDate", () => {
+  it("formats UTC as YYYY-MM-DD HH:MM:SS", () => {
+    expect(toQualtricsDate(new Date("2026-11-28T10:00:00.999Z"))).toBe("2026-11-28 10:00:00");
+    expect(toQualtricsDate(new Date("2026-01-02T03:04:05+02:00"))).toBe("2026-01-02 01:04:05");
+  });
+});

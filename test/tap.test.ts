@@ -1,0 +1,295 @@
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { getConfig } from "../src/config";
+import { verifyLinkValues } from "../src/tokens/link-signature";
+import { api, cookieFrom, eventually, issue, linkStatus, PHONE_UA, tap } from "./helpers/api";
+
+const TAP_HEADERS = {
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+  "x-robots-tag": "noindex, nofollow",
+};
+
+function expectTapHeaders(res: Response) {
+  for (const [name, value] of Object.entries(TAP_HEADERS))
+    expect(res.headers.get(name)).toBe(value);
+}
+
+async function expectPage(res: Response, status: number, text: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+  expectTapHeaders(res);
+  const html = await res.text();
+  expect(html).toContain("<!doctype html>");
+  expect(html).toContain('name="viewport"');
+  expect(html).toContain(text);
+  return html;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the first tap", () => {
+  it("claims, sets a cookie bound to the link and redirects to the survey with signed values", async () => {
+    const link = await issue({
+      customerId: "cust & co/1",
+      embeddedData: { venue: "Arena #1 & Co", event: "Finals?", seat: 12 },
+    });
+    const res = await tap(link.id);
+    expect(res.status).toBe(302);
+    expectTapHeaders(res);
+    const location = new URL(res.headers.get("Location") ?? "");
+    expect(`${location.origin}${location.pathname}`).toBe(
+      "https://example.qualtrics.com/jfe/form/SV_demo",
+    );
+    const params = Object.fromEntries(location.searchParams);
+    const { sig, ...values } = params;
+    expect(values).toEqual({
+      venue: "Arena #1 & Co",
+      event: "Finals?",
+      seat: "12",
+      customer_id: "cust & co/1",
+      transaction_id: expect.any(String),
+      trigger: "ticket_scanned",
+      inv: link.id,
+    });
+    expect(await verifyLinkValues(getConfig(env), values, sig ?? "")).toBe(true);
+    expect(await verifyLinkValues(getConfig(env), { ...values, seat: "1" }, sig ?? "")).toBe(false);
+
+    const cookie = res.headers.get("Set-Cookie") ?? "";
+    expect(cookie).toMatch(/^ie_claim=[A-Za-z0-9_-]+;/);
+    for (const attribute of ["HttpOnly", "Secure", "SameSite=Lax", `Path=/s/${link.id}`]) {
+      expect(cookie).toContain(attribute);
+    }
+  });
+
+  it("records the open in the ledger and marks the token consumed in KV", async () => {
+    const link = await issue();
+    expect((await tap(link.id)).status).toBe(302);
+    const events = await env.DB.prepare(
+      "SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id",
+    )
+      .bind(link.id)
+      .all<{ outcome: string }>();
+    expect(events.results.map((e) => e.outcome)).toEqual(["opened"]);
+    await eventually(async () => {
+      const { metadata } = await env.LINKS.getWithMetadata<{ consumedAt?: number }>(link.id);
+      expect(metadata?.consumedAt).toBeGreaterThan(0);
+    });
+  });
+
+  it("lets exactly one of 50 concurrent taps win", async () => {
+    const link = await issue();
+    const responses = await Promise.all(Array.from({ length: 50 }, () => tap(link.id)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 302)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(49);
+    const opened = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM click_events WHERE invite_id = ? AND outcome = 'opened'",
+    )
+      .bind(link.id)
+      .first<{ n: number }>();
+    expect(opened?.n).toBe(1);
+    await eventually(async () => expect((await linkStatus(link.id)).blocked).toBe(49));
+  });
+
+  it("ignores query parameters on the tap: they never reach the redirect", async () => {
+    const link = await issue();
+    const res = await tap(`${link.id}?venue=evil&inv=other&next=https://evil.example`);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location") ?? "");
+    expect(location.host).toBe("example.qualtrics.com");
+    expect(location.searchParams.get("venue")).toBe("Arena North");
+    expect(location.searchParams.get("inv")).toBe(link.id);
+    expect(location.searchParams.has("next")).toBe(false);
+  });
+
+  it("counts a generic HTTP client such as curl as a tap, not a preview", async () => {
+    const link = await issue();
+    expect((await tap(link.id, { ua: "curl/8.5.0" })).status).toBe(302);
+  });
+});
+
+describe("later taps", () => {
+  it("re-open in the same browser (cookie) until expiry, counted as re-opens", async () => {
+    const link = await issue();
+    const first = await tap(link.id);
+    const cookie = cookieFrom(first);
+    for (let i = 0; i < 2; i++) {
+      const again = await tap(link.id, { cookie });
+      expect(again.status).toBe(302);
+      expect(again.headers.get("Location")).toBe(first.headers.get("Location"));
+    }
+    await eventually(async () => expect((await linkStatus(link.id)).reopens).toBe(2));
+  });
+
+  it("are refused from any other browser with the already-used page, counted as blocked", async () => {
+    const link = await issue();
+    expect((await tap(link.id)).status).toBe(302);
+    const html = await expectPage(await tap(link.id), 410, "already been used");
+    expect(html).not.toContain(link.id);
+    expect(html).not.toContain("Arena North");
+    await eventually(async () => expect((await linkStatus(link.id)).blocked).toBe(1));
+  });
+
+  it("are refused with a cookie for another link or a forged cookie", async () => {
+    const a = await issue();
+    const b = await issue();
+    const cookieA = cookieFrom(await tap(a.id));
+    expect((await tap(b.id)).status).toBe(302);
+    expect((await tap(b.id, { cookie: cookieA })).status).toBe(410);
+    expect((await tap(b.id, { cookie: "ie_claim=forged" })).status).toBe(410);
+    expect((await tap(b.id, { cookie: `ie_claim=${"A".repeat(43)}` })).status).toBe(410);
+  });
+
+  it("refuses from the ledger even before KV carries the consumed mark", async () => {
+    const link = await issue();
+    const token = await env.LINKS.get(link.id);
+    expect((await tap(link.id)).status).toBe(302);
+    // Another location may still see the unmarked token: put it back without the mark.
+    await eventually(async () => {
+      const { metadata } = await env.LINKS.getWithMetadata(link.id);
+      expect(metadata).toBeTruthy();
+    });
+    await env.LINKS.put(link.id, token ?? "", { expirationTtl: 3600 });
+    expect((await tap(link.id)).status).toBe(410);
+  });
+});
+
+describe("previews and scanners", () => {
+  it("HEAD gets a 200 neutral preview, never a claim or a cookie", async () => {
+    const link = await issue();
+    const head = await tap(link.id, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expectTapHeaders(head);
+    expect(head.headers.get("Set-Cookie")).toBeNull();
+    expect((await tap(link.id)).status).toBe(302);
+    await eventually(async () => expect((await linkStatus(link.id)).previews).toBe(1));
+  });
+
+  it.each([
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "WhatsApp/2.23.20.0",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "TelegramBot (like TwitterBot)",
+  ])("%s gets the preview page and consumes nothing", async (ua) => {
+    const link = await issue();
+    const html = await expectPage(await tap(link.id, { ua }), 200, "Survey invitation");
+    expect(html).toContain('content="noindex');
+    const status = await linkStatus(link.id);
+    expect(status.status).toBe("issued");
+    expect((await tap(link.id)).status).toBe(302);
+  });
+});
+
+describe("modes", () => {
+  it("webservice: only inv on the link; the data endpoint answers the survey with the secret", async () => {
+    const link = await issue({ survey: "demo-ws", customerId: "cust-9" });
+    const res = await tap(link.id);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location") ?? "");
+    expect(location.href).toBe(`https://example.qualtrics.com/jfe/form/SV_demows?inv=${link.id}`);
+
+    const path = `/v1/invites/${link.id}/data`;
+    const data = await api(path, {
+      key: null,
+      headers: { "X-Webservice-Secret": "dev-webservice-secret" },
+    });
+    expect(data.status).toBe(200);
+    expect(await data.json()).toEqual({
+      venue: "Arena North",
+      event: "Finals",
+      seat: "B12",
+      customer_id: "cust-9",
+      transaction_id: expect.any(String),
+      trigger: "ticket_scanned",
+      inv: link.id,
+    });
+    const wrong = await api(path, { key: null, headers: { "X-Webservice-Secret": "nope" } });
+    expect(wrong.status).toBe(401);
+    expect((await api(path, { key: null })).status).toBe(401);
+    const unknown = await api("/v1/invites/AAAAAAAAAAAAAAAAAAAAAA/data", {
+      key: null,
+      headers: { "X-Webservice-Secret": "dev-webservice-secret" },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("confirm: GET shows a page with a button; only its POST claims", async () => {
+    const link = await issue({ survey: "demo-confirm" });
+    const html = await expectPage(await tap(link.id), 200, "Start the survey");
+    expect(html).toContain(`<form method="post" action="/s/${link.id}">`);
+    expect((await linkStatus(link.id)).status).toBe("issued");
+    const posted = await tap(link.id, { method: "POST" });
+    expect(posted.status).toBe(302);
+    expect(posted.headers.get("Location")).toContain("SV_democonfirm");
+    expect(posted.headers.get("Set-Cookie")).toContain("ie_claim=");
+    expect((await tap(link.id)).status).toBe(410);
+    expect((await tap(link.id, { cookie: cookieFrom(posted) })).status).toBe(302);
+  });
+});
+
+describe("dead links", () => {
+  it("unknown and malformed ids get the 404 page", async () => {
+    await expectPage(await tap("AAAAAAAAAAAAAAAAAAAAAA"), 404, "find this survey link");
+    await expectPage(await tap("short"), 404, "find this survey link");
+    await expectPage(await tap("%2E%2E%2Fetc%2Fpasswd"), 404, "find this survey link");
+  });
+
+  it("a token edited in KV is treated as not found", async () => {
+    const link = await issue();
+    const token = (await env.LINKS.get(link.id)) ?? "";
+    const [header, payload, signature] = token.split(".");
+    const claims = JSON.parse(atob((payload ?? "").replace(/-/g, "+").replace(/_/g, "/")));
+    claims.embeddedData.venue = "Tampered";
+    const edited = btoa(JSON.stringify(claims))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+    await env.LINKS.put(link.id, `${header}.${edited}.${signature}`);
+    await expectPage(await tap(link.id), 404, "find this survey link");
+    expect((await linkStatus(link.id)).status).toBe("issued");
+  });
+
+  it("an expired link gets the 410 expired page (token still in KV)", async () => {
+    const link = await issue({ ttlSeconds: 60 });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 120_000);
+    await expectPage(await tap(link.id), 410, "expired");
+    expect((await linkStatus(link.id)).status).toBe("expired");
+  });
+
+  it("an expired link gets the 410 expired page after KV dropped the token", async () => {
+    const link = await issue({ ttlSeconds: 60 });
+    await env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, link.id)
+      .run();
+    await env.LINKS.delete(link.id);
+    await expectPage(await tap(link.id), 410, "expired");
+  });
+
+  it("a live invite whose token has not reached this location's KV yet still opens", async () => {
+    const link = await issue();
+    await env.LINKS.delete(link.id);
+    const res = await tap(link.id);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location") ?? "");
+    const { sig, ...values } = Object.fromEntries(location.searchParams);
+    expect(values.inv).toBe(link.id);
+    expect(await verifyLinkValues(getConfig(env), values, sig ?? "")).toBe(true);
+    expect((await tap(link.id)).status).toBe(410);
+  });
+});
+
+describe("phones", () => {
+  it("pages are small, mobile-first and free of invite data", async () => {
+    const link = await issue({ customerId: "secret-customer" });
+    await tap(link.id, { ua: PHONE_UA });
+    const html = await expectPage(await tap(link.id), 410, "already been used");
+    expect(html.length).toBeLessThan(4096);
+    expect(html).not.toContain("secret-customer");
+    expect(html).not.toMatch(/[{[]"/);
+  });
+});
