@@ -1,0 +1,303 @@
+// @ts-check
+/**
+ * The benchmark's outputs: the console table, BENCHMARKS.md and the one-line
+ * machine-readable summary that is always printed last.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { REPO_ROOT } from "./config.js";
+
+/**
+ * One line of the table.
+ * @typedef {{ key: string; label: string; na?: string; rps?: number; rpsUnit?: string;
+ *   p50Ms?: number; p99Ms?: number; vsCeiling?: number; vsFloor?: number;
+ *   notes: string[]; bound: string }} Row
+ */
+
+/**
+ * A number with at least two decimals, and three significant digits when small.
+ * @param {number | null | undefined} value
+ */
+export function fmt(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "na";
+  if (value === 0 || Math.abs(value) >= 0.1) return value.toFixed(2);
+  const decimals = Math.min(10, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return value.toFixed(Math.max(2, decimals));
+}
+
+/** @param {number | undefined} value */
+const cell = (value) => (value === undefined ? "—" : fmt(value));
+
+/** @param {Row} row */
+function cells(row) {
+  if (row.na) return [row.label, "na", "na", "na", "na", "na", row.na];
+  const rps =
+    row.rps === undefined ? "—" : `${fmt(row.rps)}${row.rpsUnit ? ` ${row.rpsUnit}` : ""}`;
+  return [
+    row.label,
+    rps,
+    cell(row.p50Ms),
+    cell(row.p99Ms),
+    cell(row.vsCeiling),
+    cell(row.vsFloor),
+    row.notes.join("; "),
+  ];
+}
+
+const HEADER = ["phase", "req/s", "p50 ms", "p99 ms", "× ceiling", "× floor", "notes"];
+
+/** The table as aligned plain text. @param {Row[]} rows */
+export function renderTable(rows) {
+  const lines = [HEADER, ...rows.map(cells)];
+  const widths = HEADER.map((_, i) =>
+    Math.max(...lines.slice(0, i === 6 ? 1 : undefined).map((l) => (l[i] ?? "").length)),
+  );
+  const render = (/** @type {string[]} */ l) =>
+    l
+      .map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [
+    render(HEADER),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...lines.slice(1).map(render),
+  ].join("\n");
+}
+
+/** The table in Markdown. @param {Row[]} rows */
+function markdownTable(rows) {
+  const escapePipes = (/** @type {string} */ c) => c.replaceAll("|", "\\|");
+  return [
+    `| ${HEADER.join(" | ")} |`,
+    `|${HEADER.map((_, i) => (i === 0 || i === 6 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((row) => `| ${cells(row).map(escapePipes).join(" | ")} |`),
+  ].join("\n");
+}
+
+/**
+ * @typedef {{ tap_vs_floor: number | null; issue_vs_floor: number | null;
+ *   refused_vs_floor: number | null; tap_vs_ceiling: number | null;
+ *   stats_p99_ms: number | null; qualtrics_calls_per_invite: number | null }} Summary
+ */
+
+/** The last line printed, exactly as issue 5 specifies. @param {Summary} s */
+export function summaryLine(s) {
+  return `bench: tap_vs_floor=${fmt(s.tap_vs_floor)} issue_vs_floor=${fmt(s.issue_vs_floor)} refused_vs_floor=${fmt(s.refused_vs_floor)} tap_vs_ceiling=${fmt(s.tap_vs_ceiling)} stats_p99_ms=${fmt(s.stats_p99_ms)} qualtrics_calls_per_invite=${fmt(s.qualtrics_calls_per_invite)}`;
+}
+
+/** @param {string} command @param {string[]} args */
+function firstLine(command, args) {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  const text = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim();
+  return result.status === null || text === "" ? "not installed" : text.split("\n")[0];
+}
+
+/** What the numbers were measured on. */
+export function machineInfo() {
+  const cpus = os.cpus();
+  let wrangler = "unknown";
+  try {
+    wrangler = JSON.parse(
+      readFileSync(path.join(REPO_ROOT, "node_modules", "wrangler", "package.json"), "utf8"),
+    ).version;
+  } catch {
+    // not installed
+  }
+  return {
+    nproc: os.availableParallelism?.() ?? cpus.length,
+    cpu: cpus[0]?.model?.trim() ?? "unknown",
+    memoryGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    wrangler,
+    wrk: firstLine("wrk", ["-v"]).replace(/ Copyright.*/, ""),
+    hey: existsSync("/usr/bin/hey") ? "installed" : firstLine("sh", ["-c", "command -v hey"]),
+  };
+}
+
+/**
+ * Goal verdicts of issue 5.
+ * @param {Summary} s @param {number} statsRows
+ */
+function goals(s, statsRows) {
+  /** @param {number | null} v @param {(v: number) => boolean} ok */
+  const verdict = (v, ok) => (v === null ? "not measured" : ok(v) ? "met" : "**missed**");
+  return [
+    ["tap ≥ 1.1 × its floor", fmt(s.tap_vs_floor), verdict(s.tap_vs_floor, (v) => v >= 1.1)],
+    ["issue ≥ 1.0 × its floor", fmt(s.issue_vs_floor), verdict(s.issue_vs_floor, (v) => v >= 1)],
+    [
+      "refused tap ≥ 1.0 × its floor",
+      fmt(s.refused_vs_floor),
+      verdict(s.refused_vs_floor, (v) => v >= 1),
+    ],
+    [
+      `stats p99 < 250 ms over 1,000,000 invites (this run: ${statsRows.toLocaleString("en")})`,
+      fmt(s.stats_p99_ms),
+      verdict(s.stats_p99_ms, (v) => v < 250),
+    ],
+    [
+      "Qualtrics calls per invite ≤ 0.002",
+      fmt(s.qualtrics_calls_per_invite),
+      verdict(s.qualtrics_calls_per_invite, (v) => v <= 0.002),
+    ],
+  ];
+}
+
+const ANALYSIS_START = "<!-- analysis:start -->";
+const ANALYSIS_END = "<!-- analysis:end -->";
+
+/** The hand-written analysis kept from the previous BENCHMARKS.md, if any. */
+function previousAnalysis(/** @type {string} */ file) {
+  try {
+    const text = readFileSync(file, "utf8");
+    const start = text.indexOf(ANALYSIS_START);
+    const end = text.indexOf(ANALYSIS_END);
+    if (start >= 0 && end > start) return text.slice(start + ANALYSIS_START.length, end).trim();
+  } catch {
+    // first run
+  }
+  return null;
+}
+
+/**
+ * Writes BENCHMARKS.md: the run's table, the machine, the method and what
+ * bounds each number. The section between the analysis markers is written by
+ * people and survives reruns.
+ * @param {{ file: string; rows: Row[]; summary: Summary; settings: Record<string, string | number>;
+ *   startedAt: Date; elapsedSeconds: number; notes: string[] }} report
+ */
+export function writeBenchmarksMd({
+  file,
+  rows,
+  summary,
+  settings,
+  startedAt,
+  elapsedSeconds,
+  notes,
+}) {
+  const machine = machineInfo();
+  const analysis =
+    previousAnalysis(file) ??
+    "_Where a goal is missed: what was profiled, what was fixed, what is left and why. (Kept across reruns: edit between the markers.)_";
+  const text = `# Benchmarks
+
+Latest run of \`npm run bench\` (\`node bench/run.js\`), ${startedAt.toISOString()}, ${elapsedSeconds.toFixed(0)} s in all.
+Every number comes from this one run: the machines are shared and noisy, so the ratios
+(same run, same machine, same \`wrangler dev\`) are what to read, not the absolute times.
+
+\`\`\`
+${summaryLine(summary)}
+\`\`\`
+
+## Results
+
+${markdownTable(rows)}
+
+req/s counts only the expected answers (302 for taps, 410 for refused taps, 201 for issue,
+2xx for batch and stats) over the measured window; p50/p99 are per request (per call for
+batch issue). "× ceiling" divides by the bare-302 Worker's req/s; "× floor" divides by the
+req/s of the naive storage floor for the same operation (batch issue: links/s over the
+single-issue floor's req/s).
+
+## Goals (issue 5)
+
+| goal | this run | verdict |
+|---|---:|---|
+${goals(summary, Number(settings.BENCH_STATS_ROWS))
+  .map((g) => `| ${g.join(" | ")} |`)
+  .join("\n")}
+
+## Analysis
+
+${ANALYSIS_START}
+${analysis}
+${ANALYSIS_END}
+
+## Machine
+
+| | |
+|---|---|
+| cores (\`nproc\`) | ${machine.nproc} |
+| CPU | ${machine.cpu} |
+| memory | ${machine.memoryGiB} GiB |
+| OS | ${machine.os} |
+| Node | ${machine.node} |
+| wrangler | ${machine.wrangler} (\`wrangler dev --local\`, workerd + local KV/D1 in SQLite) |
+| load generator | ${machine.wrk} (hey: ${machine.hey}) |
+
+Settings: ${Object.entries(settings)
+    .map(([k, v]) => `\`${k}=${v}\``)
+    .join(", ")}.
+
+## Method
+
+Everything runs on loopback, started and stopped by \`bench/run.js\` by process id (each
+\`wrangler dev\` in its own process group, the whole tree stopped at the end, on errors and
+on signals), each server with its own \`--persist-to\` directory under the system temp dir,
+\`WRANGLER_SEND_METRICS=false\`, the same \`--log-level\` for all, rate limits off
+(\`--var RATE_LIMITS:off\`). The ceiling, the floors and the service run side by side (an
+idle \`wrangler dev\` costs nothing) and each service phase runs right after its floor, so that
+both see the same background load. Each phase warms up, then runs for a fixed time at a fixed
+concurrency with wrk (a Lua script gives each request its own path or body: every fresh link
+is tapped once, every issue call has a unique transaction id); hey or a built-in Node client
+stand in when wrk is missing. Requests carry a phone browser's User-Agent so that the service
+treats them as human taps, not link previews.
+
+1. **Runtime ceiling**: \`bench/workers/ceiling\`, a bare Worker answering every request with a
+   fixed 302. What \`wrangler dev\` and this machine can do at all.
+2. **Naive storage floors**: \`bench/workers/floors\`, one bare Worker with its own KV namespace
+   and D1 database (same invites / click_events shape as the service), doing only the storage
+   operations the obvious design needs, awaited in order: tap = KV read, one D1 batch (claim
+   UPDATE + click INSERT), KV write, 302; refused = KV read, one D1 write, 410; issue = KV write,
+   D1 insert, 201. Ids and rows are seeded through an untimed route before each run.
+3. **Tap**: \`GET /s/:id\` on fresh links issued beforehand through \`POST /v1/links/batch\`
+   (500 per call), each tapped once, no cookie.
+4. **Refused tap**: \`GET /s/:id\` on links already used, without the cookie (expect 410).
+5. **Issue**: \`POST /v1/links\` with unique transactions (\`dev-issuer-key\`); **batch issue**:
+   \`POST /v1/links/batch\` with 500 unique links per call (links/s = calls/s × 500).
+6. **Stats**: ${"`"}GET /v1/stats${"`"} (\`dev-analyst-key\`) for the last 30 days by day, by survey, and as
+   CSV, over invites seeded directly into the service's local D1 by a generated SQL file
+   (\`wrangler d1 execute --file\`; the columns come from \`bench/lib/stats-seed.js\`).
+7. **Qualtrics cost**: calls per invite for 10,000 invites pushed through the fake Qualtrics
+   server (\`bench/lib/qualtrics-cost.js\`).
+
+## What bounds each number
+
+- **Ceiling**: workerd's HTTP handling and \`wrangler dev\`'s local plumbing, sharing the cores
+  with the load generator. Nothing of ours.
+- **Floors, tap, refused, issue**: local D1 and KV. Locally D1 is SQLite inside a Durable
+  Object: every write is a transaction on one database, served one at a time, and each KV
+  operation touches SQLite and a blob file. These round trips cost far more than the Worker's
+  own work, so the number of round trips on the response path decides the rate; CPU spent by
+  the Worker (JWT signing/verification, validation, pages) only shows once they are few.
+- **Batch issue**: one D1 batch per call plus a KV write and a signature per link; bound by
+  D1's write throughput and the CPU for 500 signatures.
+- **Stats**: one SQLite query plan over the invites table: the indexes it can use for the
+  range and the grouping decide it; the connection count is low so p99 is a query's own time.
+- **Qualtrics cost**: the reconcile job's batching (contacts per import, polls), not the
+  machine.
+${notes.length > 0 ? `\n## Notes from this run\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
+  writeFileSync(file, text);
+  formatWithBiome(file);
+}
+
+/**
+ * The repository lints Markdown with Biome (`biome check .`), so the report is
+ * written in Biome's own layout (aligned tables) when Biome is installed.
+ * @param {string} file
+ */
+function formatWithBiome(file) {
+  const biome = path.join(REPO_ROOT, "node_modules", ".bin", "biome");
+  if (!existsSync(biome)) return;
+  const result = spawnSync(biome, ["format", "--write", file], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    process.stderr.write(
+      `bench: biome could not format ${file}: ${result.stderr.trim().slice(0, 300)}\n`,
+    );
+  }
+}

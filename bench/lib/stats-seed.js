@@ -1,0 +1,151 @@
+// @ts-check
+/**
+ * Seeds the service's local D1 with many invites for the stats phase, directly
+ * in SQL (no API calls): SQLite generates the rows itself from a recursive CTE,
+ * so the SQL file stays a few kilobytes whatever the row count.
+ *
+ * The invites columns live in ONE place, INVITE_SEED_COLUMNS below: align it
+ * with migrations/0001_*.sql. At run time the seeder also reads the real table
+ * (PRAGMA table_info) and inserts only the columns that exist, filling any other
+ * NOT NULL column without a default with a placeholder, and says so.
+ */
+import { writeFileSync } from "node:fs";
+
+/**
+ * How the ledger stores times: "ms" / "s" since the epoch, or "iso" text.
+ * @typedef {"ms" | "s" | "iso"} TimeFormat
+ *
+ * Row expressions see: n (1..rows), h (a pseudo-random 0..1000002 derived from n),
+ * off (seconds after the start of the 30-day window), and time(secondsExpr)
+ * which renders `window start + secondsExpr` in the ledger's time format.
+ * @typedef {(time: (seconds: string) => string) => string} ColumnExpression
+ */
+
+/** Seconds from issue to first open for opened invites: 5 s to ~2 h. */
+const OPEN_DELAY = "(5 + (h % 7200))";
+/** About 45 % of invites are opened. */
+const OPENED = "(h % 100 < 45)";
+
+/**
+ * The invites columns the seeder fills (migrations/0001_ledger.sql, DESIGN.md's
+ * storage sketch), with the SQL expression of each. A column missing from the
+ * table is skipped.
+ * @type {Record<string, ColumnExpression>}
+ */
+export const INVITE_SEED_COLUMNS = {
+  id: () => "'bs' || printf('%014d', n)",
+  survey: () => "CASE n % 3 WHEN 0 THEN 'demo' WHEN 1 THEN 'demo-ws' ELSE 'demo-confirm' END",
+  customer_ref: () => "'cust-' || (n % 200000)",
+  transaction_id: () => "'seed-txn-' || n",
+  trigger: () =>
+    "CASE n % 4 WHEN 0 THEN 'ticket_scanned' WHEN 1 THEN 'order_delivered' WHEN 2 THEN 'venue_exit' ELSE 'app_open' END",
+  channel: () =>
+    "CASE n % 5 WHEN 0 THEN 'in_app' WHEN 1 THEN 'push' WHEN 2 THEN 'sms' WHEN 3 THEN 'email' ELSE 'web' END",
+  request_hash: () => "printf('%064x', n)",
+  embedded_data: () =>
+    `'{"venue":"V' || (n % 40) || '","event":"E' || (n % 7) || '","seat":"' || (n % 500) || '"}'`,
+  issued_at: (time) => time("off"),
+  expires_at: (time) => time("(off + 7 * 86400)"),
+  consumed_at: (time) => `CASE WHEN ${OPENED} THEN ${time(`(off + ${OPEN_DELAY})`)} END`,
+  reopen_count: () => `CASE WHEN ${OPENED} AND h % 10 = 0 THEN 1 ELSE 0 END`,
+  blocked_count: () => `CASE WHEN ${OPENED} AND h % 25 = 0 THEN 1 ELSE 0 END`,
+  preview_count: () => "CASE WHEN h % 4 = 0 THEN 1 ELSE 0 END",
+  revoked_at: (time) => `CASE WHEN NOT ${OPENED} AND h % 200 = 7 THEN ${time("(off + 60)")} END`,
+  completed_at: (time) =>
+    `CASE WHEN ${OPENED} AND h % 3 = 0 THEN ${time(`(off + ${OPEN_DELAY} + 300)`)} END`,
+  response_id: () => `CASE WHEN ${OPENED} AND h % 3 = 0 THEN 'R_seed' || n END`,
+  pushed_at: () => "NULL",
+  push_ref: () => "NULL",
+  purged_at: () => "NULL",
+};
+
+/**
+ * @typedef {{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }} TableColumn
+ */
+
+/**
+ * Plans the INSERT against the real table: which of our columns exist, which
+ * of theirs need a placeholder, which of ours are unknown there.
+ * @param {TableColumn[]} table
+ */
+export function planColumns(table) {
+  const names = new Set(table.map((c) => c.name));
+  const used = Object.keys(INVITE_SEED_COLUMNS).filter((c) => names.has(c));
+  const unknown = Object.keys(INVITE_SEED_COLUMNS).filter((c) => !names.has(c));
+  const placeholders = table.filter((c) => {
+    if (c.name in INVITE_SEED_COLUMNS || c.dflt_value !== null) return false;
+    // An INTEGER PRIMARY KEY is the rowid: SQLite numbers it by itself.
+    if (c.pk > 0) return !/^INTEGER$/i.test(c.type.trim());
+    return c.notnull === 1;
+  });
+  return { used, unknown, placeholders };
+}
+
+/** A placeholder value for a required column we know nothing about (unique per row). */
+function placeholder(/** @type {TableColumn} */ column) {
+  return /INT|REAL|NUM|FLOA|DOUB/i.test(column.type) ? "n" : "'seed-' || n";
+}
+
+/**
+ * Writes the seeding SQL: `rows` invites issued over the 30 days ending `now`,
+ * in chunks of 100,000 rows per statement.
+ * @param {{ file: string; rows: number; now: number; timeFormat: TimeFormat;
+ *   table: TableColumn[] }} options
+ * @returns {{ windowStart: Date; notes: string[] }}
+ */
+export function writeSeedSql({ file, rows, now, timeFormat, table }) {
+  const day = 86_400_000;
+  const windowStart = new Date(Math.floor(now / day) * day - 29 * day);
+  const startSeconds = Math.floor(windowStart.getTime() / 1000);
+  const spanSeconds = Math.max(1, Math.floor(now / 1000) - startSeconds - 1);
+  /** @param {string} seconds */
+  const time = (seconds) => {
+    const at = `(${startSeconds} + ${seconds})`;
+    if (timeFormat === "ms") return `(${at} * 1000)`;
+    if (timeFormat === "s") return at;
+    return `strftime('%Y-%m-%dT%H:%M:%SZ', ${at}, 'unixepoch')`;
+  };
+  const { used, unknown, placeholders } = planColumns(table);
+  const columns = [...used, ...placeholders.map((c) => c.name)];
+  const expressions = [
+    ...used.map((c) => INVITE_SEED_COLUMNS[c](time)),
+    ...placeholders.map(placeholder),
+  ];
+  /** @type {string[]} */
+  const notes = [];
+  if (unknown.length > 0) {
+    notes.push(`seed columns not in invites (skipped): ${unknown.join(", ")}`);
+  }
+  if (placeholders.length > 0) {
+    notes.push(
+      `invites columns filled with placeholders: ${placeholders.map((c) => c.name).join(", ")}`,
+    );
+  }
+  const chunk = 100_000;
+  const statements = [];
+  for (let first = 1; first <= rows; first += chunk) {
+    const last = Math.min(rows, first + chunk - 1);
+    statements.push(
+      `INSERT INTO invites (${columns.join(", ")})\n` +
+        `WITH RECURSIVE seq(n) AS (SELECT ${first} UNION ALL SELECT n + 1 FROM seq WHERE n < ${last}),\n` +
+        `  rows AS (SELECT n, (n * 2654435761) % 1000003 AS h, (n * 7919) % ${spanSeconds} AS off FROM seq)\n` +
+        `SELECT ${expressions.join(",\n  ")}\nFROM rows;`,
+    );
+  }
+  writeFileSync(file, `${statements.join("\n\n")}\n`);
+  return { windowStart, notes };
+}
+
+/**
+ * The time format of the ledger, from a row the service itself wrote
+ * (`typeof`/value of issued_at), else from the declared column type.
+ * @param {{ type: string; value: unknown } | undefined} sample
+ * @param {TableColumn[]} table
+ * @returns {TimeFormat}
+ */
+export function timeFormatOf(sample, table) {
+  if (sample?.type === "text") return "iso";
+  if (sample && typeof sample.value === "number") return sample.value > 1e11 ? "ms" : "s";
+  const declared = table.find((c) => c.name === "issued_at")?.type ?? "INTEGER";
+  return /TEXT|CHAR|DATE/i.test(declared) ? "iso" : "ms";
+}
