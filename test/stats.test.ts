@@ -468,3 +468,38 @@ describe("GET /v1/stats: access and validation", () => {
     ]);
   });
 });
+
+describe("GET /dashboard", () => {
+  it("serves the page with a Content-Security-Policy of this origin only", async () => {
+    const res = await api("/dashboard", { key: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/unsafe|https?:|\*/);
+    const html = await res.text();
+    expect(html).toContain('<script type="module" src="/dashboard.js"></script>');
+    expect(html).toContain('<link rel="stylesheet" href="/dashboard.css">');
+    // Nothing inline that the policy would block, nothing from another origin.
+    expect(html).not.toMatch(/<script>|<style|style="|\son[a-z]+=/i);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
+    expect(html).toContain('<label for="key">Analyst API key</label>');
+  });
+
+  it("serves its script and stylesheet from this origin", async () => {
+    const js = await api("/dashboard.js", { key: null });
+    expect(js.status).toBe(200);
+    expect(js.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    const script = await js.text();
+    expect(script).toContain("sessionStorage");
+    expect(script).not.toContain("localStorage");
+    expect(script).not.toContain("innerHTML");
+    expect(script).toContain('"/v1/stats?"');
+    const css = await api("/dashboard.css", { key: null });
+    expect(css.status).toBe(200);
+    expect(css.headers.get("Content-Type")).toMatch(/^text\/css/);
+  });
+});
