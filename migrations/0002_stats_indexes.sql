@@ -1,8 +1,8 @@
 -- Analyst stats (GET /v1/stats) select invites by issue time and read only the columns below.
--- With all of them in one index, an answer is a range scan of this index (SQLite's "covering
--- index"): the table rows, with their personal data, are never read. Counters that taps bump
--- (reopen/blocked/preview) and the claim update this index too; that is one more b-tree write in
--- the same statement, not another round trip.
+-- With all of them in one index, each stats statement is a range scan of this index (SQLite's
+-- "covering index"): the table rows, with their personal data, are never read. Counters that
+-- taps bump (reopen/blocked/preview) and the claim update this index too: one more b-tree write
+-- in the same statement, not another round trip.
 CREATE INDEX invites_stats ON invites (
   issued_at,
   survey,

@@ -13,6 +13,7 @@ import {
   cookieFrom,
   type IssuedLink,
   issue,
+  linkRequest,
   tap,
   uniqueTxn,
 } from "./helpers/api";
@@ -410,6 +411,65 @@ describe("GET /v1/stats: days", () => {
     expect(answer.to).toBe(isoDay(Date.now()));
     expect(answer.from).toBe(isoDay(Date.now() - 29 * DAY_MS));
     expect(answer.totals).toEqual({ ...expected({}), medianSecondsToOpen: null });
+  });
+});
+
+describe("GET /v1/stats: medians", () => {
+  it("are exact for times to open from milliseconds to weeks, odd and even counts", async () => {
+    const trigger = uniqueTrigger("median");
+    const channels = ["in_app", "sms", "email"] as const;
+    const items = Array.from({ length: 301 }, (_, i) =>
+      linkRequest({ trigger, channel: channels[i % 3], transactionId: uniqueTxn("median") }),
+    );
+    const res = await api("/v1/links/batch", { method: "POST", json: { links: items } });
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: { status: number; link: IssuedLink }[] };
+    expect(results.every((r) => r.status === 201)).toBe(true);
+
+    // Deterministic times spread over nine orders of magnitude, with ties, bucket edges
+    // (999/1000, 1099/1100 ms) and a negative one (clocks of two machines disagree).
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed / 2_147_483_647;
+    };
+    const special = [0, 999, 1_000, 1_099, 1_100, 1_100, -5, 86_400_000];
+    const times = new Map<string, number>();
+    const byChannel = new Map<string, number[]>();
+    results.forEach(({ link }, i) => {
+      if (i % 10 === 9) return; // not opened
+      const ms = special[i] ?? Math.floor(10 ** (random() * 9.4));
+      times.set(link.id, ms);
+      const channel = channels[i % 3] ?? "";
+      byChannel.set(channel, [...(byChannel.get(channel) ?? []), ms]);
+    });
+    const statement = env.DB.prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?");
+    await env.DB.batch([...times].map(([id, ms]) => statement.bind(ms, id)));
+
+    const exactMedian = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = (sorted.length - 1) / 2;
+      const ms = ((sorted[Math.floor(mid)] ?? 0) + (sorted[Math.ceil(mid)] ?? 0)) / 2;
+      return Math.round(ms) / 1000;
+    };
+    const answer = await statsJson({ trigger, groupBy: "channel" });
+    expect(answer.rows.map((r) => [r.key, r.issued, r.opened])).toEqual(
+      ["email", "in_app", "sms"].map((c) => [
+        c,
+        100 + (c === "in_app" ? 1 : 0),
+        byChannel.get(c)?.length,
+      ]),
+    );
+    for (const row of answer.rows) {
+      expect(row.medianSecondsToOpen).toBe(exactMedian(byChannel.get(row.key) ?? []));
+    }
+    expect(answer.totals.opened).toBe(times.size);
+    expect(answer.totals.medianSecondsToOpen).toBe(exactMedian([...times.values()]));
+    // One group per channel filter: the same medians again, odd and even sized.
+    for (const channel of channels) {
+      const one = await statsJson({ trigger, channel, groupBy: "survey" });
+      expect(one.totals.medianSecondsToOpen).toBe(exactMedian(byChannel.get(channel) ?? []));
+    }
   });
 });
 
