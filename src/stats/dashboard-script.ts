@@ -127,11 +127,12 @@ function drawChart(rows) {
   const box = $("chart");
   const width = Math.max(300, Math.round(box.clientWidth || 640));
   const height = Math.round(Math.min(320, Math.max(200, width * 0.42)));
-  const margin = { left: 44, right: 12, top: 12, bottom: 30 };
-  const plotW = width - margin.left - margin.right;
-  const plotH = height - margin.top - margin.bottom;
   const max = Math.max(0, ...rows.flatMap((row) => SERIES.map(([field]) => row[field])));
   const { step, top } = yScale(max);
+  // Room for the longest y label (12px digits are about 7px wide).
+  const margin = { left: 14 + 7 * integer.format(top).length, right: 12, top: 12, bottom: 30 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
   const x = (i) => margin.left + (rows.length === 1 ? plotW / 2 : (i * plotW) / (rows.length - 1));
   const y = (value) => margin.top + plotH - (value / top) * plotH;
   const total = (field) => rows.reduce((sum, row) => sum + row[field], 0);
