@@ -9,6 +9,8 @@ import { ApiError, errorResponse, renderError } from "./http/errors";
 import { createRouter } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { dashboardRoutes } from "./stats/dashboard";
+import { statsRoutes } from "./stats/routes";
 import { getKeyRing } from "./tokens/keyring";
 
 export const app = createRouter();
@@ -33,6 +35,8 @@ app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
 
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
+app.route("/", statsRoutes);
+app.route("/", dashboardRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

@@ -1,0 +1,52 @@
+/**
+ * The stats table as CSV (RFC 4180: CRLF, quoted when needed): a header row, one row per group,
+ * then a `(total)` row. Numbers are written as in the JSON answer; null is an empty cell.
+ */
+import type { Stats, StatsTotals } from "./schema";
+
+/** Columns after the group key, in order (the JSON field names). */
+export const CSV_COLUMNS = [
+  "issued",
+  "opened",
+  "reopened",
+  "previews",
+  "blocked",
+  "expired",
+  "revoked",
+  "completed",
+  "openRate",
+  "completionRate",
+  "medianSecondsToOpen",
+] as const satisfies readonly (keyof StatsTotals)[];
+
+/** Key of the totals row; no survey, trigger, channel or day can be spelled with parentheses. */
+export const CSV_TOTAL_KEY = "(total)";
+
+function cell(value: string | number | null): string {
+  if (value === null) return "";
+  if (typeof value === "number") return String(value);
+  // A leading = + - @ makes spreadsheets evaluate the cell as a formula; quote it as text.
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function line(key: string, values: StatsTotals): string {
+  return [cell(key), ...CSV_COLUMNS.map((column) => cell(values[column]))].join(",");
+}
+
+/**
+ * @example
+ * statsCsv(stats) // "day,issued,opened,…\r\n2026-11-28,3,2,…\r\n(total),3,2,…\r\n"
+ */
+export function statsCsv(stats: Stats): string {
+  const lines = [
+    [stats.groupBy, ...CSV_COLUMNS].join(","),
+    ...stats.rows.map((row) => line(row.key, row)),
+    line(CSV_TOTAL_KEY, stats.totals),
+  ];
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** `invite-stats-2026-10-30-2026-11-28.csv` */
+export const csvFilename = (stats: Pick<Stats, "from" | "to">): string =>
+  `invite-stats-${stats.from}-${stats.to}.csv`;

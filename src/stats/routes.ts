@@ -1,0 +1,65 @@
+/**
+ * `GET /v1/stats` for analysts (scope `stats:read`): JSON by default, CSV with `?format=csv` or
+ * `Accept: text/csv`. The route validates and negotiates; counting lives in the ledger.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireScope } from "../http/auth";
+import { invalidRequest } from "../http/errors";
+import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { csvFilename, statsCsv } from "./csv";
+import { inviteStats } from "./report";
+import { StatsQuerySchema, StatsSchema } from "./schema";
+
+const statsRoute = createRoute({
+  method: "get",
+  path: "/v1/stats",
+  summary: "Invite counts, rates and time to open, grouped by day, survey, trigger or channel",
+  description:
+    "Invites are counted by issue time. `opened`, `revoked` and `expired` never overlap; what " +
+    "remains of `issued` is still live. CSV has the same table, a header row and a `(total)` row.",
+  security: bearerAuth,
+  middleware: [requireScope("stats:read")] as const,
+  request: { query: StatsQuerySchema },
+  responses: {
+    200: {
+      description: "Stats",
+      content: {
+        "application/json": { schema: StatsSchema },
+        "text/csv": { schema: z.string().openapi({ description: "The same table as CSV" }) },
+      },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+/** Unknown query parameters are named in the error, not reported as "(body)". */
+function queryErrors(error: z.ZodError) {
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((name) => ({ path: name, message: "is not a known query parameter" }))
+      : [{ path: issue.path.map(String).join(".") || "(query)", message: issue.message }],
+  );
+}
+
+const wantsCsv = (format: string | undefined, accept: string | undefined): boolean =>
+  format === "csv" || (format === undefined && /\btext\/csv\b/i.test(accept ?? ""));
+
+export const statsRoutes = createRouter().openapi(
+  statsRoute,
+  async (c) => {
+    const query = c.req.valid("query");
+    const stats = await inviteStats(c.env.DB, query, Date.now());
+    if (wantsCsv(query.format, c.req.header("Accept"))) {
+      return c.body(statsCsv(stats), 200, {
+        "Content-Type": "text/csv; charset=utf-8; header=present",
+        "Content-Disposition": `attachment; filename="${csvFilename(stats)}"`,
+        "Cache-Control": "no-store",
+      });
+    }
+    return c.json(stats, 200, { "Cache-Control": "no-store" });
+  },
+  (result) => {
+    if (!result.success) throw invalidRequest(queryErrors(result.error), "The query is invalid.");
+    return undefined; // valid: the handler answers
+  },
+);
