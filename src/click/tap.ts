@@ -1,7 +1,8 @@
 /**
  * The tap: `GET|HEAD|POST /s/:id`. Hot path: one KV read, a JWT verification and, for a first
- * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark, the
- * counters of re-opens, refusals and previews, and logging run in `waitUntil`. The ledger is
+ * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark and
+ * logging run in `waitUntil`, and the counters of re-opens, refusals and previews are batched
+ * across taps (`tap-recorder.ts`). The ledger is
  * the truth: when KV has no token (expired, revoked, or not yet replicated to this location)
  * the ledger decides, and a live invite still opens from its ledger row.
  */
@@ -14,7 +15,6 @@ import {
   claimInvite,
   getInvite,
   type InviteRow,
-  recordTap,
   type TapContext,
   type TapOutcome,
 } from "../ledger/invites";
@@ -25,6 +25,7 @@ import { signLinkValues } from "../tokens/link-signature";
 import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
 import { PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
+import { recordTapLater } from "./tap-recorder";
 
 /** KV metadata on a link's token once it was claimed (a fast path; D1 is the truth). */
 interface LinkMark {
@@ -78,7 +79,7 @@ function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId:
 }
 
 function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): void {
-  inBackground(c, recordTap(c.env.DB, id, outcome, tap), `record_${outcome}`, id);
+  recordTapLater(c.env.DB, { ...tap, inviteId: id, outcome }, (p) => c.executionCtx.waitUntil(p));
 }
 
 /** An invite rebuilt from its ledger row, for when KV does not (or no longer) hold the token. */
@@ -143,6 +144,17 @@ async function tap(c: TapCtx): Promise<Response> {
   const entry = await c.env.LINKS.getWithMetadata<LinkMark>(id);
   let invite: VerifiedInvite | null = null;
   let consumed = entry.metadata?.consumedAt !== undefined;
+  const cookie = c.req.header("Cookie");
+  // A repeat tap from another browser is refused on the KV mark alone: its token is not needed.
+  if (
+    entry.value !== null &&
+    consumed &&
+    !preview &&
+    !(await hasClaimCookie(config.cookieSecret, id, cookie))
+  ) {
+    record(c, id, "blocked", tapCtx);
+    return page("used");
+  }
   if (entry.value !== null) {
     const verified = await verifyInviteToken(config, id, entry.value);
     if (!verified.ok && verified.reason === "expired") {
@@ -175,7 +187,7 @@ async function tap(c: TapCtx): Promise<Response> {
     record(c, id, "preview", tapCtx);
     return page("preview");
   }
-  if (await hasClaimCookie(config.cookieSecret, id, c.req.header("Cookie"))) {
+  if (await hasClaimCookie(config.cookieSecret, id, cookie)) {
     record(c, id, "reopened", tapCtx);
     return redirect(surveyRedirectUrl(survey, id, invite));
   }

@@ -121,27 +121,46 @@ const COUNTER: Partial<Record<TapOutcome, string>> = {
   preview: "preview_count",
 };
 
-/** Records a tap that did not claim: bumps the invite's counter (if any) and logs the event. */
-export async function recordTap(
-  db: D1Database,
-  id: string,
-  outcome: TapOutcome,
-  tap: TapContext,
-): Promise<void> {
-  const event = db
-    .prepare(
-      "INSERT INTO click_events (invite_id, at, outcome, country, ua_class) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(id, tap.at, outcome, tap.country, tap.uaClass);
-  const column = COUNTER[outcome];
-  if (!column) {
-    await event.run();
-    return;
+export interface TapRecord extends TapContext {
+  inviteId: string;
+  outcome: TapOutcome;
+}
+
+/** Events per INSERT: D1 binds at most 100 parameters per statement, 5 per event. */
+const EVENTS_PER_INSERT = 20;
+
+/**
+ * Records taps that did not claim (re-opens, refusals, previews, expired and revoked taps) in
+ * one D1 batch, whatever their number: the invites' counters move by the number of taps each
+ * got, and every tap gets its click event. One transaction, so counters and events agree.
+ */
+export async function recordTaps(db: D1Database, records: readonly TapRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const increments = new Map<string, { column: string; id: string; by: number }>();
+  for (const r of records) {
+    const column = COUNTER[r.outcome];
+    if (!column) continue;
+    const key = `${column}:${r.inviteId}`;
+    const entry = increments.get(key) ?? { column, id: r.inviteId, by: 0 };
+    entry.by += 1;
+    increments.set(key, entry);
   }
-  await db.batch([
-    db.prepare(`UPDATE invites SET ${column} = ${column} + 1 WHERE id = ?`).bind(id),
-    event,
-  ]);
+  const statements = [...increments.values()].map(({ column, id, by }) =>
+    db.prepare(`UPDATE invites SET ${column} = ${column} + ? WHERE id = ?`).bind(by, id),
+  );
+  for (let i = 0; i < records.length; i += EVENTS_PER_INSERT) {
+    const chunk = records.slice(i, i + EVENTS_PER_INSERT);
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO click_events (invite_id, at, outcome, country, ua_class) VALUES ${chunk
+            .map(() => "(?, ?, ?, ?, ?)")
+            .join(", ")}`,
+        )
+        .bind(...chunk.flatMap((r) => [r.inviteId, r.at, r.outcome, r.country, r.uaClass])),
+    );
+  }
+  await db.batch(statements);
 }
 
 /** Revokes an invite; returns the row as it is afterwards, or null when the id is unknown. */
