@@ -9,6 +9,7 @@ import { ApiError, errorResponse, renderError } from "./http/errors";
 import { createRouter } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { reconcileRoutes } from "./qualtrics/routes";
 import { getKeyRing } from "./tokens/keyring";
 
 export const app = createRouter();
@@ -33,6 +34,7 @@ app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
 
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
+app.route("/", reconcileRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
