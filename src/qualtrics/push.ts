@@ -31,7 +31,7 @@ import {
   type TransactionContact,
   toQualtricsDate,
 } from "./client";
-import { describeError, type RunContext } from "./run-context";
+import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** The keys of `transactionData`, listed in `transactionMeta.fields`. */
 export const TRANSACTION_FIELDS = [
@@ -71,7 +71,13 @@ export function inviteContact(invite: PushCandidate, now: number): TransactionCo
  */
 export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   const { db, settings, client } = ctx;
-  await markAbandonedSendsUnknown(db, ctx.runId, ctx.now());
+  const abandoned = await markAbandonedSendsUnknown(db, ctx.runId, ctx.now());
+  if (abandoned > 0) {
+    ctx.tally.errors.push(
+      `${abandoned} import(s) left sending by a run that stopped: outcome unknown, invites held ` +
+        "until an operator resolves them (GET /v1/reconcile/imports)",
+    );
+  }
   let batchId: string | undefined;
   let imports = 0;
   while (imports < ctx.maxImportsPerRun) {
@@ -127,18 +133,21 @@ async function sendImport(
       contacts: sent,
     });
   } catch (error) {
+    const why = describeError(error);
     // Refused outright (4xx, a 429 storm outlasting the retries, the budget): nothing happened.
     if (error instanceof QualtricsError && !error.ambiguous) {
-      await markImportNotSent(db, id, describeError(error), ctx.now());
-    } else {
-      await markImportUnknown(
-        db,
-        id,
-        `outcome unknown, invites held: ${describeError(error)}`,
-        ctx.now(),
+      await markImportNotSent(db, id, why, ctx.now());
+      throw new ReconcileError(
+        `import ${id} was not sent (${sent.length} invites queued again): ${why}`,
+        { stopsRun: stopsRun(error) },
       );
     }
-    throw error;
+    await markImportUnknown(db, id, `outcome unknown, invites held: ${why}`, ctx.now());
+    throw new ReconcileError(
+      `import ${id}: outcome unknown, ${sent.length} invites held until an operator resolves it ` +
+        `(POST /v1/reconcile/imports/${id}/resolve): ${why}`,
+      { stopsRun: true },
+    );
   }
   await markImportAccepted(db, id, started.importId, started.unprocessed, ctx.now());
 }

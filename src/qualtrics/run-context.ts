@@ -39,9 +39,16 @@ export class LeaseLostError extends Error {
   override name = "LeaseLostError";
 }
 
-/** A reconcile step that cannot go on (a failed export, an unusable answer). */
+/** A reconcile step that cannot go on (a failed export, an import refused or left unknown). */
 export class ReconcileError extends Error {
   override name = "ReconcileError";
+  /** True when the rest of the run should not go on either. */
+  readonly stopsRun: boolean;
+
+  constructor(message: string, options: { stopsRun?: boolean } = {}) {
+    super(message);
+    this.stopsRun = options.stopsRun ?? false;
+  }
 }
 
 /**
@@ -50,11 +57,12 @@ export class ReconcileError extends Error {
  * run goes on with the next survey or phase.
  */
 export function stopsRun(error: unknown): boolean {
+  if (error instanceof ReconcileError) return error.stopsRun;
   if (error instanceof LeaseLostError || error instanceof QualtricsBudgetError) return true;
   if (error instanceof QualtricsError) {
     return error.retryable || error.status === 401 || error.status === 403;
   }
-  return !(error instanceof ReconcileError);
+  return true;
 }
 
 export function describeError(error: unknown): string {
