@@ -5,7 +5,8 @@ import { runReconcile } from "./qualtrics/reconcile";
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(runReconcile(env, { trigger: "cron" }));
+  // Awaited, not waitUntil: the invocation lives as long as the run (imports are polled).
+  async scheduled(_controller, env, _ctx) {
+    await runReconcile(env, { trigger: "cron" });
   },
 } satisfies ExportedHandler<Env>;

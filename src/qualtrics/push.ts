@@ -81,8 +81,8 @@ export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   let batchId: string | undefined;
   let imports = 0;
   while (imports < ctx.maxImportsPerRun) {
-    // One POST plus at least one poll must fit in the budget, or the import waits for a run that has it.
-    if (client.calls + 2 > settings.maxCallsPerRun) return;
+    // The batch (once), the POST and one poll must fit in the budget, or the import waits for a run that has them.
+    if (client.calls + (batchId ? 2 : 3) > settings.maxCallsPerRun) return;
     const candidates = await selectPushCandidates(db, MAX_CONTACTS_PER_IMPORT, MAX_PUSH_ATTEMPTS);
     if (candidates.length === 0) return;
     await ctx.keepLease();

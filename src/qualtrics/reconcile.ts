@@ -80,7 +80,7 @@ function clientFor(settings: QualtricsSettings, overrides: Partial<QualtricsClie
  * Runs one reconcile and returns its record. Never throws for Qualtrics or configuration
  * problems: they end up in the record (status `failed` or `skipped`, with the reason).
  *
- * @example ctx.waitUntil(runReconcile(env, { trigger: "cron" }));
+ * @example await runReconcile(env, { trigger: "cron" }); // in the scheduled handler
  */
 export async function runReconcile(env: Env, options: ReconcileOptions = {}): Promise<RunRow> {
   const now = options.now ?? Date.now;
