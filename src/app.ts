@@ -9,6 +9,7 @@ import { ApiError, errorResponse, renderError } from "./http/errors";
 import { createRouter } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { reconcileRoutes } from "./qualtrics/routes";
 import { dashboardRoutes } from "./stats/dashboard";
 import { statsRoutes } from "./stats/routes";
 import { getKeyRing } from "./tokens/keyring";
@@ -37,6 +38,7 @@ app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
 app.route("/", dashboardRoutes);
+app.route("/", reconcileRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

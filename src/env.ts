@@ -41,12 +41,22 @@ export interface Env {
   /** Days after issue when customer ids and embedded data are deleted from the ledger (default 90). */
   RETENTION_DAYS?: string;
 
-  // Qualtrics reconciliation
+  // Qualtrics reconciliation (src/qualtrics/settings.ts). None set: reconcile runs are skipped.
+  /** API base, e.g. `https://iad1.qualtrics.com/API/v3`; default derived from QUALTRICS_DATACENTER. */
   QUALTRICS_BASE_URL?: string;
+  /** Datacenter id (`iad1`, `fra1`, …) when QUALTRICS_BASE_URL is not set. */
   QUALTRICS_DATACENTER?: string;
+  /** Secret: sent as `X-API-TOKEN`. Or use the OAuth client credentials below. */
   QUALTRICS_API_TOKEN?: string;
+  /** OAuth client credentials (token from `https://<host>/oauth2/token`). */
   QUALTRICS_CLIENT_ID?: string;
+  /** Secret. */
   QUALTRICS_CLIENT_SECRET?: string;
+  /** XM Directory (`POOL_…`) and its mailing list (`CG_…`) that receive one transaction per invite. */
   QUALTRICS_DIRECTORY_ID?: string;
   QUALTRICS_MAILING_LIST_ID?: string;
+  /** Qualtrics requests one reconcile run may send, retries included (default 300). */
+  QUALTRICS_MAX_CALLS_PER_RUN?: string;
+  /** Milliseconds between two polls of an import, export or update job (default 2000). */
+  QUALTRICS_POLL_INTERVAL_MS?: string;
 }

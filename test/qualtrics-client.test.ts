@@ -378,6 +378,63 @@ describe("retries", () => {
   });
 });
 
+describe("the import POST, which is not idempotent", () => {
+  const importOnce = async (fake: Fake, options: Partial<QualtricsClientOptions> = {}) => {
+    const { client, sleeps } = clientFor(fake, options);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    const attempt = client.importTransactionContacts(DIRECTORY, LIST, {
+      batchId,
+      fields: ["invite_id", "survey"],
+      contacts: [contact(1)],
+    });
+    return { client, sleeps, attempt };
+  };
+
+  it("a 500 is not repeated and is reported as ambiguous", async () => {
+    const fake = await startFake();
+    await injectFault(fake, { status: 500, endpoint: "importTransactionContacts" });
+    const { attempt, sleeps } = await importOnce(fake);
+    const error = await rejection(attempt);
+    expect(error).toMatchObject({ status: 500, ambiguous: true, attempts: 1 });
+    expect(error.message).toContain("not repeated");
+    expect(sleeps).toEqual([]);
+    expect((await fakeState(fake)).calls.byEndpoint.importTransactionContacts).toBe(1);
+  });
+
+  it("a timeout is not repeated, even when Qualtrics did the import and only the answer was lost", async () => {
+    const fake = await startFake();
+    await injectFault(fake, { hang: true, endpoint: "importTransactionContacts", after: true });
+    const { attempt } = await importOnce(fake, { timeoutMs: 200 });
+    const error = await rejection(attempt);
+    expect(error).toMatchObject({ status: 0, errorCode: "timeout", ambiguous: true, attempts: 1 });
+    expect((await fakeState(fake)).transactions).toHaveLength(1);
+  });
+
+  it("a 500 after the work was done is not repeated either: one transaction", async () => {
+    const fake = await startFake();
+    await injectFault(fake, { status: 500, endpoint: "importTransactionContacts", after: true });
+    const { attempt } = await importOnce(fake);
+    expect(await rejection(attempt)).toMatchObject({ status: 500, ambiguous: true });
+    expect((await fakeState(fake)).transactions).toHaveLength(1);
+  });
+
+  it("a 429 is retried: Qualtrics refused it without doing it", async () => {
+    const fake = await startFake();
+    await injectFault(fake, { status: 429, retryAfter: 0, endpoint: "importTransactionContacts" });
+    const { attempt, client } = await importOnce(fake);
+    await attempt;
+    expect(client.calls).toBe(3);
+    expect((await fakeState(fake)).transactions).toHaveLength(1);
+  });
+
+  it("a refusal (400, 401) is not ambiguous", async () => {
+    const fake = await startFake();
+    await injectFault(fake, { status: 401, endpoint: "importTransactionContacts" });
+    const { attempt } = await importOnce(fake);
+    expect(await rejection(attempt)).toMatchObject({ status: 401, ambiguous: false });
+  });
+});
+
 describe("call budget", () => {
   it("refuses to send more than maxCalls, retries included", async () => {
     const fake = await startFake();

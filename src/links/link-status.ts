@@ -3,7 +3,10 @@ import type { InviteRow } from "../ledger/invites";
 
 export type LinkStatus = "issued" | "opened" | "expired" | "revoked";
 
-export function linkStatus(row: InviteRow, now: number): LinkStatus {
+export function linkStatus(
+  row: Pick<InviteRow, "revoked_at" | "consumed_at" | "expires_at">,
+  now: number,
+): LinkStatus {
   if (row.revoked_at !== null) return "revoked";
   if (row.consumed_at !== null) return "opened";
   if (row.expires_at <= now) return "expired";

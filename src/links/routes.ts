@@ -11,7 +11,7 @@ import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { log } from "../http/log";
 import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
-import { getInvite, revokeInvite } from "../ledger/invites";
+import { getInvite, type InviteRow, revokeInvite } from "../ledger/invites";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, issueLinks } from "./issue";
 import { iso, isoOrNull, linkStatus } from "./link-status";
@@ -191,7 +191,7 @@ export const linkRoutes = createRouter()
     return c.json(statusBody(row), 200);
   });
 
-function statusBody(row: Parameters<typeof linkStatus>[0]) {
+function statusBody(row: InviteRow) {
   return {
     id: row.id,
     survey: row.survey,

@@ -6,7 +6,10 @@
  *
  * Invariants: a call either returns data that passed its schema or throws a `QualtricsError`;
  * `calls` counts every request sent (retries and token requests included) and never exceeds
- * `maxCalls`; only 429, 5xx, network errors and timeouts are retried.
+ * `maxCalls`; only 429, 5xx, network errors and timeouts are retried — and for the one call that
+ * is not idempotent (the transactioncontacts import, which creates transactions), only a 429,
+ * which Qualtrics answers without doing the work. Its other failures are thrown with
+ * `ambiguous: true`: the caller decides, since repeating it could create every transaction twice.
  */
 import { z } from "zod";
 
@@ -30,6 +33,7 @@ export interface QualtricsErrorInit {
   retryable: boolean;
   retryAfterMs?: number | undefined;
   attempts?: number;
+  ambiguous?: boolean;
   method?: string;
   path?: string;
 }
@@ -48,6 +52,11 @@ export class QualtricsError extends Error {
   readonly retryAfterMs: number | undefined;
   /** Requests sent for this operation before giving up. */
   readonly attempts: number;
+  /**
+   * True when the request may have taken effect although no success answer came back (a timeout,
+   * a dropped connection or a 5xx on a call that is not idempotent): repeating it may apply it twice.
+   */
+  readonly ambiguous: boolean;
   readonly method: string | undefined;
   readonly path: string | undefined;
 
@@ -59,6 +68,7 @@ export class QualtricsError extends Error {
     this.retryable = init.retryable;
     this.retryAfterMs = init.retryAfterMs;
     this.attempts = init.attempts ?? 1;
+    this.ambiguous = init.ambiguous ?? false;
     this.method = init.method;
     this.path = init.path;
   }
@@ -544,6 +554,8 @@ interface RequestSpec<S extends z.ZodType> {
   path: string;
   body?: unknown;
   schema: S;
+  /** False for a call that must not be repeated when its outcome is unknown. Default true. */
+  idempotent?: boolean;
 }
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: QualtricsError };
@@ -633,6 +645,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
     attemptOnce: () => Promise<{ status: number; text: string; retryAfter: string | null }>,
     interpret: (status: number, text: string, retryAfter: string | null) => Attempt<T>,
     onUnauthorized?: () => boolean,
+    idempotent = true,
   ): Promise<T> {
     let attempts = 0;
     let refreshedToken = false;
@@ -653,6 +666,10 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
         refreshedToken = true;
         continue;
       }
+      // A 429 was refused before any work; anything else may have been done: never repeat it.
+      if (!idempotent && error.retryable && error.status !== 429) {
+        throw withAttempts(error, attempts, false, true);
+      }
       const retriesUsed = attempts - 1;
       if (
         !error.retryable ||
@@ -669,15 +686,20 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
     error: QualtricsError,
     attempts: number,
     exhausted: boolean,
+    ambiguous = false,
   ): QualtricsError {
+    let message = error.message;
+    if (exhausted) message = `${message} (gave up after ${attempts} attempts)`;
+    if (ambiguous) message = `${message} (not repeated: Qualtrics may have done it)`;
     return new QualtricsError({
       status: error.status,
       errorCode: error.errorCode,
-      message: exhausted ? `${error.message} (gave up after ${attempts} attempts)` : error.message,
+      message,
       requestId: error.requestId,
       retryable: error.retryable,
       retryAfterMs: error.retryAfterMs,
       attempts,
+      ambiguous,
       ...(error.method !== undefined ? { method: error.method } : {}),
       ...(error.path !== undefined ? { path: error.path } : {}),
     });
@@ -851,6 +873,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
         token = undefined;
         return true;
       },
+      spec.idempotent ?? true,
     );
   }
 
@@ -897,7 +920,13 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       const size = utf8ByteLength(JSON.stringify(body));
       if (size >= MAX_REQUEST_BYTES)
         throw tooLarge(path, `import body is ${size} bytes, over 5 MB`);
-      const { result } = await request({ method: "POST", path, body, schema: importStartSchema });
+      const { result } = await request({
+        method: "POST",
+        path,
+        body,
+        schema: importStartSchema,
+        idempotent: false,
+      });
       return {
         importId: result.id,
         trackingUrl: result.tracking?.url,

@@ -92,6 +92,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * @property {number} [count]        how many requests the fault applies to (default 1)
  * @property {string} [endpoint]     only requests to this endpoint name (default: any Qualtrics route)
  * @property {number | string | null} [retryAfter]  Retry-After header value for status faults
+ * @property {boolean} [after]      apply the fault after the request was handled (the work is done,
+ *                                  the answer is lost): the ambiguous failure of a non-idempotent call
  */
 
 /**
@@ -102,6 +104,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * @property {number} remaining
  * @property {string | null} endpoint
  * @property {number | string | null} retryAfter
+ * @property {boolean} after
  */
 
 /**
@@ -449,6 +452,7 @@ export async function startFakeQualtrics(options = {}) {
       remaining: input.count ?? 1,
       endpoint: input.endpoint ?? null,
       retryAfter: input.retryAfter ?? null,
+      after: input.after === true,
     });
   }
 
@@ -1257,27 +1261,33 @@ export async function startFakeQualtrics(options = {}) {
     };
 
     const fault = endpoint === "unknown" ? null : takeFault(endpoint);
-    if (fault?.kind === "reset") {
-      recordCall(endpoint, 0, method, path);
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === "hang") {
-      if (fault.hangMs === null) {
+    /**
+     * Answers as the fault says: a dropped socket, no answer, or an error status. True when the
+     * fault took the answer's place; false for a hang with hangMs (answer normally afterwards).
+     * @param {Fault} f
+     */
+    const applyFault = async (f) => {
+      if (f.kind === "reset") {
         recordCall(endpoint, 0, method, path);
-        return; // never answered; close() or the client's abort ends the socket
+        req.socket.destroy();
+        return true;
       }
-      await delay(fault.hangMs);
-      if (res.destroyed) return;
-    }
-    if (fault?.kind === "status") {
+      if (f.kind === "hang") {
+        if (f.hangMs === null) {
+          recordCall(endpoint, 0, method, path);
+          return true; // never answered; close() or the client's abort ends the socket
+        }
+        await delay(f.hangMs);
+        return res.destroyed;
+      }
       /** @type {Record<string, string>} */
-      const headers = fault.retryAfter === null ? {} : { "Retry-After": String(fault.retryAfter) };
+      const headers = f.retryAfter === null ? {} : { "Retry-After": String(f.retryAfter) };
       const code =
-        fault.status === 429 ? "TOO_MANY_REQUESTS" : fault.status >= 500 ? "SERVER_ERROR" : "FAULT";
-      answer(fault.status, errorEnvelope(fault.status, code, `Injected ${fault.status}`), headers);
-      return;
-    }
+        f.status === 429 ? "TOO_MANY_REQUESTS" : f.status >= 500 ? "SERVER_ERROR" : "FAULT";
+      answer(f.status, errorEnvelope(f.status, code, `Injected ${f.status}`), headers);
+      return true;
+    };
+    if (fault && !fault.after && (await applyFault(fault))) return;
 
     if (isOAuth) {
       if (method !== "POST") {
@@ -1297,6 +1307,8 @@ export async function startFakeQualtrics(options = {}) {
       authenticate(req, route.endpoint);
       enforceRateLimits(route.endpoint);
       const result = route.run({ body, baseUrl });
+      // The work is done; the fault takes the answer's place.
+      if (fault?.after && (await applyFault(fault))) return;
       // The export file is the raw file, not an envelope.
       if (route.endpoint === "getResponseExportFile") answer(200, result);
       else answer(200, successEnvelope(result));
@@ -1382,6 +1394,10 @@ export async function startFakeQualtrics(options = {}) {
         const list = Array.isArray(body.value) ? body.value : body.extRefs;
         if (!Array.isArray(list)) return sendJson(res, 400, { error: "send {extRefs: [...]}" });
         handle.failContacts(list.map(String));
+        return sendJson(res, 200, { failingExtRefs: state.failingExtRefs });
+      }
+      if (method === "DELETE" && path === "/_fake/failing-contacts") {
+        state.failingExtRefs = [];
         return sendJson(res, 200, { failingExtRefs: state.failingExtRefs });
       }
       if (method === "POST" && path === "/_fake/directories") {

@@ -1,0 +1,197 @@
+/**
+ * Learning which invites were completed: per survey with a `qualtricsSurveyId`, a JSON response
+ * export that continues where the last one ended (the continuation token lives in D1), read only
+ * when some invite of the survey is opened and still waiting for its response. A finished response
+ * whose `inv` names an invite of the survey completes it, once, and is checked against the values
+ * invite-edge signed.
+ *
+ * The export position and the completions are written in one transaction, so a run that stops
+ * halfway reads the same responses again next time; completing is idempotent.
+ */
+import { type Config, RESERVED_PARAMS, type Survey } from "../config";
+import {
+  type AwaitingInvite,
+  type Completion,
+  findInvitesAwaitingCompletion,
+  getExportState,
+  oldestOpenedAwaitingResponse,
+  recordCompletions,
+  saveExportProgress,
+} from "../ledger/reconcile";
+import { inviteValues } from "../links/survey-link";
+import { isInviteId } from "../tokens/ids";
+import type { EmbeddedValue } from "../tokens/invite-token";
+import { verifyLinkValues } from "../tokens/link-signature";
+import { type ExportedResponse, QualtricsError, type ResponseExportProgress } from "./client";
+import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
+
+/** Invites opened longer ago than this no longer keep a survey's exports going. */
+export const AWAITING_RESPONSE_DAYS = 30;
+/** The first export of a survey starts this long before its oldest waiting invite was opened. */
+const FIRST_EXPORT_MARGIN_MS = 60 * 60 * 1000;
+
+/** The embedded data an export must carry: the survey's fields plus invite-edge's own values. */
+export function exportedFields(survey: Survey): string[] {
+  return [...survey.fields, ...RESERVED_PARAMS];
+}
+
+/** The values invite-edge signed for an invite, rebuilt from its ledger row (null once purged). */
+export function signedValues(row: AwaitingInvite): Record<string, string> | null {
+  if (row.customer_ref === null || row.embedded_data === null) return null;
+  return inviteValues(row.id, {
+    customerId: row.customer_ref,
+    transactionId: row.transaction_id,
+    trigger: row.trigger,
+    embeddedData: JSON.parse(row.embedded_data) as Record<string, EmbeddedValue>,
+  });
+}
+
+/**
+ * Whether a response's values differ from what invite-edge signed. Query mode: every signed value
+ * must come back unchanged and the response's `sig` must verify over them. Web-service mode (the
+ * values came from our data endpoint, not the URL): any value present must match.
+ *
+ * @example await isTampered(config, survey, signed, { inv, venue: "Edited", sig }) // true
+ */
+export async function isTampered(
+  config: Config,
+  survey: Survey,
+  signed: Record<string, string>,
+  response: Record<string, string>,
+): Promise<boolean> {
+  if (survey.mode === "webservice") {
+    return Object.entries(signed).some(
+      ([name, value]) => name in response && response[name] !== value,
+    );
+  }
+  if (Object.entries(signed).some(([name, value]) => response[name] !== value)) return true;
+  const sig = response.sig;
+  return sig === undefined || !(await verifyLinkValues(config, signed, sig));
+}
+
+export async function collectCompletions(ctx: RunContext): Promise<void> {
+  for (const survey of ctx.config.surveys.values()) {
+    if (!survey.qualtricsSurveyId) continue;
+    try {
+      await collectSurveyCompletions(ctx, survey, survey.qualtricsSurveyId);
+    } catch (error) {
+      if (stopsRun(error)) throw error;
+      ctx.tally.errors.push(`completions for ${survey.key}: ${describeError(error)}`);
+    }
+  }
+}
+
+async function collectSurveyCompletions(
+  ctx: RunContext,
+  survey: Survey,
+  surveyId: string,
+): Promise<void> {
+  const { db, client } = ctx;
+  const fields = exportedFields(survey);
+  const state = await getExportState(db, surveyId);
+  let progressId = state?.progress_id ?? null;
+  let startedNow = false;
+  if (progressId === null) {
+    const since = ctx.now() - AWAITING_RESPONSE_DAYS * 86_400_000;
+    const oldest = await oldestOpenedAwaitingResponse(db, survey.key, since);
+    if (oldest === null) return; // nobody is between tap and response: nothing to learn
+    const token = state?.continuation_token;
+    const started = await client.startResponseExport(
+      surveyId,
+      token
+        ? { continuationToken: token, embeddedDataIds: fields }
+        : { startDate: new Date(oldest - FIRST_EXPORT_MARGIN_MS), embeddedDataIds: fields },
+    );
+    progressId = started.progressId;
+    await saveExportProgress(db, surveyId, progressId, ctx.now());
+    startedNow = true;
+  }
+
+  let done: ResponseExportProgress | undefined;
+  for (let round = 0; round < ctx.maxPollsPerJob && !done; round++) {
+    if (round > 0 || startedNow) await ctx.sleep(ctx.pollIntervalMs);
+    const progress = await forgetExportIfGone(ctx, surveyId, progressId, () =>
+      client.getResponseExport(surveyId, progressId ?? ""),
+    );
+    if (progress.failed) {
+      await saveExportProgress(db, surveyId, null, ctx.now());
+      throw new ReconcileError(
+        `export ${progressId} failed at Qualtrics; the next run starts another`,
+      );
+    }
+    if (progress.complete) done = progress;
+  }
+  if (!done) return; // still running: the next run polls it
+  const fileId = done.fileId;
+  if (!fileId) {
+    await saveExportProgress(db, surveyId, null, ctx.now());
+    throw new ReconcileError(`export ${progressId} completed without a fileId`);
+  }
+  const responses = await forgetExportIfGone(ctx, surveyId, progressId, () =>
+    client.getResponseExportFile(surveyId, fileId, { embeddedDataIds: fields }),
+  );
+  const completions = await matchResponses(ctx.config, db, survey, responses, ctx.now());
+  const completed = await recordCompletions(db, {
+    survey: survey.key,
+    surveyId,
+    completions,
+    continuationToken: done.continuationToken ?? null,
+    responsesRead: responses.length,
+    at: ctx.now(),
+  });
+  const newly = new Set(completed);
+  ctx.tally.completions += newly.size;
+  ctx.tally.tampered += completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
+}
+
+/** A 404 means Qualtrics no longer knows the export (expired): forget it, start another next run. */
+async function forgetExportIfGone<T>(
+  ctx: RunContext,
+  surveyId: string,
+  progressId: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof QualtricsError) || error.status !== 404) throw error;
+    await saveExportProgress(ctx.db, surveyId, null, ctx.now());
+    throw new ReconcileError(
+      `export ${progressId} is unknown to Qualtrics (${error.message}); the next run starts another`,
+    );
+  }
+}
+
+/** Finished responses that name an invite of this survey still waiting, first response wins. */
+async function matchResponses(
+  config: Config,
+  db: D1Database,
+  survey: Survey,
+  responses: ExportedResponse[],
+  now: number,
+): Promise<Completion[]> {
+  const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
+  for (const response of responses) {
+    const inv = response.embeddedData.inv;
+    if (!response.finished || inv === undefined || !isInviteId(inv)) continue;
+    const recorded = response.recordedDate ? Date.parse(response.recordedDate) : Number.NaN;
+    const at = Number.isNaN(recorded) ? now : recorded;
+    const seen = byInvite.get(inv);
+    if (!seen || at < seen.at) byInvite.set(inv, { response, at });
+  }
+  const rows = await findInvitesAwaitingCompletion(db, survey.key, [...byInvite.keys()]);
+  return Promise.all(
+    rows.map(async (row): Promise<Completion> => {
+      const match = byInvite.get(row.id);
+      if (!match) throw new Error("unreachable: rows are looked up by these ids");
+      const signed = signedValues(row);
+      const tampered =
+        signed === null
+          ? null
+          : (await isTampered(config, survey, signed, match.response.embeddedData))
+            ? 1
+            : 0;
+      return { id: row.id, responseId: match.response.responseId, at: match.at, tampered };
+    }),
+  );
+}

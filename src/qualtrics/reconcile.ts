@@ -1,0 +1,227 @@
+/**
+ * The reconcile run, started by the Cron Trigger or `POST /v1/reconcile`: push queued invites to
+ * XM Directory, settle imports (this run's and earlier ones'), learn completions from response
+ * exports, stamp the signed invite data on responses; record the run.
+ *
+ * Invariants: one run at a time (a lease in D1; a second run is recorded as skipped); every run
+ * ends with a record, whatever failed; the Qualtrics calls of a run are bounded by
+ * QUALTRICS_MAX_CALLS_PER_RUN; all state lives in D1, so any run finishes what a dead one left.
+ */
+import { type Config, getConfig } from "../config";
+import type { Env } from "../env";
+import { log } from "../http/log";
+import {
+  acquireLease,
+  finishRun,
+  insertFinishedRun,
+  pushBacklog,
+  type RunRow,
+  type RunStatus,
+  releaseLease,
+  renewLease,
+  startRun,
+} from "../ledger/reconcile";
+import { base64url } from "../tokens/ids";
+import { createQualtricsClient, type QualtricsClientOptions } from "./client";
+import { collectCompletions } from "./completions";
+import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory, settleImports } from "./push";
+import {
+  describeError,
+  LeaseLostError,
+  type RunContext,
+  type RunTally,
+  stopsRun,
+} from "./run-context";
+import { parseQualtricsSettings, type QualtricsSettings } from "./settings";
+import { stampResponses } from "./stamp";
+
+export interface ReconcileOptions {
+  trigger?: "cron" | "api";
+  now?: () => number;
+  /** The run's own waits between polls (the client's backoff waits are `client.sleep`). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Overrides for the Qualtrics client: delays, timeouts, fetch (tests). */
+  client?: Partial<QualtricsClientOptions>;
+  pollIntervalMs?: number;
+  maxPollsPerJob?: number;
+  leaseMs?: number;
+  maxImportsPerRun?: number;
+}
+
+/** Longer than any single step (a call with its retries), so a live run never loses it. */
+export const LEASE_MS = 10 * 60 * 1000;
+export const MAX_POLLS_PER_JOB = 10;
+export const MAX_IMPORTS_PER_RUN = 20;
+const RUN_RECORDS_KEPT_MS = 30 * 86_400_000;
+
+export function newRunId(): string {
+  return `run_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
+}
+
+/** The client for one run: the budget and pacing leave room for the brand's other integrations. */
+function clientFor(settings: QualtricsSettings, overrides: Partial<QualtricsClientOptions> = {}) {
+  return createQualtricsClient({
+    baseUrl: settings.baseUrl,
+    ...("apiToken" in settings.auth
+      ? { apiToken: settings.auth.apiToken }
+      : { oauth: settings.auth.oauth }),
+    maxCalls: settings.maxCallsPerRun,
+    maxCallsPerMinute: 1000,
+    retries: 4,
+    baseDelayMs: 500,
+    maxDelayMs: 10_000,
+    maxRetryAfterMs: 60_000,
+    timeoutMs: 30_000,
+    ...overrides,
+  });
+}
+
+/**
+ * Runs one reconcile and returns its record. Never throws for Qualtrics or configuration
+ * problems: they end up in the record (status `failed` or `skipped`, with the reason).
+ *
+ * @example await runReconcile(env, { trigger: "cron" }); // in the scheduled handler
+ */
+export async function runReconcile(env: Env, options: ReconcileOptions = {}): Promise<RunRow> {
+  const now = options.now ?? Date.now;
+  const trigger = options.trigger ?? "cron";
+  const runId = newRunId();
+  const db = env.DB;
+  const startedAt = now();
+  let config: Config;
+  let settings: QualtricsSettings;
+  try {
+    config = getConfig(env);
+    const setup = parseQualtricsSettings(env);
+    if (!setup.configured) {
+      return logged(
+        await insertFinishedRun(db, {
+          id: runId,
+          trigger,
+          status: "skipped",
+          at: startedAt,
+          error: setup.reason,
+        }),
+      );
+    }
+    settings = setup.settings;
+  } catch (error) {
+    return logged(
+      await insertFinishedRun(db, {
+        id: runId,
+        trigger,
+        status: "failed",
+        at: startedAt,
+        error: describeError(error),
+      }),
+    );
+  }
+
+  const leaseMs = options.leaseMs ?? LEASE_MS;
+  const lease = await acquireLease(db, runId, startedAt, leaseMs);
+  if (!lease.acquired) {
+    const until =
+      lease.expiresAt === null ? "" : ` until ${new Date(lease.expiresAt).toISOString()}`;
+    return logged(
+      await insertFinishedRun(db, {
+        id: runId,
+        trigger,
+        status: "skipped",
+        at: startedAt,
+        error: `another run (${lease.holder ?? "unknown"}) holds the reconcile lease${until}`,
+      }),
+    );
+  }
+
+  const tally: RunTally = {
+    imports: 0,
+    pushed: 0,
+    unprocessed: 0,
+    completions: 0,
+    tampered: 0,
+    stamped: 0,
+    errors: [],
+  };
+  const client = clientFor(settings, options.client);
+  try {
+    await startRun(db, { id: runId, trigger, at: startedAt });
+    const ctx: RunContext = {
+      db,
+      config,
+      settings,
+      client,
+      runId,
+      now,
+      sleep: options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+      pollIntervalMs: options.pollIntervalMs ?? settings.pollIntervalMs,
+      maxPollsPerJob: options.maxPollsPerJob ?? MAX_POLLS_PER_JOB,
+      maxImportsPerRun: options.maxImportsPerRun ?? MAX_IMPORTS_PER_RUN,
+      tally,
+      keepLease: async () => {
+        if (!(await renewLease(db, runId, now(), leaseMs))) {
+          throw new LeaseLostError("this run lost the reconcile lease to another run");
+        }
+      },
+    };
+    const phases: [string, (ctx: RunContext) => Promise<void>][] = [
+      ["push", pushInvitesToDirectory],
+      ["imports", settleImports],
+      ["completions", collectCompletions],
+      ["stamps", stampResponses],
+    ];
+    for (const [name, phase] of phases) {
+      try {
+        await phase(ctx);
+      } catch (error) {
+        tally.errors.push(`${name}: ${describeError(error)}`);
+        if (stopsRun(error)) break;
+      }
+    }
+    const backlog = await pushBacklog(db, MAX_PUSH_ATTEMPTS);
+    const status: RunStatus = tally.errors.length > 0 ? "failed" : "ok";
+    return logged(
+      await finishRun(
+        db,
+        {
+          id: runId,
+          status,
+          at: now(),
+          error: tally.errors.length > 0 ? tally.errors.join("; ") : null,
+          counts: {
+            imports: tally.imports,
+            pushed: tally.pushed,
+            unprocessed: tally.unprocessed,
+            completions: tally.completions,
+            tampered: tally.tampered,
+            stamped: tally.stamped,
+            onHold: backlog.onHold,
+            qualtricsCalls: client.calls,
+          },
+        },
+        startedAt - RUN_RECORDS_KEPT_MS,
+      ),
+    );
+  } finally {
+    await releaseLease(db, runId).catch((error: unknown) =>
+      log("reconcile_lease_release_failed", { runId, error: describeError(error) }),
+    );
+  }
+}
+
+function logged(run: RunRow): RunRow {
+  log("reconcile_run", {
+    runId: run.id,
+    trigger: run.trigger,
+    status: run.status,
+    imports: run.imports,
+    pushed: run.pushed,
+    unprocessed: run.unprocessed,
+    completions: run.completions,
+    tampered: run.tampered,
+    stamped: run.stamped,
+    onHold: run.on_hold,
+    qualtricsCalls: run.qualtrics_calls,
+    error: run.error,
+  });
+  return run;
+}

@@ -1,0 +1,71 @@
+/**
+ * What one reconcile run carries through its phases (push, settle imports, completions, stamps):
+ * the stores, the Qualtrics client with its call budget, the clock, and the tally that becomes the
+ * run record. Also the rule for which failures stop a run.
+ */
+import type { Config } from "../config";
+import { QualtricsBudgetError, type QualtricsClient, QualtricsError } from "./client";
+import type { QualtricsSettings } from "./settings";
+
+export interface RunTally {
+  imports: number;
+  pushed: number;
+  unprocessed: number;
+  completions: number;
+  tampered: number;
+  stamped: number;
+  errors: string[];
+}
+
+export interface RunContext {
+  db: D1Database;
+  config: Config;
+  settings: QualtricsSettings;
+  client: QualtricsClient;
+  runId: string;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  pollIntervalMs: number;
+  /** Polls of one job within one run; a job still running afterwards is polled by the next run. */
+  maxPollsPerJob: number;
+  maxImportsPerRun: number;
+  tally: RunTally;
+  /** Extends the run's lease before a step that writes to Qualtrics; throws when it was lost. */
+  keepLease: () => Promise<void>;
+}
+
+/** The run no longer holds the lease (it outlived it and another run took over): stop. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}
+
+/** A reconcile step that cannot go on (a failed export, an import refused or left unknown). */
+export class ReconcileError extends Error {
+  override name = "ReconcileError";
+  /** True when the rest of the run should not go on either. */
+  readonly stopsRun: boolean;
+
+  constructor(message: string, options: { stopsRun?: boolean } = {}) {
+    super(message);
+    this.stopsRun = options.stopsRun ?? false;
+  }
+}
+
+/**
+ * Failures after which the rest of the run would only spend calls on a Qualtrics that is down,
+ * refusing our credentials or over our budget; others (a 404 for one survey) are recorded and the
+ * run goes on with the next survey or phase.
+ */
+export function stopsRun(error: unknown): boolean {
+  if (error instanceof ReconcileError) return error.stopsRun;
+  if (error instanceof LeaseLostError || error instanceof QualtricsBudgetError) return true;
+  if (error instanceof QualtricsError) {
+    return error.retryable || error.status === 401 || error.status === 403;
+  }
+  return true;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,234 @@
+/**
+ * Helpers for the reconcile suites: a private fake Qualtrics per test (test/fake-qualtrics), the
+ * worker's env pointed at it, fast client delays, direct seeding of invites for volume, and a
+ * clean ledger between tests (storage is per test file, shared by the tests of a file).
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { inject } from "vitest";
+import { app } from "../../src/app";
+import type { Env } from "../../src/env";
+import type { ReconcileOptions } from "../../src/qualtrics/reconcile";
+import { ADMIN_KEY, ORIGIN } from "./api";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    fakeQualtricsUrl: string;
+  }
+}
+
+export const DIRECTORY = "POOL_fake";
+export const LIST = "CG_fake";
+export const QUALTRICS_TOKEN = "fake-token";
+
+export interface Fake {
+  url: string;
+  baseUrl: string;
+  tokenUrl: string;
+  port: number;
+}
+
+export interface FakeTransaction {
+  extRef: string;
+  importId: string;
+  batchId: string;
+  transactionData: Record<string, string>;
+}
+
+export interface FakeState {
+  calls: { total: number; byEndpoint: Record<string, number>; byStatus: Record<string, number> };
+  batches: Record<string, { transactionIds: string[] }>;
+  imports: Record<string, { contactCount: number; batchId: string; unprocessed: number[] }>;
+  transactions: FakeTransaction[];
+  updatesApplied: { responseId: string; embeddedData: Record<string, string> }[];
+  surveys: Record<
+    string,
+    { responses: { responseId: string; embeddedData: Record<string, string> }[] }
+  >;
+  requests: { method: string; path: string; endpoint: string; status: number }[];
+}
+
+const started: Fake[] = [];
+
+export async function control<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`fake control ${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** A private fake Qualtrics (own state and limits); rate limits off unless asked for. */
+export async function startFake(options: Record<string, unknown> = {}): Promise<Fake> {
+  const fake = await control<Fake>(inject("fakeQualtricsUrl"), "POST", "/_fake/instances", {
+    rateLimits: false,
+    ...options,
+  });
+  started.push(fake);
+  return fake;
+}
+
+export async function stopFakes(): Promise<void> {
+  const fakes = started.splice(0);
+  await Promise.all(
+    fakes.map((f) => control(inject("fakeQualtricsUrl"), "DELETE", `/_fake/instances/${f.port}`)),
+  );
+}
+
+export const fakeState = (fake: Fake) => control<FakeState>(fake.url, "GET", "/_fake/state");
+export const injectFault = (fake: Fake, fault: Record<string, unknown>) =>
+  control(fake.url, "POST", "/_fake/faults", fault);
+export const clearFaults = (fake: Fake) => control(fake.url, "DELETE", "/_fake/faults");
+export const addResponses = (
+  fake: Fake,
+  surveyId: string,
+  responses: { embeddedData: Record<string, string>; finished?: boolean }[],
+) =>
+  control<{ responseIds: string[] }>(fake.url, "POST", `/_fake/surveys/${surveyId}/responses`, {
+    responses,
+  });
+
+/** The worker's env with Qualtrics pointed at `fake`. */
+export function qualtricsEnv(fake: Fake, extra: Partial<Env> = {}): Env {
+  return {
+    ...env,
+    QUALTRICS_BASE_URL: fake.baseUrl,
+    QUALTRICS_API_TOKEN: QUALTRICS_TOKEN,
+    QUALTRICS_DIRECTORY_ID: DIRECTORY,
+    QUALTRICS_MAILING_LIST_ID: LIST,
+    QUALTRICS_POLL_INTERVAL_MS: "5",
+    ...extra,
+  };
+}
+
+/** Run options that keep a test fast: tiny backoff and poll waits, fixed jitter. */
+export function fast(options: ReconcileOptions = {}): ReconcileOptions {
+  return {
+    ...options,
+    pollIntervalMs: options.pollIntervalMs ?? 5,
+    client: {
+      baseDelayMs: 5,
+      maxDelayMs: 20,
+      timeoutMs: 2_000,
+      random: () => 0.5,
+      ...options.client,
+    },
+  };
+}
+
+/** Calls the worker's HTTP app with a given env (the admin key by default). */
+export async function callWorker(
+  workerEnv: Env,
+  path: string,
+  init: RequestInit & { key?: string | null; json?: unknown } = {},
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const key = init.key === undefined ? ADMIN_KEY : init.key;
+  if (key) headers.set("Authorization", `Bearer ${key}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("Content-Type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  const ctx = createExecutionContext();
+  const res = await app.fetch(
+    new Request(`${ORIGIN}${path}`, { ...init, headers, body, redirect: "manual" }),
+    workerEnv,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Deletes every invite, click and reconcile record: each test starts from an empty ledger. */
+export async function resetLedger(): Promise<void> {
+  await env.DB.batch(
+    [
+      "DELETE FROM invites",
+      "DELETE FROM click_events",
+      "DELETE FROM reconcile_runs",
+      "DELETE FROM reconcile_imports",
+      "DELETE FROM reconcile_exports",
+      "DELETE FROM reconcile_stamp_jobs",
+      "DELETE FROM reconcile_lease",
+    ].map((sql) => env.DB.prepare(sql)),
+  );
+}
+
+export interface SeedOptions {
+  survey?: string;
+  /** Distinguishes seeded batches: ids are prefix + zero-padded number, 22 characters. */
+  prefix?: string;
+  /** The first this many invites are opened (tapped). */
+  opened?: number;
+  /** A shared customer id for every invite (default: one customer per invite). */
+  customer?: string;
+  issuedAt?: number;
+}
+
+/** Inserts `count` invites in one statement (volume tests; the tap and issue paths are tested elsewhere). */
+export async function seedInvites(count: number, options: SeedOptions = {}): Promise<string[]> {
+  const prefix = options.prefix ?? "s";
+  const width = 22 - prefix.length;
+  const issuedAt = options.issuedAt ?? Date.now() - 3_600_000;
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel,
+       embedded_data, request_hash, issued_at, expires_at, consumed_at)
+     SELECT ?2 || substr('0000000000000000000000' || i, -?3), ?4, ?2 || '-txn-' || i,
+       COALESCE(?5, 'customer-' || ?2 || '-' || i), 'ticket_scanned', 'in_app',
+       '{"venue":"Arena North","event":"Finals","seat":"B12"}', 'seeded', ?6 + i, ?7,
+       CASE WHEN i <= ?8 THEN ?6 + i + 60000 ELSE NULL END
+     FROM n`,
+  )
+    .bind(
+      count,
+      prefix,
+      width,
+      options.survey ?? "demo",
+      options.customer ?? null,
+      issuedAt,
+      issuedAt + 7 * 86_400_000,
+      options.opened ?? 0,
+    )
+    .run();
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, "0")}`);
+}
+
+/** Every invite id carried by a transaction in the fake, with how many transactions carry it. */
+export function transactionsPerInvite(state: FakeState): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of state.transactions) {
+    const id = t.transactionData.invite_id ?? "";
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Asserts-friendly summary: how many invites have exactly one transaction, and how many more. */
+export function exactlyOnce(state: FakeState, ids: string[]) {
+  const counts = transactionsPerInvite(state);
+  return {
+    once: ids.filter((id) => counts.get(id) === 1).length,
+    duplicated: [...counts.values()].filter((n) => n > 1).length,
+    missing: ids.filter((id) => !counts.has(id)).length,
+    total: state.transactions.length,
+  };
+}
+
+export async function inviteRows(ids?: string[]) {
+  const { results } = ids
+    ? await env.DB.prepare(
+        "SELECT * FROM invites WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+      )
+        .bind(JSON.stringify(ids))
+        .all<Record<string, unknown>>()
+    : await env.DB.prepare("SELECT * FROM invites ORDER BY id").all<Record<string, unknown>>();
+  return results;
+}

@@ -1,0 +1,298 @@
+/**
+ * Reconciliation with Qualtrics, end to end against the fake Qualtrics over real HTTP: links
+ * issued and tapped through the worker, responses added to the fake, reconcile runs through the
+ * API and the Cron Trigger; then the fake's own record and /v1/reconcile/runs are compared.
+ */
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  SELF,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { runReconcile } from "../src/qualtrics/reconcile";
+import { ADMIN_KEY, api, ISSUER_KEY, issue, ORIGIN, tap } from "./helpers/api";
+import {
+  addResponses,
+  callWorker,
+  type Fake,
+  fakeState,
+  fast,
+  inviteRows,
+  qualtricsEnv,
+  resetLedger,
+  startFake,
+  stopFakes,
+} from "./helpers/reconcile";
+
+beforeEach(resetLedger);
+afterEach(stopFakes);
+
+interface RunBody {
+  id: string;
+  trigger: string;
+  status: string;
+  imports: number;
+  pushed: number;
+  unprocessed: number;
+  completions: number;
+  tampered: number;
+  stamped: number;
+  onHold: number;
+  qualtricsCalls: number;
+  callsPerInvite: number | null;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** The values a query-mode tap put on the survey URL, as Qualtrics would record them. */
+async function tapValues(id: string, init: RequestInit = {}): Promise<Record<string, string>> {
+  const res = await tap(id, init);
+  expect(res.status).toBe(302);
+  return Object.fromEntries(new URL(res.headers.get("Location") ?? "").searchParams);
+}
+
+/** What the survey's Web Service element gets for a webservice-mode invite. */
+async function webserviceValues(id: string): Promise<Record<string, string>> {
+  const res = await SELF.fetch(`${ORIGIN}/v1/invites/${id}/data`, {
+    headers: { "X-Webservice-Secret": "dev-webservice-secret" },
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function reconcileNow(fake: Fake): Promise<RunBody> {
+  const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile", { method: "POST" });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+describe("settings", () => {
+  it("without Qualtrics settings a run is recorded as skipped with the reason", async () => {
+    const res = await api("/v1/reconcile", { method: "POST", key: ADMIN_KEY });
+    expect(res.status).toBe(200);
+    const run: RunBody = await res.json();
+    expect(run).toMatchObject({ status: "skipped", trigger: "api", pushed: 0, qualtricsCalls: 0 });
+    expect(run.error).toContain("Qualtrics is not configured");
+    expect(run.error).toContain("QUALTRICS_DIRECTORY_ID");
+
+    const list = await api("/v1/reconcile/runs", { key: ADMIN_KEY });
+    const body: { runs: RunBody[] } = await list.json();
+    expect(body.runs[0]).toMatchObject({ id: run.id, status: "skipped" });
+  });
+
+  it("a half-done setup fails the run with the missing variable's name", async () => {
+    const run = await runReconcile({ ...env, QUALTRICS_DATACENTER: "fra1" });
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("QUALTRICS_API_TOKEN");
+    expect(run.error).toContain("QUALTRICS_DIRECTORY_ID");
+  });
+
+  it("a base URL over plain http is refused unless it is loopback", async () => {
+    const run = await runReconcile({
+      ...env,
+      QUALTRICS_BASE_URL: "http://iad1.qualtrics.com/API/v3",
+      QUALTRICS_API_TOKEN: "t",
+      QUALTRICS_DIRECTORY_ID: "POOL_x",
+      QUALTRICS_MAILING_LIST_ID: "CG_x",
+    });
+    expect(run).toMatchObject({ status: "failed", qualtrics_calls: 0 });
+    expect(run.error).toContain("QUALTRICS_BASE_URL must use https");
+  });
+
+  it("the reconcile API needs the admin scope", async () => {
+    expect((await api("/v1/reconcile", { method: "POST", key: null })).status).toBe(401);
+    expect((await api("/v1/reconcile", { method: "POST", key: ISSUER_KEY })).status).toBe(403);
+    expect((await api("/v1/reconcile/runs", { key: ISSUER_KEY })).status).toBe(403);
+    expect((await api("/v1/reconcile/imports", { key: "dev-analyst-key" })).status).toBe(403);
+  });
+
+  it("OAuth client credentials work instead of an API token", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    await issue();
+    const run = await runReconcile(
+      qualtricsEnv(fake, {
+        QUALTRICS_API_TOKEN: undefined,
+        QUALTRICS_CLIENT_ID: "fake-client",
+        QUALTRICS_CLIENT_SECRET: "fake-secret",
+      }),
+      fast(),
+    );
+    expect(run).toMatchObject({ status: "ok", pushed: 1 });
+    const state = await fakeState(fake);
+    expect(state.calls.byEndpoint.oauthToken).toBe(1);
+    expect(run.qualtrics_calls).toBe(state.calls.total);
+  });
+});
+
+describe("the whole cycle", () => {
+  it("pushes one transaction per invite, marks completions and stamps the signed data", async () => {
+    const fake = await startFake({ pollsToComplete: 2 });
+    const query = [await issue(), await issue(), await issue({ channel: "push" })];
+    const ws = [await issue({ survey: "demo-ws" }), await issue({ survey: "demo-ws" })];
+    const confirm = await issue({ survey: "demo-confirm", channel: "email" });
+    const all = [...query, ...ws, confirm];
+
+    // Four taps; three of them answer the survey.
+    const q0 = await tapValues(query[0]?.id ?? "");
+    await tapValues(query[1]?.id ?? "");
+    await tap(ws[0]?.id ?? "");
+    const c0 = await tapValues(confirm.id, { method: "POST" });
+    const w0 = await webserviceValues(ws[0]?.id ?? "");
+    await addResponses(fake, "SV_demo", [{ embeddedData: q0 }]);
+    await addResponses(fake, "SV_demows", [{ embeddedData: w0 }]);
+    await addResponses(fake, "SV_democonfirm", [{ embeddedData: c0 }]);
+    // Noise Qualtrics also exports: an unfinished response and one without invite-edge data.
+    await addResponses(fake, "SV_demo", [
+      { embeddedData: { inv: query[1]?.id ?? "" }, finished: false },
+      { embeddedData: { venue: "walk-in" } },
+    ]);
+
+    const run = await reconcileNow(fake);
+    expect(run).toMatchObject({
+      status: "ok",
+      trigger: "api",
+      imports: 1,
+      pushed: 6,
+      unprocessed: 0,
+      completions: 3,
+      tampered: 0,
+      stamped: 3,
+      onHold: 0,
+      error: null,
+    });
+    // batch 1 + import 1 + 2 polls; per survey with an opened invite (3): export start, 2 polls,
+    // file = 12; stamps: 3 update jobs started, each polled twice = 9.
+    expect(run.qualtricsCalls).toBe(4 + 12 + 9);
+
+    const state = await fakeState(fake);
+    expect(state.calls.total).toBe(run.qualtricsCalls);
+    expect(Object.keys(state.batches)).toHaveLength(1);
+    expect(state.transactions).toHaveLength(6);
+    expect(new Set(state.transactions.map((t) => t.transactionData.invite_id))).toEqual(
+      new Set(all.map((l) => l.id)),
+    );
+    const t0 = state.transactions.find((t) => t.transactionData.invite_id === query[0]?.id);
+    expect(t0?.extRef).toBe("customer-42");
+    expect(t0?.transactionData).toMatchObject({
+      survey: "demo",
+      trigger: "ticket_scanned",
+      channel: "in_app",
+      status: "opened",
+    });
+    expect(t0?.transactionData.issued_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(t0?.transactionData.opened_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    const unopened = state.transactions.find((t) => t.transactionData.invite_id === query[2]?.id);
+    expect(unopened?.transactionData).toMatchObject({ status: "issued", channel: "push" });
+    expect(unopened?.transactionData.opened_at).toBeUndefined();
+
+    expect(state.updatesApplied).toHaveLength(3);
+    const stamp = state.updatesApplied.find((u) => u.embeddedData.inv === query[0]?.id);
+    expect(stamp?.embeddedData).toMatchObject({
+      invite_tampered: "0",
+      venue: "Arena North",
+      customer_id: "customer-42",
+      trigger: "ticket_scanned",
+    });
+
+    const status = await api(`/v1/links/${query[0]?.id}`);
+    const linkStatus: { completedAt: string | null } = await status.json();
+    expect(linkStatus.completedAt).not.toBeNull();
+    const rows = await inviteRows(all.map((l) => l.id));
+    expect(rows.filter((r) => r.pushed_at !== null)).toHaveLength(6);
+    expect(rows.filter((r) => r.completed_at !== null)).toHaveLength(3);
+    expect(rows.filter((r) => r.stamped_at !== null)).toHaveLength(3);
+
+    // A second run has nothing to push; the export continues from its token: nothing new.
+    const again = await reconcileNow(fake);
+    expect(again).toMatchObject({ status: "ok", imports: 0, pushed: 0, completions: 0 });
+    expect((await fakeState(fake)).transactions).toHaveLength(6);
+
+    // A new response for the opened-but-unanswered invite is found by the next run.
+    const q1 = Object.fromEntries(
+      Object.entries(q0).map(([k, v]) => [k, k === "inv" ? (query[1]?.id ?? "") : v]),
+    );
+    await addResponses(fake, "SV_demo", [{ embeddedData: q1 }]);
+    const third = await reconcileNow(fake);
+    // Its values were copied from another invite's link: flagged.
+    expect(third).toMatchObject({ completions: 1, tampered: 1, stamped: 1 });
+
+    const runs = await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs?limit=2");
+    const listed: { runs: RunBody[]; backlog: Record<string, number> } = await runs.json();
+    expect(listed.runs.map((r) => r.id)).toEqual([third.id, again.id]);
+    expect(listed.backlog).toEqual({ queued: 0, inFlight: 0, onHold: 0, gaveUp: 0 });
+    const all3: { runs: RunBody[] } = await (
+      await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs")
+    ).json();
+    expect(all3.runs[2]?.callsPerInvite).toBeCloseTo(25 / 6, 5);
+  });
+
+  it("the Cron Trigger runs a reconcile", async () => {
+    const fake = await startFake({ pollsToComplete: 0 });
+    const links = [await issue(), await issue()];
+    const controller = createScheduledController({
+      scheduledTime: new Date("2026-11-28T10:10:00Z"),
+      cron: "*/10 * * * *",
+    });
+    const ctx = createExecutionContext();
+    await worker.scheduled(controller, qualtricsEnv(fake), ctx);
+    await waitOnExecutionContext(ctx);
+
+    const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs");
+    const { runs }: { runs: RunBody[] } = await res.json();
+    expect(runs[0]).toMatchObject({ trigger: "cron", status: "ok", pushed: 2 });
+    expect(
+      (await fakeState(fake)).transactions.map((t) => t.transactionData.invite_id).sort(),
+    ).toEqual(links.map((l) => l.id).sort());
+  });
+});
+
+describe("tampering", () => {
+  it("flags responses whose URL values differ from the signed ones and stamps the true values", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const links = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        issue({ embeddedData: { venue: "Arena North", seat: "B12" } }),
+      ),
+    );
+    const ws = await issue({ survey: "demo-ws" });
+    const values = await Promise.all(links.map((l) => tapValues(l.id)));
+    await tap(ws.id);
+    const [intact, editedVenue, noSig, forgedSig, editedTrigger] = values as Record<
+      string,
+      string
+    >[];
+    await addResponses(fake, "SV_demo", [
+      { embeddedData: { ...intact } },
+      { embeddedData: { ...editedVenue, venue: "VIP Lounge" } },
+      {
+        embeddedData: Object.fromEntries(Object.entries(noSig ?? {}).filter(([k]) => k !== "sig")),
+      },
+      { embeddedData: { ...forgedSig, sig: `${forgedSig?.sig?.slice(0, -4)}AAAA` } },
+      { embeddedData: { ...editedTrigger, trigger: "order_delivered" } },
+    ]);
+    await addResponses(fake, "SV_demows", [
+      { embeddedData: { ...(await webserviceValues(ws.id)), seat: "A1" } },
+    ]);
+
+    const run = await reconcileNow(fake);
+    expect(run).toMatchObject({ status: "ok", completions: 6, tampered: 5, stamped: 6 });
+
+    const stamps = new Map(
+      (await fakeState(fake)).updatesApplied.map((u) => [u.embeddedData.inv, u.embeddedData]),
+    );
+    expect(stamps.get(links[0]?.id)?.invite_tampered).toBe("0");
+    for (const link of [...links.slice(1), ws]) {
+      expect(stamps.get(link.id)?.invite_tampered).toBe("1");
+    }
+    // The authoritative values overwrite what the URL carried.
+    expect(stamps.get(links[1]?.id)).toMatchObject({ venue: "Arena North", seat: "B12" });
+    expect(stamps.get(links[4]?.id)?.trigger).toBe("ticket_scanned");
+    expect(stamps.get(ws.id)?.seat).toBe("B12");
+    const tampered = (await inviteRows()).filter((r) => r.tampered === 1).map((r) => r.id);
+    expect(tampered.sort()).toEqual([...links.slice(1), ws].map((l) => l.id).sort());
+  });
+});
