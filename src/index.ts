@@ -1,7 +1,9 @@
-/** Worker entry: the HTTP app. */
+/** Worker entry: the HTTP app, and the scheduled jobs run by Cron Triggers. */
 import { app } from "./app";
 import type { Env } from "./env";
+import { runScheduledJobs, SCHEDULED_JOBS } from "./scheduled";
 
 export default {
   fetch: app.fetch,
+  scheduled: (controller, env) => runScheduledJobs(SCHEDULED_JOBS, env, controller),
 } satisfies ExportedHandler<Env>;

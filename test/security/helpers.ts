@@ -58,8 +58,11 @@ export function tapRequest(
   });
 }
 
-export async function ledgerRow(id: string): Promise<InviteRow | null> {
-  return env.DB.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<InviteRow>();
+/** An invite's ledger row, with the retention column the core's row type does not need. */
+export type LedgerRow = InviteRow & { purged_at: number | null };
+
+export async function ledgerRow(id: string): Promise<LedgerRow | null> {
+  return env.DB.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<LedgerRow>();
 }
 
 export async function clickOutcomes(id: string): Promise<string[]> {
