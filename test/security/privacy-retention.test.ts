@@ -152,9 +152,13 @@ describe("scheduled jobs", () => {
     expect(lines.find((l) => l.includes('"event":"scheduled_job_failed"'))).toContain(
       '"job":"reconcile"',
     );
-    expect(lines.find((l) => l.includes('"event":"scheduled_job_done"'))).toContain(
-      '"job":"retention"',
-    );
+    const done = lines.find((l) => l.includes('"event":"scheduled_job_done"'));
+    expect(JSON.parse(done ?? "{}")).toMatchObject({
+      job: "retention",
+      purged: 1,
+      linksDeleted: 1,
+      done: true,
+    });
   });
 
   it("the cron invocation fails when the retention job fails (D1 down)", async () => {
