@@ -7,7 +7,7 @@
 import { createScheduledController, env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { api, cookieFrom, issue, linkRequest, ORIGIN, tap } from "../helpers/api";
+import { api, cookieFrom, type IssuedLink, issue, linkRequest, ORIGIN, tap } from "../helpers/api";
 import { callWorker, devSigningJwk, tapRequest } from "./helpers";
 
 const CUSTOMER = "cust-PRIVATE-51d7c0";
@@ -72,7 +72,9 @@ describe("logs over a full scenario", () => {
   it("run the scenario", async () => {
     // Issue: single, idempotent retry, conflict, batch with a bad item, wrong scope, bad bodies.
     const single = request();
-    const issued = await (await api("/v1/links", { method: "POST", json: single })).json();
+    const issued = (await (
+      await api("/v1/links", { method: "POST", json: single })
+    ).json()) as IssuedLink;
     await api("/v1/links", { method: "POST", json: single });
     await api("/v1/links", { method: "POST", json: { ...single, trigger: "other" } });
     const batch = await api("/v1/links/batch", {
