@@ -89,6 +89,10 @@ describe("HTML and script in values", () => {
     pages.push(await tap(id, { ua: "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)" }));
     const confirmPage = await tap(id);
     expect(confirmPage.status).toBe(200);
+    // Its form's POST redirects to the survey, so form-action allows exactly that origin too.
+    expect(confirmPage.headers.get("Content-Security-Policy")).toContain(
+      "form-action 'self' https://example.qualtrics.com;",
+    );
     pages.push(confirmPage);
     const posted = await tap(id, { method: "POST" });
     expect(posted.status).toBe(302);
