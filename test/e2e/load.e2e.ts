@@ -6,7 +6,7 @@
  * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, OUTPUT_DIR, PHONE_UA, ROOT, startDevServer } from "./harness";
@@ -202,6 +202,7 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
             WHERE c.invite_id = i.id AND c.outcome = 'blocked')) AS counters`,
     );
     expect(mismatch).toEqual({ opens: 0, counters: 0 });
+    mkdirSync(OUTPUT_DIR, { recursive: true });
     writeFileSync(join(OUTPUT_DIR, "load-summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   }, 120_000);
 });
