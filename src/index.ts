@@ -1,12 +1,10 @@
-/** Worker entry: the HTTP app, and the Cron Trigger (reconcile with Qualtrics). */
+/** Worker entry: the HTTP app, and the scheduled jobs run by Cron Triggers. */
 import { app } from "./app";
 import type { Env } from "./env";
-import { runReconcile } from "./qualtrics/reconcile";
+import { runScheduledJobs, SCHEDULED_JOBS } from "./scheduled";
 
 export default {
   fetch: app.fetch,
-  // Awaited, not waitUntil: the invocation lives as long as the run (imports are polled).
-  async scheduled(_controller, env, _ctx) {
-    await runReconcile(env, { trigger: "cron" });
-  },
+  // Awaited, not waitUntil: the invocation lives as long as the jobs (imports are polled).
+  scheduled: (controller, env) => runScheduledJobs(SCHEDULED_JOBS, env, controller),
 } satisfies ExportedHandler<Env>;

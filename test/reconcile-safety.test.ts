@@ -149,7 +149,7 @@ describe("overlapping runs", () => {
     const controller = createScheduledController({ cron: "*/10 * * * *" });
     const [api] = await Promise.all([
       callWorker(env, "/v1/reconcile", { method: "POST" }),
-      worker.scheduled(controller, env, ctx).then(() => waitOnExecutionContext(ctx)),
+      worker.scheduled(controller, env).then(() => waitOnExecutionContext(ctx)),
     ]);
     expect(api.status).toBe(200);
     const listed = (

@@ -238,7 +238,7 @@ describe("the whole cycle", () => {
       cron: "*/10 * * * *",
     });
     const ctx = createExecutionContext();
-    await worker.scheduled(controller, qualtricsEnv(fake), ctx);
+    await worker.scheduled(controller, qualtricsEnv(fake));
     await waitOnExecutionContext(ctx);
 
     const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs");

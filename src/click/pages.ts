@@ -85,6 +85,14 @@ button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}`;
 export const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/**
+ * The confirm page's form POSTs to `/s/<id>`, which redirects to the survey. Browsers apply
+ * `form-action` to that redirect too (Chromium blocks it), so the survey's origin is allowed.
+ */
+export function confirmPageCsp(surveyOrigin: string): string {
+  return PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${surveyOrigin}`);
+}
+
 /** The HTML and status of a page. `confirmAction` is the form target on the confirm page. */
 export function renderPage(
   kind: PageKind,

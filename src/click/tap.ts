@@ -23,7 +23,7 @@ import { isInviteId } from "../tokens/ids";
 import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
 import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
-import { PAGE_CSP, type PageKind, renderPage } from "./pages";
+import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 import { recordTapLater } from "./tap-recorder";
 
@@ -195,7 +195,10 @@ async function tap(c: TapCtx): Promise<Response> {
     record(c, id, "blocked", tapCtx);
     return page("used");
   }
-  if (survey.confirm && method !== "POST") return page("confirm", {}, `/s/${id}`);
+  if (survey.confirm && method !== "POST") {
+    const csp = confirmPageCsp(new URL(survey.url).origin);
+    return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
+  }
   return claimAndRedirect(c, survey, invite, tapCtx, entry.value);
 }
 

@@ -8,13 +8,22 @@ const hasNoControlCharacters = (value: string) =>
     return code < 0x20 || code === 0x7f;
   });
 
+// A lone UTF-16 surrogate cannot be URL-encoded (encodeURIComponent throws), so it is bad input.
+const isWellFormedUnicode = (value: string) => !/\p{Cs}/u.test(value);
+const WELL_FORMED = "must be well-formed Unicode (no lone surrogates)";
+
 const identifier = (max: number) =>
-  z.string().min(1).max(max).refine(hasNoControlCharacters, "must not contain control characters");
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(hasNoControlCharacters, "must not contain control characters")
+    .refine(isWellFormedUnicode, WELL_FORMED);
 
 export const CHANNELS = ["in_app", "push", "sms", "email", "web"] as const;
 
 export const embeddedValueSchema = z.union([
-  z.string().max(1024, "must be at most 1024 characters"),
+  z.string().max(1024, "must be at most 1024 characters").refine(isWellFormedUnicode, WELL_FORMED),
   z.number().refine(Number.isFinite, "must be a finite number"),
   z.boolean(),
 ]);

@@ -1,4 +1,13 @@
-import type { Browser } from "playwright-core";
+/**
+ * The customer's path in a real browser: Debian's Chromium (playwright-core, a phone's user agent)
+ * against `wrangler dev`, with a loopback stand-in for the Qualtrics survey page. The surveys under
+ * test point at the stand-in through an explicit ALLOWED_SURVEY_HOSTS entry (test configuration
+ * only). Screenshots of every page go to test-output/.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { base64url, compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type DevServer,
@@ -8,44 +17,350 @@ import {
   startDevServer,
 } from "./harness";
 
+const WEBSERVICE_SECRET = "dev-webservice-secret"; // wrangler.toml's development value
+const ISSUER_KEY = "dev-issuer-key";
+
+/** What the stand-in saw: every survey page request, and the data its Web Service call got. */
+interface SurveyHit {
+  path: string;
+  params: Record<string, string>;
+  webserviceData?: Record<string, string>;
+}
+
+interface StandIn {
+  origin: string;
+  hits: SurveyHit[];
+  close(): Promise<void>;
+}
+
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * A tiny Qualtrics stand-in. For the web-service survey it does what the survey's Web Service
+ * element does: call GET /v1/invites/:inv/data with the secret header, server-side.
+ */
+async function startSurveyStandIn(workerUrl: () => string): Promise<StandIn> {
+  const hits: SurveyHit[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://stand-in");
+      if (url.pathname === "/favicon.ico") {
+        res.writeHead(404).end();
+        return;
+      }
+      const hit: SurveyHit = { path: url.pathname, params: Object.fromEntries(url.searchParams) };
+      if (url.pathname.endsWith("SV_e2ews") && hit.params.inv) {
+        const data = await fetch(`${workerUrl()}/v1/invites/${hit.params.inv}/data`, {
+          headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
+        });
+        if (data.ok) hit.webserviceData = (await data.json()) as Record<string, string>;
+      }
+      hits.push(hit);
+      const shown = hit.webserviceData ?? hit.params;
+      const rows = Object.entries(shown)
+        .map(
+          ([k, v]) =>
+            `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v.length > 60 ? `${v.slice(0, 60)}…` : v)}</dd>`,
+        )
+        .join("");
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Survey stand-in</title>
+<style>body{font-family:system-ui,sans-serif;padding:1rem}dt{font-weight:bold}dd{margin:0 0 .5rem;word-break:break-all}</style>
+</head><body><h1>Survey stand-in</h1><p id="source">${hit.webserviceData ? "web service data" : "URL parameters"}</p><dl>${rows}</dl></body></html>`);
+    })().catch((error: unknown) => {
+      res.writeHead(500).end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let standIn: StandIn;
 let server: DevServer;
 let browser: Browser;
+let jwks: ReturnType<typeof createLocalJWKSet>;
+const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  server = await startDevServer({ RATE_LIMITS: "off" });
+  standIn = await startSurveyStandIn(() => server.url);
+  const fields = ["venue", "event", "seat"];
+  const surveys = {
+    e2e: { url: `${standIn.origin}/jfe/form/SV_e2e`, fields, mode: "query" },
+    "e2e-ws": { url: `${standIn.origin}/jfe/form/SV_e2ews`, fields, mode: "webservice" },
+    "e2e-confirm": { url: `${standIn.origin}/jfe/form/SV_e2econfirm`, fields, confirm: true },
+  };
+  server = await startDevServer({
+    SURVEYS: JSON.stringify(surveys),
+    ALLOWED_SURVEY_HOSTS: "127.0.0.1",
+  });
   browser = await launchChromium();
+  const keys = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  jwks = createLocalJWKSet(keys);
 });
 
 afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await server?.stop();
+  await standIn?.close();
 });
 
-describe("e2e harness", () => {
-  it("serves the worker and a second browser context is refused", async () => {
-    const res = await fetch(`${server.url}/v1/links`, {
-      method: "POST",
-      headers: { Authorization: "Bearer dev-issuer-key", "Content-Type": "application/json" },
-      body: JSON.stringify({
-        survey: "demo",
-        customerId: "c-1",
-        transactionId: `t-${Date.now()}`,
-        trigger: "ticket_scanned",
-      }),
+/** A fresh browser (context) on a phone: its own cookies. */
+async function phone(userAgent: string = PHONE_UA): Promise<Page> {
+  const context = await browser.newContext({
+    userAgent,
+    viewport: { width: 412, height: 860 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+  });
+  contexts.push(context);
+  return context.newPage();
+}
+
+interface Link {
+  id: string;
+  url: string;
+}
+
+async function issue(survey: string, embeddedData: Record<string, string | number | boolean>) {
+  const res = await fetch(`${server.url}/v1/links`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ISSUER_KEY}`, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      survey,
+      customerId: "customer-e2e-42",
+      transactionId: `e2e-${survey}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      trigger: "ticket_scanned",
+      channel: "in_app",
+      embeddedData,
+    }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as Link;
+}
+
+async function linkStatus(id: string) {
+  const res = await fetch(`${server.url}/v1/links/${id}`, {
+    headers: { Authorization: `Bearer ${ISSUER_KEY}` },
+  });
+  return (await res.json()) as {
+    status: string;
+    reopens: number;
+    blocked: number;
+    previews: number;
+  };
+}
+
+/** Checks `sig` as a third party would: detached JWS over the canonical values, with the JWKS. */
+async function verifySig(params: Record<string, string>) {
+  const canonical = Object.keys(params)
+    .filter((name) => name !== "sig")
+    .sort()
+    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(params[name] ?? "")}`)
+    .join("&");
+  const [header, empty, signature] = (params.sig ?? "").split(".");
+  expect(empty).toBe("");
+  return compactVerify(`${header}.${base64url.encode(canonical)}.${signature}`, jwks);
+}
+
+const EMBEDDED = { venue: "Arena North & Co", event: "Finals = 2026 ✓", seat: "B12" };
+
+describe("the customer's path in Chromium", () => {
+  let link: Link;
+  let tapper: Page;
+
+  it("a tap lands on the survey with the right embedded data, signed", async () => {
+    link = await issue("e2e", EMBEDDED);
+    tapper = await phone();
+    const response = await tapper.goto(link.url);
+    expect(response?.status()).toBe(200);
+    const redirect = await response?.request().redirectedFrom()?.response();
+    expect(redirect?.status()).toBe(302);
+    expect(await redirect?.headerValue("cache-control")).toBe("no-store");
+    expect(await redirect?.headerValue("referrer-policy")).toBe("no-referrer");
+
+    const landed = new URL(tapper.url());
+    expect(landed.origin + landed.pathname).toBe(`${standIn.origin}/jfe/form/SV_e2e`);
+    const params = Object.fromEntries(landed.searchParams);
+    expect(params).toEqual({
+      ...EMBEDDED,
+      customer_id: "customer-e2e-42",
+      transaction_id: expect.stringMatching(/^e2e-e2e-/),
+      trigger: "ticket_scanned",
+      inv: link.id,
+      sig: expect.any(String),
     });
-    expect(res.status).toBe(201);
-    const link = (await res.json()) as { url: string };
-    const other = await browser.newContext({ userAgent: PHONE_UA });
-    const first = await fetch(link.url, {
-      redirect: "manual",
-      headers: { "User-Agent": PHONE_UA },
-    });
-    expect(first.status).toBe(302);
-    const page = await other.newPage();
-    const response = await page.goto(link.url);
+    const verified = await verifySig(params);
+    expect(verified.protectedHeader.kid).toBeTruthy();
+    // A tampered value no longer verifies.
+    await expect(verifySig({ ...params, seat: "A1" })).rejects.toThrow();
+    expect(standIn.hits.at(-1)?.params).toEqual(params);
+    await expect(tapper.locator("h1").textContent()).resolves.toBe("Survey stand-in");
+    await tapper.screenshot({ path: screenshotPath("1-survey-query-mode") });
+    expect((await linkStatus(link.id)).status).toBe("opened");
+  });
+
+  it("a second tap in the same browser lands on the survey again", async () => {
+    const hitsBefore = standIn.hits.length;
+    const response = await tapper.goto(link.url);
+    expect(response?.status()).toBe(200);
+    expect(new URL(tapper.url()).searchParams.get("inv")).toBe(link.id);
+    expect(standIn.hits).toHaveLength(hitsBefore + 1);
+    await tapper.screenshot({ path: screenshotPath("2-survey-reopened") });
+    expect((await linkStatus(link.id)).reopens).toBe(1);
+  });
+
+  it('another browser gets the "already used" page', async () => {
+    const hitsBefore = standIn.hits.length;
+    const other = await phone();
+    const response = await other.goto(link.url);
     expect(response?.status()).toBe(410);
-    await expect(page.locator("h1").textContent()).resolves.toContain("already been used");
-    await page.screenshot({ path: screenshotPath("harness-used") });
-    await other.close();
+    expect(new URL(other.url()).pathname).toBe(`/s/${link.id}`);
+    await expect(other.locator("h1").textContent()).resolves.toContain("already been used");
+    expect(await other.content()).not.toContain("customer-e2e-42");
+    expect(standIn.hits).toHaveLength(hitsBefore);
+    await other.screenshot({ path: screenshotPath("3-already-used") });
+    expect((await linkStatus(link.id)).blocked).toBe(1);
+  });
+
+  it("a preview bot (headless Chromium's own user agent) gets the preview page and consumes nothing", async () => {
+    const previewed = await issue("e2e", EMBEDDED);
+    const bot = await phone(await defaultUserAgent());
+    const response = await bot.goto(previewed.url);
+    expect(response?.status()).toBe(200);
+    await expect(bot.locator("h1").textContent()).resolves.toBe("Survey invitation");
+    await bot.screenshot({ path: screenshotPath("4-preview") });
+    expect(await linkStatus(previewed.id)).toMatchObject({ status: "issued", previews: 1 });
+    const customer = await phone();
+    await customer.goto(previewed.url);
+    expect(new URL(customer.url()).origin).toBe(standIn.origin);
+  });
+
+  it("confirm flow: the page, the button, the survey", async () => {
+    const confirmLink = await issue("e2e-confirm", EMBEDDED);
+    const hitsBefore = standIn.hits.length;
+    const page = await phone();
+    const response = await page.goto(confirmLink.url);
+    expect(response?.status()).toBe(200);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Share your feedback");
+    const button = page.getByRole("button", { name: "Start the survey" });
+    await expect(button.isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: screenshotPath("5-confirm-page") });
+    // Showing the page claimed nothing.
+    expect(standIn.hits).toHaveLength(hitsBefore);
+    expect((await linkStatus(confirmLink.id)).status).toBe("issued");
+
+    // The form POSTs to /s/<id>, whose 302 goes to the survey: CSP form-action must allow it.
+    const cspViolations: string[] = [];
+    page.on("console", (m) => {
+      if (m.text().includes("Content Security Policy")) cspViolations.push(m.text());
+    });
+    await Promise.all([page.waitForURL(`${standIn.origin}/**`), button.click()]);
+    expect(cspViolations).toEqual([]);
+    const params = Object.fromEntries(new URL(page.url()).searchParams);
+    expect(params).toMatchObject({ ...EMBEDDED, inv: confirmLink.id });
+    await verifySig(params);
+    await page.screenshot({ path: screenshotPath("6-confirm-survey") });
+    expect((await linkStatus(confirmLink.id)).status).toBe("opened");
+  });
+
+  it("web-service flow: only inv in the address bar; the data endpoint answers the survey's call", async () => {
+    const wsLink = await issue("e2e-ws", EMBEDDED);
+    const page = await phone();
+    await page.goto(wsLink.url);
+    const landed = new URL(page.url());
+    expect(landed.pathname).toBe("/jfe/form/SV_e2ews");
+    expect(Object.fromEntries(landed.searchParams)).toEqual({ inv: wsLink.id });
+    await expect(page.locator("#source").textContent()).resolves.toBe("web service data");
+    await page.screenshot({ path: screenshotPath("7-survey-webservice-mode") });
+
+    const expected = {
+      ...EMBEDDED,
+      customer_id: "customer-e2e-42",
+      transaction_id: expect.stringMatching(/^e2e-e2e-ws-/),
+      trigger: "ticket_scanned",
+      inv: wsLink.id,
+    };
+    expect(standIn.hits.at(-1)?.webserviceData).toEqual(expected);
+    const data = await fetch(`${server.url}/v1/invites/${wsLink.id}/data`, {
+      headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
+    });
+    expect(data.status).toBe(200);
+    expect(data.headers.get("cache-control")).toBe("no-store");
+    expect(await data.json()).toEqual(expected);
+    const wrong = await fetch(`${server.url}/v1/invites/${wsLink.id}/data`, {
+      headers: { "X-Webservice-Secret": "guess" },
+    });
+    expect(wrong.status).toBe(401);
+  });
+});
+
+/** Headless Chromium's own user agent (contains "HeadlessChrome"). */
+async function defaultUserAgent(): Promise<string> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const ua = await page.evaluate(() => navigator.userAgent);
+  await context.close();
+  expect(ua).toContain("HeadlessChrome");
+  return ua;
+}
+
+describe("rate limit on the tap path under wrangler dev (local Rate Limiting simulation)", () => {
+  it("a flood of hundreds of taps per second from one client IP gets 429 with Retry-After after 100", async () => {
+    const flooded = await issue("e2e", EMBEDDED);
+    // Windows are fixed and aligned to the clock: start with at least 5 s left in this one.
+    const remaining = 10_000 - (Date.now() % 10_000);
+    if (remaining < 5_000) await new Promise((r) => setTimeout(r, remaining + 50));
+    const window = Math.floor(Date.now() / 10_000);
+    const statuses: number[] = [];
+    const retryAfter = new Set<string | null>();
+    const started = performance.now();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (sent < 300) {
+          sent++;
+          const res = await fetch(flooded.url, {
+            redirect: "manual",
+            headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": "203.0.113.99" },
+          });
+          statuses.push(res.status);
+          if (res.status === 429) retryAfter.add(res.headers.get("retry-after"));
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    console.info(
+      `wrangler dev tap flood: 300 taps in ${seconds.toFixed(2)} s (${Math.round(300 / seconds)}/s)`,
+    );
+    expect(Math.floor(Date.now() / 10_000)).toBe(window);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(200);
+    expect(statuses.filter((s) => s === 302)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(99);
+    expect([...retryAfter]).toEqual(["10"]);
+
+    // Another client (the browser, from its own address) is not limited.
+    const customer = await phone();
+    const response = await customer.goto(flooded.url);
+    expect(response?.status()).toBe(410);
+    await customer.screenshot({ path: screenshotPath("8-used-after-flood") });
+    const limited = await fetch(flooded.url, {
+      headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": "203.0.113.99" },
+    });
+    expect(limited.status).toBe(429);
+    const html = await limited.text();
+    expect(html).toContain("Please wait a moment");
   });
 });

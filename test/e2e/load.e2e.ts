@@ -1,0 +1,208 @@
+/**
+ * Load against `wrangler dev` (RATE_LIMITS=off): issue LOAD_LINKS links through the batch API
+ * (500 per call), tap each once with LOAD_CLIENTS concurrent clients while LOAD_REUSED more taps
+ * hit links that were already used. Then the ledger (the local D1, read with `wrangler d1 execute`)
+ * must show exactly one open per link and one blocked event per re-use: no 5xx, no lost event.
+ * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, OUTPUT_DIR, PHONE_UA, ROOT, startDevServer } from "./harness";
+
+const LINKS = Number(process.env.LOAD_LINKS ?? 10_000);
+const REUSED = Number(process.env.LOAD_REUSED ?? 1_000);
+const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 16);
+const BATCH = 500;
+
+let server: DevServer;
+
+beforeAll(async () => {
+  server = await startDevServer({ RATE_LIMITS: "off" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** One SQL query against the dev server's local D1, as `wrangler d1 execute` returns it. */
+function queryLedger<T>(sql: string): T[] {
+  const result = spawnSync(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    [
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--persist-to",
+      server.persistDir,
+      "--json",
+      "--command",
+      sql,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0) throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
+  const parsed = JSON.parse(result.stdout) as { results: T[] }[];
+  return parsed[0]?.results ?? [];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+/** Runs `count` tasks with `concurrency` in flight. */
+async function runConcurrently(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () => {
+  const ids: string[] = [];
+  const statuses = new Map<number, number>();
+  const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  const summary: Record<string, unknown> = { links: LINKS, reused: REUSED, clients: CLIENTS };
+
+  it("issues the links through the batch API, 500 per call", async () => {
+    const started = performance.now();
+    const batches = Math.ceil(LINKS / BATCH);
+    const results: string[][] = new Array(batches);
+    await runConcurrently(batches, 2, async (b) => {
+      const size = Math.min(BATCH, LINKS - b * BATCH);
+      const links = Array.from({ length: size }, (_, i) => ({
+        survey: "demo",
+        customerId: `load-customer-${b * BATCH + i}`,
+        transactionId: `load-${Date.now()}-${b}-${i}`,
+        trigger: "load_test",
+        channel: "in_app",
+        embeddedData: { venue: "Load Arena", event: `batch ${b}`, seat: String(i) },
+      }));
+      const res = await fetch(`${server.url}/v1/links/batch`, {
+        method: "POST",
+        headers: { Authorization: "Bearer dev-issuer-key", "Content-Type": "application/json" },
+        body: JSON.stringify({ links }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { results: { status: number; link?: { id: string } }[] };
+      expect(body.results.every((r) => r.status === 201)).toBe(true);
+      results[b] = body.results.map((r) => r.link?.id ?? "");
+    });
+    ids.push(...results.flat());
+    expect(new Set(ids).size).toBe(LINKS);
+    summary.issueSeconds = (performance.now() - started) / 1000;
+  }, 600_000);
+
+  it(`taps each link once with ${CLIENTS} clients while ${REUSED} taps hit used links`, async () => {
+    const opened: string[] = [];
+    const latencies: number[] = [];
+    const unexpected: string[] = [];
+    // Re-uses are spread evenly: after the k-th open, k * REUSED / LINKS of them are due.
+    let nextOpen = 0;
+    let opensDone = 0;
+    let reusedDue = 0;
+    let reusedSent = 0;
+    const started = performance.now();
+    const client = async () => {
+      for (;;) {
+        let id: string;
+        let expected: 302 | 410;
+        if (reusedDue > reusedSent && opened.length > 0) {
+          reusedSent++;
+          id = opened[Math.floor(Math.random() * opened.length)] ?? "";
+          expected = 410;
+        } else if (nextOpen < LINKS) {
+          id = ids[nextOpen++] ?? "";
+          expected = 302;
+        } else {
+          return;
+        }
+        const t = performance.now();
+        const res = await fetch(`${server.url}/s/${id}`, {
+          redirect: "manual",
+          headers: { "User-Agent": PHONE_UA },
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t);
+        count(res.status);
+        if (res.status !== expected) unexpected.push(`${id}: ${res.status} (expected ${expected})`);
+        if (res.status === 302) opened.push(id);
+        if (expected === 302) reusedDue = Math.floor((++opensDone * REUSED) / LINKS);
+      }
+    };
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    Object.assign(summary, {
+      tapSeconds: seconds,
+      tapsPerSecond: Math.round((LINKS + reusedSent) / seconds),
+      latencyMs: {
+        p50: Math.round(percentile(latencies, 50)),
+        p95: Math.round(percentile(latencies, 95)),
+        p99: Math.round(percentile(latencies, 99)),
+        max: Math.round(latencies.at(-1) ?? 0),
+      },
+      statuses: Object.fromEntries(statuses),
+    });
+    console.info("load summary", JSON.stringify(summary));
+    expect(nextOpen).toBe(LINKS);
+    expect(reusedSent).toBe(REUSED);
+    expect(unexpected.slice(0, 10)).toEqual([]);
+    expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
+    expect(Object.fromEntries(statuses)).toEqual(
+      REUSED > 0 ? { 302: LINKS, 410: REUSED } : { 302: LINKS },
+    );
+  }, 900_000);
+
+  it("the ledger shows exactly one open per link and every blocked re-use: no lost event", async () => {
+    // Blocked counters and events are written in waitUntil after the response: let them land.
+    type Totals = { issued: number; opened: number; blocked: number; reopened: number };
+    type Events = { outcome: string; n: number };
+    let totals: Totals | undefined;
+    let events: Events[] = [];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      [totals] = queryLedger<Totals>(
+        `SELECT COUNT(*) AS issued, SUM(consumed_at IS NOT NULL) AS opened,
+                SUM(blocked_count) AS blocked, SUM(reopen_count) AS reopened
+         FROM invites WHERE trigger = 'load_test'`,
+      );
+      events = queryLedger<Events>(
+        "SELECT outcome, COUNT(*) AS n FROM click_events GROUP BY outcome ORDER BY outcome",
+      );
+      const blockedEvents = events.find((e) => e.outcome === "blocked")?.n ?? 0;
+      if ((totals?.blocked === REUSED && blockedEvents === REUSED) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    expect(totals).toEqual({ issued: LINKS, opened: LINKS, blocked: REUSED, reopened: 0 });
+    expect(events).toEqual(
+      [
+        { outcome: "blocked", n: REUSED },
+        { outcome: "opened", n: LINKS },
+      ].filter((e) => e.n > 0),
+    );
+    // Per invite: exactly one opened event each, and its blocked counter matches its events.
+    const [mismatch] = queryLedger<{ opens: number; counters: number }>(
+      `SELECT
+         (SELECT COUNT(*) FROM (SELECT invite_id FROM click_events WHERE outcome = 'opened'
+            GROUP BY invite_id HAVING COUNT(*) <> 1)) AS opens,
+         (SELECT COUNT(*) FROM invites i WHERE i.blocked_count <> (SELECT COUNT(*) FROM click_events c
+            WHERE c.invite_id = i.id AND c.outcome = 'blocked')) AS counters`,
+    );
+    expect(mismatch).toEqual({ opens: 0, counters: 0 });
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    writeFileSync(join(OUTPUT_DIR, "load-summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  }, 120_000);
+});

@@ -1,0 +1,137 @@
+/**
+ * Store faults on the tap path. D1 is the truth for single use: when it fails during the claim the
+ * customer gets a 503 page and nothing is consumed; when KV fails to write the consumed mark after
+ * a successful claim the customer is still redirected, and the ledger still refuses other browsers.
+ */
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cookieFrom, issue } from "../helpers/api";
+import { callWorker, clickOutcomes, ledgerRow, tapRequest } from "./helpers";
+
+const outage = () => new Error("D1_ERROR: simulated outage: network connection lost");
+
+/** A prepared statement whose every execution rejects, as during an outage. */
+function failingStatement(): D1PreparedStatement {
+  const statement = {
+    bind: () => statement,
+    first: () => Promise.reject(outage()),
+    run: () => Promise.reject(outage()),
+    all: () => Promise.reject(outage()),
+    raw: () => Promise.reject(outage()),
+  };
+  return statement as unknown as D1PreparedStatement;
+}
+
+/**
+ * The real D1 binding, except during an outage: `batch` rejects, and with `reads` every prepared
+ * statement rejects too.
+ */
+function failingD1({ reads = false } = {}): D1Database {
+  return new Proxy(env.DB, {
+    get(target, property, receiver) {
+      if (property === "batch") return () => Promise.reject(outage());
+      if (property === "prepare" && reads) return () => failingStatement();
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The real KV binding, except that writes reject (KV allows ~1 write/s per key and can fail). */
+function kvFailingWrites(): KVNamespace {
+  return new Proxy(env.LINKS, {
+    get(target, property, receiver) {
+      if (property === "put") {
+        return () => Promise.reject(new Error("KV PUT failed: 429 Too Many Requests"));
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("D1 failing during a claim", () => {
+  it("answers a 503 page, consumes nothing, and a retry after D1 recovers opens the survey", async () => {
+    const link = await issue();
+    const log = vi.spyOn(console, "log");
+
+    const failed = await callWorker(tapRequest(link.id), { DB: failingD1() });
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("Content-Type")).toContain("text/html");
+    expect(failed.headers.get("Retry-After")).toBe("5");
+    expect(failed.headers.get("Set-Cookie")).toBeNull();
+    expect(failed.headers.get("Cache-Control")).toBe("no-store");
+    const html = await failed.text();
+    expect(html).toContain("Please try again");
+    expect(html).not.toMatch(/D1_ERROR|stack|at\s+\w+\s*\(/);
+
+    // Nothing consumed: no claim in the ledger, no event, no consumed mark in KV.
+    expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
+    expect(await clickOutcomes(link.id)).toEqual([]);
+    expect((await env.LINKS.getWithMetadata(link.id)).metadata).toBeNull();
+    expect(log.mock.calls.map((c) => String(c[0])).join("\n")).toContain('"event":"claim_failed"');
+
+    const retry = await callWorker(tapRequest(link.id));
+    expect(retry.status).toBe(302);
+    expect(retry.headers.get("Set-Cookie")).toContain("ie_claim=");
+    expect((await ledgerRow(link.id))?.consumed_at).not.toBeNull();
+    expect(await clickOutcomes(link.id)).toEqual(["opened"]);
+  });
+
+  it("answers a 503 page when the ledger cannot even be read (KV lacks the token)", async () => {
+    const link = await issue();
+    await env.LINKS.delete(link.id); // e.g. not yet replicated to this location: the ledger decides
+    const failed = await callWorker(tapRequest(link.id), {
+      DB: failingD1({ reads: true }),
+    });
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("Retry-After")).toBe("5");
+    expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
+
+    // Recovered: the live invite opens from its ledger row.
+    const retry = await callWorker(tapRequest(link.id));
+    expect(retry.status).toBe(302);
+  });
+
+  it("a confirm page's POST during a D1 outage consumes nothing either", async () => {
+    const link = await issue({ survey: "demo-confirm" });
+    const failed = await callWorker(tapRequest(link.id, { method: "POST" }), {
+      DB: failingD1(),
+    });
+    expect(failed.status).toBe(503);
+    expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
+    const retry = await callWorker(tapRequest(link.id, { method: "POST" }));
+    expect(retry.status).toBe(302);
+  });
+});
+
+describe("KV failing to write the consumed mark", () => {
+  it("still redirects after a successful claim; the ledger refuses another browser", async () => {
+    const link = await issue();
+    const log = vi.spyOn(console, "log");
+
+    const first = await callWorker(tapRequest(link.id), { LINKS: kvFailingWrites() });
+    expect(first.status).toBe(302);
+    expect(first.headers.get("Location")).toContain("inv=");
+    const cookie = cookieFrom(first);
+    expect(cookie).toMatch(/^ie_claim=/);
+
+    // The mark was not written, and the failure was logged (after the response, in waitUntil).
+    expect((await env.LINKS.getWithMetadata(link.id)).metadata).toBeNull();
+    const lines = log.mock.calls.map((c) => String(c[0]));
+    expect(lines.some((l) => l.includes('"event":"background_write_failed"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"what":"consumed_mark"'))).toBe(true);
+
+    // The ledger is the truth: another browser is refused, the first one re-opens.
+    const other = await callWorker(tapRequest(link.id, { ip: "192.0.2.11" }));
+    expect(other.status).toBe(410);
+    expect(await other.text()).toContain("already been used");
+    const again = await callWorker(tapRequest(link.id, { cookie }));
+    expect(again.status).toBe(302);
+    expect(await clickOutcomes(link.id)).toEqual(["opened", "blocked", "reopened"]);
+  });
+});
