@@ -136,7 +136,8 @@ describe("analyst dashboard", () => {
     await page.goto(`${server.url}/dashboard`);
     await page.getByLabel("Analyst API key").fill("not-a-key");
     await page.getByRole("button", { name: "Show stats" }).click();
-    await expect(page.getByRole("alert").first().textContent()).resolves.toContain("not accepted");
+    // The alert fills in once the 401 comes back: wait for the text, don't read it at once.
+    await page.getByRole("alert").filter({ hasText: "not accepted" }).first().waitFor();
     await signIn(page);
     // Nothing overflows the page sideways: the table scrolls inside its own region.
     const overflow = await page.evaluate(
