@@ -498,9 +498,7 @@ async function attempt(key, run) {
 async function phasesLive() {
   const wantFloors = config.phases.has("floors");
   const wantService =
-    SERVICE_KEYS.some((k) => config.phases.has(phaseOf(k))) ||
-    config.phases.has("stats") ||
-    config.phases.has("qualtrics");
+    SERVICE_KEYS.some((k) => config.phases.has(phaseOf(k))) || config.phases.has("stats");
   const floorsDir = path.join(WORKERS, "floors");
   const floorsOptions = devOptions("floors", floorsDir);
   const servicePersist = path.join(tmpDir, "service-state");
@@ -551,7 +549,6 @@ async function phasesLive() {
       const probe = await call(service.url, "/v1/stats", { auth: KEYS.analyst });
       serviceFacts.statsAvailable = probe.status !== 404;
     }
-    if (config.phases.has("qualtrics")) await phaseQualtrics(service?.url ?? null);
   } finally {
     for (const server of servers.reverse()) await stopServer(server);
   }
@@ -643,9 +640,19 @@ async function phaseStats() {
 
 // ---------------------------------------------------------------- phase 7
 
-/** @param {string | null} serviceUrl */
-async function phaseQualtrics(serviceUrl) {
-  const cost = await measureQualtricsCallsPerInvite({ serviceUrl });
+/** Phase 7 runs its own service, pointed at the fake Qualtrics server, after the load phases. */
+async function phaseQualtrics() {
+  if (!hasWranglerConfig(config.serviceDir)) {
+    return markNa("qualtrics", `no wrangler config in ${config.serviceDir}`);
+  }
+  const persistTo = path.join(tmpDir, "qualtrics-service-state");
+  const cost = await measureQualtricsCallsPerInvite({
+    startService: async (vars) => {
+      await prepareServiceState(persistTo);
+      const options = serviceOptions("qualtrics-service", persistTo);
+      return startDevServer({ ...options, vars: { ...options.vars, ...vars } });
+    },
+  });
   const row = /** @type {Row} */ (rows.get("qualtrics"));
   if (cost.callsPerInvite === null) return markNa("qualtrics", cost.note);
   qualtricsCallsPerInvite = cost.callsPerInvite;
@@ -717,11 +724,9 @@ async function main() {
   say(`temp dir ${tmpDir}`);
   try {
     const live = ["ceiling", "floor-tap", "floor-refused", "floor-issue", ...SERVICE_KEYS];
-    await guarded([...live, "qualtrics"], phasesLive);
+    await guarded(live, phasesLive);
     if (config.phases.has("stats")) await guarded(STATS_KEYS, phaseStats);
-    if (config.phases.has("qualtrics") && rows.get("qualtrics")?.na === "not run") {
-      await guarded(["qualtrics"], () => phaseQualtrics(null));
-    }
+    if (config.phases.has("qualtrics")) await guarded(["qualtrics"], phaseQualtrics);
   } finally {
     await stopAll();
   }

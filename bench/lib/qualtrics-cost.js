@@ -1,47 +1,90 @@
 // @ts-check
 /**
- * Phase 7, Qualtrics cost: how many Qualtrics API calls invite-edge spends per
- * invite, against the personal-link road's 5 per invite (issue 5, goal ≤ 0.002
- * for 10,000 invites).
+ * Phase 7, Qualtrics cost: how many Qualtrics API calls invite-edge spends to make 10,000 invites
+ * visible in Qualtrics, against the personal-link road's 5 per invite (issue 5 goal: ≤ 0.002).
  *
- * NOT MEASURED YET: reconciliation (issue 4) does not exist. Until it does,
- * measureQualtricsCallsPerInvite() reports `na` with the reason.
+ * A service of its own is started against the fake Qualtrics server of the tests (real HTTP on
+ * loopback, following shared/qualtrics-api.md, its documented per-minute limits on), the invites
+ * are issued through the batch API, and reconcile runs (`POST /v1/reconcile`) until the push
+ * backlog is empty. The calls are the fake's own count, so nothing of ours is taken on trust; the
+ * fake's record must also hold exactly one transaction per invite.
  */
-import { call, KEYS } from "./service.js";
+import { startFakeQualtrics } from "../../test/fake-qualtrics/server.js";
+import { call, issueMany, KEYS } from "./service.js";
+
+const FAKE_TOKEN = "bench-qualtrics-token";
+const DIRECTORY = "POOL_fake";
+const MAILING_LIST = "CG_fake";
+const MAX_RUNS = 20;
 
 /**
  * @typedef {{ callsPerInvite: number | null; invites?: number; calls?: number;
  *   wallSeconds?: number; note: string }} QualtricsCost
+ * @typedef {{ url: string; stop(): Promise<void> }} Service
  */
 
 /**
- * TO FILL IN when reconciliation lands (issue 4). The plan:
- *  1. start the fake Qualtrics server from test/ (real HTTP on a free loopback
- *     port, its documented rate limits on) with `startProcess` from
- *     ./processes.js so it is stopped with everything else;
- *  2. start the service (run.js's `startService`) with
- *     `--var QUALTRICS_BASE_URL:http://127.0.0.1:<port>/API/v3` and the token,
- *     directory and mailing-list variables the fake expects;
- *  3. issue 10,000 invites with ./service.js `issueMany` (batch calls);
- *  4. POST /v1/reconcile (KEYS.admin) until GET /v1/reconcile/runs shows nothing
- *     left to push; time it (wall time at the fake's rate limits);
- *  5. calls = the fake's own count of calls (or the runs' "Qualtrics calls made");
- *     return { callsPerInvite: calls / 10000, invites: 10000, calls, wallSeconds }.
- *
- * @param {{ serviceUrl: string | null }} context  the running service, if any
+ * @param {{ startService: (vars: Record<string, string>) => Promise<Service>; invites?: number }} options
  * @returns {Promise<QualtricsCost>}
  */
-export async function measureQualtricsCallsPerInvite({ serviceUrl }) {
-  if (serviceUrl) {
-    const runs = await call(serviceUrl, "/v1/reconcile/runs", { auth: KEYS.admin }).catch(
-      () => null,
-    );
-    if (runs && runs.status !== 404) {
+export async function measureQualtricsCallsPerInvite({ startService, invites = 10_000 }) {
+  const fake = await startFakeQualtrics({ port: 0, token: FAKE_TOKEN, pollsToComplete: 2 });
+  try {
+    const service = await startService({
+      QUALTRICS_BASE_URL: fake.baseUrl,
+      QUALTRICS_API_TOKEN: FAKE_TOKEN,
+      QUALTRICS_DIRECTORY_ID: DIRECTORY,
+      QUALTRICS_MAILING_LIST_ID: MAILING_LIST,
+      QUALTRICS_POLL_INTERVAL_MS: "250",
+    });
+    try {
+      const issued = await issueMany({
+        base: service.url,
+        count: invites,
+        tag: `qx${Date.now()}`,
+        batchSize: 500,
+        useBatch: true,
+      });
+      if (issued.ids.length !== invites) {
+        return {
+          callsPerInvite: null,
+          note: `only ${issued.ids.length} of ${invites} invites issued`,
+        };
+      }
+      const started = performance.now();
+      let runs = 0;
+      /** @type {{ queued: number; inFlight: number; onHold: number } | undefined} */
+      let backlog;
+      do {
+        const run = await call(service.url, "/v1/reconcile", { method: "POST", auth: KEYS.admin });
+        runs++;
+        if (run.status !== 200) {
+          return { callsPerInvite: null, note: `POST /v1/reconcile answered ${run.status}` };
+        }
+        const listed = await call(service.url, "/v1/reconcile/runs", { auth: KEYS.admin });
+        backlog = JSON.parse(listed.text).backlog;
+      } while (backlog && backlog.queued + backlog.inFlight > 0 && runs < MAX_RUNS);
+      const wallSeconds = (performance.now() - started) / 1000;
+      const state = fake.snapshot();
+      const calls = state.calls.total;
+      const transactions = state.transactions.length;
+      const onePerInvite =
+        transactions === invites &&
+        new Set(state.transactions.map((t) => t.transactionData.invite_id)).size === invites;
       return {
-        callsPerInvite: null,
-        note: `reconcile endpoints answer (${runs.status}) but bench/lib/qualtrics-cost.js measureQualtricsCallsPerInvite() is not written yet`,
+        callsPerInvite: calls / invites,
+        invites,
+        calls,
+        wallSeconds,
+        note:
+          `${runs} reconcile run(s); the fake recorded ${transactions} transactions` +
+          (onePerInvite ? ", exactly one per invite" : " — NOT one per invite") +
+          `; personal-link road: ${5 * invites} calls`,
       };
+    } finally {
+      await service.stop();
     }
+  } finally {
+    await fake.close();
   }
-  return { callsPerInvite: null, note: "reconciliation not implemented yet (issue 4)" };
 }
