@@ -1,10 +1,11 @@
 /**
  * The tap: `GET|HEAD|POST /s/:id`. Hot path: one KV read, a JWT verification and, for a first
- * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark and
- * logging run in `waitUntil`, and the counters of re-opens, refusals and previews are batched
- * across taps (`tap-recorder.ts`). The ledger is
- * the truth: when KV has no token (expired, revoked, or not yet replicated to this location)
- * the ledger decides, and a live invite still opens from its ledger row.
+ * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark runs in
+ * `waitUntil`, and the counters of re-opens, refusals and previews are batched across taps
+ * (`tap-recorder.ts`). Every tap is recorded in the ledger, so normal taps are not logged; logs
+ * are for what needs an operator (rejected tokens, store failures).
+ * The ledger is the truth: when KV has no token (expired, revoked, or not yet replicated to this
+ * location) the ledger decides, and a live invite still opens from its ledger row.
  */
 import type { Context } from "hono";
 import type { Survey } from "../config";
@@ -244,7 +245,6 @@ async function claimAndRedirect(
       id,
     );
   }
-  log("link_opened", { requestId: c.get("requestId"), inviteId: id, survey: survey.key });
   const cookie = await claimCookieHeader(
     c.get("config").cookieSecret,
     id,

@@ -168,7 +168,6 @@ describe("logs over a full scenario", () => {
   it("logged events for the scenario, none of them with personal data, tokens, keys or secrets", () => {
     const output = captured.join("\n");
     for (const event of [
-      "link_opened",
       "links_batch_issued",
       "link_revoked",
       "token_rejected",
