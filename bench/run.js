@@ -29,7 +29,7 @@ import {
   pool,
   tap,
 } from "./lib/service.js";
-import { timeFormatOf, writeSeedSql } from "./lib/stats-seed.js";
+import { ROLLUP_CHECK_SQL, timeFormatOf, writeSeedSql } from "./lib/stats-seed.js";
 import { applyMigrations, d1Execute, hasWranglerConfig, startDevServer } from "./lib/wrangler.js";
 
 /** @typedef {import("./lib/load.js").Workload} Workload */
@@ -599,9 +599,27 @@ async function phaseStats() {
   const [count] = await d1Execute({
     cwd: config.serviceDir,
     persistTo,
-    command: "SELECT count(*) AS n FROM invites",
-  });
-  say(`seeded ${count?.n} invites in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    command: ROLLUP_CHECK_SQL,
+  }).catch(() =>
+    d1Execute({
+      cwd: config.serviceDir,
+      persistTo,
+      command: "SELECT count(*) AS invites FROM invites",
+    }),
+  );
+  say(
+    `seeded ${count?.invites} invites in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+      (count?.rolled !== undefined ? " (stats rollups filled by the invites triggers)" : ""),
+  );
+  if (
+    count?.rolled !== undefined &&
+    (count.rolled !== count.invites || count.rolledOpened !== count.opened)
+  ) {
+    runNotes.push(
+      `stats seed: rollups count ${count.rolled} invites (${count.rolledOpened} opened), ` +
+        `the ledger ${count.invites} (${count.opened} opened)`,
+    );
+  }
   const day = (/** @type {Date} */ d) => d.toISOString().slice(0, 10);
   const range = `from=${day(windowStart)}&to=${day(new Date())}`;
   const server = await tryStart(serviceOptions("stats-service", persistTo), STATS_KEYS);

@@ -473,6 +473,210 @@ describe("GET /v1/stats: medians", () => {
   });
 });
 
+describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
+  interface LedgerRow {
+    issued_at: number;
+    expires_at: number;
+    survey: string;
+    trigger: string;
+    channel: string | null;
+    consumed_at: number | null;
+    revoked_at: number | null;
+    completed_at: number | null;
+    reopen_count: number;
+    blocked_count: number;
+    preview_count: number;
+  }
+
+  /** The rollups recomputed from every invite in JS, independently of the migration's SQL. */
+  async function recount() {
+    const { results } = await env.DB.prepare(
+      `SELECT issued_at, expires_at, survey, trigger, channel, consumed_at, revoked_at,
+         completed_at, reopen_count, blocked_count, preview_count FROM invites`,
+    ).all<LedgerRow>();
+    const counts = new Map<string, number[]>();
+    const openTimes = new Map<string, Map<number, number>>();
+    for (const r of results) {
+      const day = Math.floor(r.issued_at / DAY_MS);
+      const group = [day, r.survey, r.trigger, r.channel ?? ""];
+      const countKey = JSON.stringify([...group, Math.floor(r.expires_at / DAY_MS)]);
+      const row = counts.get(countKey) ?? [0, 0, 0, 0, 0, 0, 0];
+      const add = [
+        1,
+        r.consumed_at !== null ? 1 : 0,
+        r.reopen_count,
+        r.preview_count,
+        r.blocked_count,
+        r.consumed_at === null && r.revoked_at !== null ? 1 : 0,
+        r.completed_at !== null ? 1 : 0,
+      ];
+      counts.set(
+        countKey,
+        row.map((n, i) => n + (add[i] ?? 0)),
+      );
+      if (r.consumed_at === null) continue;
+      const ms = Math.max(r.consumed_at - r.issued_at, 0);
+      const digits = Math.max(String(ms).length, 2);
+      const firstTwo = ms < 10 ? 10 : Number(String(ms).slice(0, 2));
+      const openKey = JSON.stringify([...group, digits]);
+      const histogram = openTimes.get(openKey) ?? new Map<number, number>();
+      histogram.set(firstTwo, (histogram.get(firstTwo) ?? 0) + 1);
+      openTimes.set(openKey, histogram);
+    }
+    return { counts, openTimes };
+  }
+
+  /** The rollup tables as they are, rows that went back to zero left out. */
+  async function rollups() {
+    const counts = new Map<string, number[]>();
+    const countRows = await env.DB.prepare(
+      `SELECT day, survey, trigger, channel, expiry_day, issued, opened, reopened, previews,
+         blocked, revoked, completed FROM invite_counts`,
+    ).raw<(string | number)[]>();
+    for (const [day, survey, trigger, channel, expiryDay, ...values] of countRows) {
+      if (values.every((v) => v === 0)) continue;
+      counts.set(JSON.stringify([day, survey, trigger, channel, expiryDay]), values as number[]);
+    }
+    const openTimes = new Map<string, Map<number, number>>();
+    const openRows = await env.DB.prepare("SELECT * FROM invite_open_times").all<
+      Record<string, string | number>
+    >();
+    for (const row of openRows.results) {
+      const histogram = new Map<number, number>();
+      for (let firstTwo = 10; firstTwo <= 99; firstTwo++) {
+        const n = Number(row[`n${firstTwo}`]);
+        if (n !== 0) histogram.set(firstTwo, n);
+      }
+      expect(row.opened).toBe([...histogram.values()].reduce((a, b) => a + b, 0));
+      if (histogram.size === 0) continue;
+      openTimes.set(
+        JSON.stringify([row.day, row.survey, row.trigger, row.channel, row.digits]),
+        histogram,
+      );
+    }
+    return { counts, openTimes };
+  }
+
+  async function expectRollupsToMatchLedger() {
+    const [actual, wanted] = [await rollups(), await recount()];
+    expect(actual.counts).toEqual(wanted.counts);
+    expect(actual.openTimes).toEqual(wanted.openTimes);
+  }
+
+  it("match a recount of the ledger after every kind of write", async () => {
+    const trigger = uniqueTrigger("rollups");
+    const made = await Promise.all(
+      ["in_app", "sms", undefined, "email", "push", "in_app", "sms", "web"].map((channel) =>
+        issue({ trigger, channel }),
+      ),
+    );
+    const [opened, reopened, previewed, revoked, completed, moved, unopened, deleted] = made.map(
+      (link) => link.id,
+    ) as [string, string, string, string, string, string, string, string];
+    const ip = "198.51.100.30";
+    const first = await tap(opened, { ip });
+    expect(first.status).toBe(302);
+    expect((await tap(opened, { ip, cookie: cookieFrom(first) })).status).toBe(302);
+    expect((await tap(opened, { ip: "198.51.100.31" })).status).toBe(410);
+    expect((await tap(reopened, { ip })).status).toBe(302);
+    expect((await tap(previewed, { ip, method: "HEAD" })).status).toBe(200);
+    expect((await api(`/v1/links/${revoked}`, { method: "DELETE" })).status).toBe(200);
+    expect((await api(`/v1/links/${revoked}`, { method: "DELETE" })).status).toBe(200);
+    expect((await tap(completed, { ip })).status).toBe(302);
+    await countersSettled(opened, { reopens: 1, blocked: 1 });
+    await countersSettled(previewed, { previews: 1 });
+    await markCompleted(completed);
+    // Operator edits the service never makes: move days, channel, time to open; un-open; delete.
+    expect((await tap(moved, { ip })).status).toBe(302);
+    await moveDaysBack(moved, 3);
+    await env.DB.prepare(
+      "UPDATE invites SET channel = NULL, consumed_at = consumed_at + 12345 WHERE id = ?",
+    )
+      .bind(moved)
+      .run();
+    await env.DB.prepare("UPDATE invites SET consumed_at = NULL WHERE id = ?").bind(reopened).run();
+    await env.DB.prepare("UPDATE invites SET consumed_at = issued_at - 3 WHERE id = ?")
+      .bind(unopened)
+      .run();
+    await env.DB.prepare("DELETE FROM invites WHERE id = ?").bind(deleted).run();
+    await expireNow(revoked);
+
+    await expectRollupsToMatchLedger();
+    const from = isoDay(Date.now() - 5 * DAY_MS);
+    const answer = await statsJson({ trigger, from });
+    expect(withoutMedian(answer.totals)).toEqual(
+      expected({
+        issued: 7,
+        opened: 4,
+        reopened: 1,
+        previews: 1,
+        blocked: 1,
+        revoked: 1,
+        completed: 1,
+      }),
+    );
+    // The deleted invite was the only one on "web": no empty group is left behind.
+    const byChannel = await statsJson({ trigger, from, groupBy: "channel" });
+    expect(byChannel.rows.map((r) => [r.key, r.issued])).toEqual([
+      ["email", 1],
+      ["in_app", 1],
+      ["push", 1],
+      ["sms", 2],
+      ["unspecified", 2],
+    ]);
+  });
+
+  it("ignore updates of other columns: the retention job's purge changes no count", async () => {
+    const trigger = uniqueTrigger("retention");
+    const links = await Promise.all([issue({ trigger }), issue({ trigger }), issue({ trigger })]);
+    const [a, b] = links.map((l) => l.id) as [string, string];
+    expect((await tap(a, { ip: "198.51.100.40" })).status).toBe(302);
+    expect((await tap(b, { ip: "198.51.100.40", method: "HEAD" })).status).toBe(200);
+    await countersSettled(b, { previews: 1 });
+    const before = {
+      stats: await statsJson({ trigger, groupBy: "channel" }),
+      ...(await rollups()),
+    };
+    // What the retention job does (src/ledger/retention.ts on the security branch), and
+    // reconciliation's push bookkeeping.
+    await env.DB.prepare(
+      `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, purged_at = ?1,
+         pushed_at = ?1, push_ref = 'import-1' WHERE trigger = ?2`,
+    )
+      .bind(Date.now(), trigger)
+      .run();
+    const after = { stats: await statsJson({ trigger, groupBy: "channel" }), ...(await rollups()) };
+    expect(after).toEqual(before);
+    expect(withoutMedian(after.stats.totals)).toEqual(
+      expected({ issued: 3, opened: 1, previews: 1 }),
+    );
+  });
+
+  it("count expired invites exactly, whether they expired on an earlier day or today", async () => {
+    const trigger = uniqueTrigger("expired");
+    const ids = (await Promise.all(Array.from({ length: 6 }, () => issue({ trigger })))).map(
+      (l) => l.id,
+    ) as [string, string, string, string, string, string];
+    const [yesterday, earlierToday, laterToday, openedThenExpired, revokedThenExpired] = ids;
+    const now = Date.now();
+    const setExpiry = (id: string, at: number) =>
+      env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?").bind(at, id).run();
+    expect((await tap(openedThenExpired, { ip: "198.51.100.50" })).status).toBe(302);
+    expect((await api(`/v1/links/${revokedThenExpired}`, { method: "DELETE" })).status).toBe(200);
+    // Read through the rollup (an expiry day before today) and through today's index.
+    await setExpiry(yesterday, now - DAY_MS);
+    await setExpiry(earlierToday, Math.max(Math.floor(now / DAY_MS) * DAY_MS, now - 60_000));
+    await setExpiry(laterToday, now + 60_000);
+    await setExpiry(openedThenExpired, now - DAY_MS);
+    await setExpiry(revokedThenExpired, now - DAY_MS);
+    // ids[5] stays live for its whole lifetime.
+    const answer = await statsJson({ trigger });
+    expect(withoutMedian(answer.totals)).toEqual(
+      expected({ issued: 6, opened: 1, revoked: 1, expired: 2 }),
+    );
+  });
+});
+
 describe("GET /v1/stats: access and validation", () => {
   it("needs an API key with stats:read", async () => {
     const anonymous = await stats({}, { key: null });

@@ -115,8 +115,8 @@ export async function inviteStats(db: D1Database, query: StatsQuery, now: number
   const { groups, totalMedianMsToOpen } = await readInviteStats(
     db,
     {
-      issuedFrom: range.startMs,
-      issuedBefore: range.endMs,
+      fromDay: dayNumber(range.startMs),
+      beforeDay: dayNumber(range.endMs),
       survey: query.survey,
       trigger: query.trigger,
       channel: query.channel === NO_CHANNEL ? null : query.channel,

@@ -73,7 +73,7 @@ export const StatsTotalsSchema = z
     completionRate: rate("completed / issued, 4 decimals."),
     medianSecondsToOpen: z.number().min(0).nullable().openapi({
       description:
-        "Median of (open time - issue time) over opened invites, in seconds (ms precision).",
+        "Exact median of (open time - issue time) over opened invites, in seconds (ms precision).",
     }),
   })
   .openapi("StatsTotals");
