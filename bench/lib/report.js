@@ -267,37 +267,20 @@ treats them as human taps, not link previews.
 
 - **Ceiling**: workerd's HTTP handling and \`wrangler dev\`'s local plumbing, sharing the cores
   with the load generator. Nothing of ours.
-- **Floors, tap, refused, issue**: local D1 and KV. Locally D1 is SQLite inside a Durable
-  Object: every write is a transaction on one database, served one at a time, and each KV
-  operation touches SQLite and a blob file. These round trips cost far more than the Worker's
-  own work, so the number of round trips on the response path decides the rate; CPU spent by
-  the Worker (JWT signing/verification, validation, pages) only shows once they are few.
+- **Floors, tap, refused, issue**: local D1 and KV. Locally D1 and KV are simulated by
+  Durable Objects inside the same workerd process (SQLite, blob files), so every storage
+  operation costs CPU on the same cores as the Worker, whether it runs before the response or
+  in \`waitUntil\`. What decides the rate is the total storage work per request, not only
+  what is on the response path; the Worker's own CPU (JWT signing and verification,
+  validation, pages) is small next to it. The floors use the service's own migrations, so a
+  floor write pays for the same indexes and triggers as a service write.
 - **Batch issue**: one D1 batch per call plus a KV write and a signature per link; bound by
   D1's write throughput and the CPU for 500 signatures.
-- **Stats**: one SQLite query plan over the invites table: the indexes it can use for the
-  range and the grouping decide it; the connection count is low so p99 is a query's own time.
+- **Stats**: sums over the rollup tables the ledger's triggers keep (rows = days × groups),
+  plus the invites expiring today and the opened invites in the medians' buckets; the
+  connection count is low, so p99 is a query's own time.
 - **Qualtrics cost**: the reconcile job's batching (contacts per import, polls), not the
   machine.
 ${notes.length > 0 ? `\n## Notes from this run\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
   writeFileSync(file, text);
-  formatWithBiome(file);
-}
-
-/**
- * The repository lints Markdown with Biome (`biome check .`), so the report is
- * written in Biome's own layout (aligned tables) when Biome is installed.
- * @param {string} file
- */
-function formatWithBiome(file) {
-  const biome = path.join(REPO_ROOT, "node_modules", ".bin", "biome");
-  if (!existsSync(biome)) return;
-  const result = spawnSync(biome, ["format", "--write", file], {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-  });
-  if (result.status !== 0) {
-    process.stderr.write(
-      `bench: biome could not format ${file}: ${result.stderr.trim().slice(0, 300)}\n`,
-    );
-  }
 }
