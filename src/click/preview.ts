@@ -13,9 +13,12 @@ export function isPreviewAgent(userAgent: string): boolean {
   return isbot(userAgent) && !GENERIC_HTTP_CLIENT.test(userAgent.trim());
 }
 
-/** A coarse class for the click log; never the user agent itself. */
-export function userAgentClass(userAgent: string): "mobile" | "desktop" | "bot" | "other" {
-  if (isPreviewAgent(userAgent)) return "bot";
+/** A coarse class for the click log (never the user agent itself); `previewAgent` as above. */
+export function userAgentClass(
+  userAgent: string,
+  previewAgent: boolean,
+): "mobile" | "desktop" | "bot" | "other" {
+  if (previewAgent) return "bot";
   if (/Mobi|Android|iPhone|iPad/i.test(userAgent)) return "mobile";
   if (/Windows|Macintosh|X11|CrOS/i.test(userAgent)) return "desktop";
   return "other";

@@ -19,7 +19,7 @@ import {
   type TapContext,
   type TapOutcome,
 } from "../ledger/invites";
-import { inviteValues, surveyRedirectUrl } from "../links/survey-link";
+import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links/survey-link";
 import { isInviteId } from "../tokens/ids";
 import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
@@ -85,13 +85,8 @@ function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): vo
 
 /** An invite rebuilt from its ledger row, for when KV does not (or no longer) hold the token. */
 async function inviteFromRow(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
-  if (row.customer_ref === null || row.embedded_data === null) return null; // purged
-  const source = {
-    customerId: row.customer_ref,
-    transactionId: row.transaction_id,
-    trigger: row.trigger,
-    embeddedData: JSON.parse(row.embedded_data) as VerifiedInvite["embeddedData"],
-  };
+  const source = linkValueSourceFromRow(row);
+  if (!source) return null; // purged
   return {
     ...source,
     id: row.id,
@@ -109,6 +104,13 @@ function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "
   if (row.consumed_at !== null) return row.expires_at > now ? "consumed" : "expired";
   if (row.expires_at <= now) return "expired";
   return "claimable";
+}
+
+/** Answers a tap the ledger refuses, counting refusals, expired and revoked taps. */
+function refuse(c: TapCtx, id: string, kind: PageKind, tap: TapContext): Response {
+  if (kind === "used") record(c, id, "blocked", tap);
+  if (kind === "expired" || kind === "revoked") record(c, id, kind, tap);
+  return page(kind);
 }
 
 export async function handleTap(c: TapCtx): Promise<Response> {
@@ -134,34 +136,26 @@ async function tap(c: TapCtx): Promise<Response> {
 
   const method = c.req.method;
   const userAgent = c.req.header("User-Agent") ?? "";
-  const preview = method === "HEAD" || (method === "GET" && isPreviewAgent(userAgent));
+  const bot = isPreviewAgent(userAgent);
+  const preview = method === "HEAD" || (method === "GET" && bot);
   const now = Date.now();
   const tapCtx: TapContext = {
     at: now,
-    uaClass: userAgentClass(userAgent),
+    uaClass: userAgentClass(userAgent, bot),
     country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : null,
   };
 
   const entry = await c.env.LINKS.getWithMetadata<LinkMark>(id);
   let invite: VerifiedInvite | null = null;
   let consumed = entry.metadata?.consumedAt !== undefined;
-  const cookie = c.req.header("Cookie");
+  const claimedHere = await hasClaimCookie(config.cookieSecret, id, c.req.header("Cookie"));
   // A repeat tap from another browser is refused on the KV mark alone: its token is not needed.
-  if (
-    entry.value !== null &&
-    consumed &&
-    !preview &&
-    !(await hasClaimCookie(config.cookieSecret, id, cookie))
-  ) {
-    record(c, id, "blocked", tapCtx);
-    return page("used");
+  if (entry.value !== null && consumed && !preview && !claimedHere) {
+    return refuse(c, id, "used", tapCtx);
   }
   if (entry.value !== null) {
     const verified = await verifyInviteToken(config, id, entry.value);
-    if (!verified.ok && verified.reason === "expired") {
-      record(c, id, "expired", tapCtx);
-      return page("expired");
-    }
+    if (!verified.ok && verified.reason === "expired") return refuse(c, id, "expired", tapCtx);
     if (!verified.ok) {
       log("token_rejected", { requestId: c.get("requestId"), inviteId: id });
       return page("not_found");
@@ -170,10 +164,7 @@ async function tap(c: TapCtx): Promise<Response> {
   } else {
     const row = await getInvite(c.env.DB, id);
     const state = refusal(row, now);
-    if (state !== "claimable" && state !== "consumed") {
-      if (state === "expired" || state === "revoked") record(c, id, state, tapCtx);
-      return page(state);
-    }
+    if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
     consumed = state === "consumed";
     invite = row ? await inviteFromRow(c, row) : null;
     if (!invite) return page("not_found");
@@ -188,14 +179,11 @@ async function tap(c: TapCtx): Promise<Response> {
     record(c, id, "preview", tapCtx);
     return page("preview");
   }
-  if (await hasClaimCookie(config.cookieSecret, id, cookie)) {
+  if (claimedHere) {
     record(c, id, "reopened", tapCtx);
     return redirect(surveyRedirectUrl(survey, id, invite));
   }
-  if (consumed) {
-    record(c, id, "blocked", tapCtx);
-    return page("used");
-  }
+  if (consumed) return refuse(c, id, "used", tapCtx);
   if (survey.confirm && method !== "POST") {
     const csp = confirmPageCsp(new URL(survey.url).origin);
     return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
@@ -225,12 +213,8 @@ async function claimAndRedirect(
   }
   if (!won) {
     const state = refusal(await getInvite(c.env.DB, id), tapCtx.at);
-    if (state === "consumed" || state === "claimable") {
-      record(c, id, "blocked", tapCtx);
-      return page("used");
-    }
-    if (state === "expired" || state === "revoked") record(c, id, state, tapCtx);
-    return page(state);
+    // Claimable here means another tap is mid-claim: it is refused like a used link.
+    return refuse(c, id, state === "consumed" || state === "claimable" ? "used" : state, tapCtx);
   }
   // KV allows ~1 write per second per key and may fail: the mark is only a fast path.
   if (token !== null && invite.expiresAt - tapCtx.at > 61_000) {

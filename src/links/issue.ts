@@ -81,6 +81,16 @@ async function requestHash(request: LinkRequest): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function newLink(ctx: IssueContext, invite: NewInvite): Link {
+  return {
+    id: invite.id,
+    url: `${ctx.origin}/s/${invite.id}`,
+    expiresAt: iso(invite.expiresAt),
+    survey: invite.survey,
+    status: "issued",
+  };
+}
+
 function linkFromRow(ctx: IssueContext, row: InviteRow): Link {
   return {
     id: row.id,
@@ -133,6 +143,23 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
   };
 }
 
+/** The error of a link request that is not valid (schema or survey rules). */
+export function invalidLink(details: ErrorDetail[]): IssueResult {
+  return {
+    status: 400,
+    error: { code: "invalid_request", message: "The link request is invalid.", details },
+  };
+}
+
+const CONFLICT: IssueResult = {
+  status: 409,
+  error: {
+    code: "conflict",
+    message: "A different link was already issued for this survey and transactionId.",
+    details: [{ path: "transactionId", message: "already used with a different request" }],
+  },
+};
+
 /**
  * Issues every request (already schema-valid); one result per request, in order. KV writes and
  * the ledger insert run side by side; a KV entry whose insert lost to an existing invite is
@@ -142,19 +169,16 @@ export async function issueLinks(
   ctx: IssueContext,
   requests: LinkRequest[],
 ): Promise<IssueResult[]> {
-  const results: (IssueResult | undefined)[] = requests.map((request) => {
+  const results = new Map<number, IssueResult>();
+  const pending: { index: number; request: LinkRequest }[] = [];
+  requests.forEach((request, index) => {
     const details = checkAgainstSurvey(ctx.config, request);
-    return details.length > 0
-      ? {
-          status: 400,
-          error: { code: "invalid_request", message: "The link request is invalid.", details },
-        }
-      : undefined;
+    if (details.length > 0) results.set(index, invalidLink(details));
+    else pending.push({ index, request });
   });
-  const pending = requests.flatMap((request, index) =>
-    results[index] ? [] : [{ request, index }],
+  const prepared = await Promise.all(
+    pending.map(async ({ index, request }) => ({ index, ...(await prepare(ctx, request)) })),
   );
-  const prepared = await Promise.all(pending.map(({ request }) => prepare(ctx, request)));
 
   const [inserted] = await Promise.all([
     insertInvites(
@@ -166,49 +190,27 @@ export async function issueLinks(
     ),
   ]);
 
-  const conflicts = prepared.flatMap((p, i) =>
-    inserted[i] ? [] : [{ p, index: pending[i]?.index ?? -1 }],
-  );
+  const lost = prepared.filter((_, i) => !inserted[i]);
   const existing = await findInvitesByTransaction(
     ctx.db,
-    conflicts.map(({ p }) => p.invite),
+    lost.map((p) => p.invite),
   );
-  if (conflicts.length > 0) {
-    ctx.waitUntil(Promise.allSettled(conflicts.map(({ p }) => ctx.links.delete(p.invite.id))));
+  if (lost.length > 0) {
+    ctx.waitUntil(Promise.allSettled(lost.map((p) => ctx.links.delete(p.invite.id))));
   }
-  const existingById = new Map(conflicts.map(({ p }, i) => [p.invite.id, existing[i] ?? null]));
-
   prepared.forEach((p, i) => {
-    const index = pending[i]?.index ?? -1;
     if (inserted[i]) {
-      results[index] = {
-        status: 201,
-        link: {
-          id: p.invite.id,
-          url: `${ctx.origin}/s/${p.invite.id}`,
-          expiresAt: iso(p.invite.expiresAt),
-          survey: p.invite.survey,
-          status: "issued",
-        },
-      };
+      results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
       return;
     }
-    const row = existingById.get(p.invite.id);
-    if (row && row.request_hash === p.invite.requestHash) {
-      results[index] = { status: 200, link: linkFromRow(ctx, row) };
-    } else {
-      results[index] = {
-        status: 409,
-        error: {
-          code: "conflict",
-          message: "A different link was already issued for this survey and transactionId.",
-          details: [{ path: "transactionId", message: "already used with a different request" }],
-        },
-      };
-    }
+    const row = existing[lost.indexOf(p)];
+    // The same request again gets the same link; a different one for the same pair is a conflict.
+    const replay = row && row.request_hash === p.invite.requestHash;
+    results.set(p.index, replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT);
   });
-  return results.map((r) => {
-    if (!r) throw new Error("every request gets a result");
-    return r;
+  return requests.map((_, index) => {
+    const result = results.get(index);
+    if (!result) throw new Error("every request gets a result");
+    return result;
   });
 }

@@ -4,6 +4,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { requireScope } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { ApiError, zodDetails } from "../http/errors";
@@ -13,7 +14,7 @@ import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
 import { getInvite, type InviteRow, revokeInvite } from "../ledger/invites";
 import { isInviteId } from "../tokens/ids";
-import { type IssueContext, type IssueResult, issueLinks } from "./issue";
+import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import { iso, isoOrNull, linkStatus } from "./link-status";
 import {
   BatchRequestSchema,
@@ -25,23 +26,18 @@ import {
   LinkStatusSchema,
 } from "./schema";
 
-const limitIssueCalls = requireScopeThenLimit();
+/** The issue API's per-key rate limit (after auth, which names the key). */
+const limitIssueCalls = createMiddleware<AppEnv>(async (c, next) => {
+  const wait = await overRateLimit(c.get("config"), c.env.ISSUE_LIMITER, c.get("apiKey").id);
+  if (wait !== null) {
+    throw new ApiError(429, "rate_limited", "Too many issue calls; slow down.", undefined, {
+      "Retry-After": String(wait),
+    });
+  }
+  await next();
+});
 
-function requireScopeThenLimit() {
-  const auth = requireScope("links:write");
-  return [
-    auth,
-    async (c: Context<AppEnv>, next: () => Promise<void>) => {
-      const wait = await overRateLimit(c.get("config"), c.env.ISSUE_LIMITER, c.get("apiKey").id);
-      if (wait !== null) {
-        throw new ApiError(429, "rate_limited", "Too many issue calls; slow down.", undefined, {
-          "Retry-After": String(wait),
-        });
-      }
-      await next();
-    },
-  ] as const;
-}
+const issueGuards = [requireScope("links:write"), limitIssueCalls] as const;
 
 function issueContext(c: Context<AppEnv>): IssueContext {
   const config = c.get("config");
@@ -60,7 +56,7 @@ const issueRoute = createRoute({
   path: "/v1/links",
   summary: "Issue a signed, single-use survey link for one trigger event",
   security: bearerAuth,
-  middleware: [...limitIssueCalls, jsonBody(ONE_LINK_LIMIT)],
+  middleware: [...issueGuards, jsonBody(ONE_LINK_LIMIT)],
   request: {
     body: { required: true, content: { "application/json": { schema: LinkRequestSchema } } },
   },
@@ -79,7 +75,7 @@ const batchRoute = createRoute({
   path: "/v1/links/batch",
   summary: "Issue up to 500 links; one result per item, in order",
   security: bearerAuth,
-  middleware: [...limitIssueCalls, jsonBody(BATCH_LIMIT)],
+  middleware: [...issueGuards, jsonBody(BATCH_LIMIT)],
   request: {
     body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
   },
@@ -134,25 +130,13 @@ export const linkRoutes = createRouter()
   })
   .openapi(batchRoute, async (c) => {
     const items = c.req.valid("json").links;
-    const parsed = items.map((item, index) => ({
-      index,
-      result: LinkRequestSchema.safeParse(item),
-    }));
     const valid: { index: number; request: LinkRequest }[] = [];
     const results: ({ index: number } & IssueResult)[] = [];
-    for (const { index, result } of parsed) {
-      if (result.success) valid.push({ index, request: result.data });
-      else
-        results[index] = {
-          index,
-          status: 400,
-          error: {
-            code: "invalid_request",
-            message: "The link request is invalid.",
-            details: zodDetails(result.error),
-          },
-        };
-    }
+    items.forEach((item, index) => {
+      const parsed = LinkRequestSchema.safeParse(item);
+      if (parsed.success) valid.push({ index, request: parsed.data });
+      else results[index] = { index, ...invalidLink(zodDetails(parsed.error)) };
+    });
     const issued = await issueLinks(
       issueContext(c),
       valid.map((v) => v.request),

@@ -13,6 +13,25 @@ export interface LinkValueSource {
   embeddedData: Record<string, EmbeddedValue>;
 }
 
+/** The ledger columns an invite's values are rebuilt from. */
+export interface InviteValueColumns {
+  customer_ref: string | null;
+  transaction_id: string;
+  trigger: string;
+  embedded_data: string | null;
+}
+
+/** An invite's values from its ledger row; null once the retention job deleted them. */
+export function linkValueSourceFromRow(row: InviteValueColumns): LinkValueSource | null {
+  if (row.customer_ref === null || row.embedded_data === null) return null;
+  return {
+    customerId: row.customer_ref,
+    transactionId: row.transaction_id,
+    trigger: row.trigger,
+    embeddedData: JSON.parse(row.embedded_data) as Record<string, EmbeddedValue>,
+  };
+}
+
 /** The values a query-mode link carries (and the web-service endpoint returns), all strings. */
 export function inviteValues(id: string, source: LinkValueSource): Record<string, string> {
   const values: Record<string, string> = {};

@@ -10,7 +10,7 @@ import { createRouter, errorResponses } from "../http/openapi";
 import { getInvite } from "../ledger/invites";
 import { isInviteId } from "../tokens/ids";
 import { IdParamSchema } from "./schema";
-import { inviteValues } from "./survey-link";
+import { inviteValues, linkValueSourceFromRow } from "./survey-link";
 
 const dataRoute = createRoute({
   method: "get",
@@ -40,15 +40,11 @@ export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
   const { id } = c.req.valid("param");
   const row = isInviteId(id) ? await getInvite(c.env.DB, id) : null;
   if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
-  if (row.customer_ref === null || row.embedded_data === null) {
+  const source = linkValueSourceFromRow(row);
+  if (!source) {
     throw new ApiError(410, "gone", "This invite's data was deleted after the retention period.");
   }
-  const values = inviteValues(row.id, {
-    customerId: row.customer_ref,
-    transactionId: row.transaction_id,
-    trigger: row.trigger,
-    embeddedData: JSON.parse(row.embedded_data),
-  });
+  const values = inviteValues(row.id, source);
   c.header("Cache-Control", "no-store");
   return c.json(values, 200);
 });
