@@ -6,7 +6,7 @@
 import { timingSafeEqual } from "../http/auth";
 import { base64url } from "../tokens/ids";
 
-export const CLAIM_COOKIE = "ie_claim";
+const CLAIM_COOKIE = "ie_claim";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();

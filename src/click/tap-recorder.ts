@@ -12,7 +12,7 @@ import { log } from "../http/log";
 import { recordTaps, type TapRecord } from "../ledger/invites";
 
 /** How long a flush waits for more taps: small next to a tap's own latency. */
-export const FLUSH_DELAY_MS = 10;
+const FLUSH_DELAY_MS = 10;
 /** A window holding this many records is flushed at once by the next tap. */
 const MAX_RECORDS = 200;
 

@@ -34,10 +34,7 @@ export async function secretsEqual(presented: string, expected: string): Promise
   return timingSafeEqual(a, b);
 }
 
-export async function findApiKey(
-  keys: readonly ApiKey[],
-  presented: string,
-): Promise<ApiKey | null> {
+async function findApiKey(keys: readonly ApiKey[], presented: string): Promise<ApiKey | null> {
   const hash = await sha256(presented);
   let found: ApiKey | null = null;
   for (const key of keys) {

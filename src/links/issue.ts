@@ -42,7 +42,7 @@ export interface IssueContext {
 }
 
 /** Rules that depend on the survey's configuration; paths are relative to the link request. */
-export function checkAgainstSurvey(config: Config, request: LinkRequest): ErrorDetail[] {
+function checkAgainstSurvey(config: Config, request: LinkRequest): ErrorDetail[] {
   const survey = config.surveys.get(request.survey);
   if (!survey) return [{ path: "survey", message: `unknown survey "${request.survey}"` }];
   const details: ErrorDetail[] = [];

@@ -22,7 +22,7 @@ const identifier = (max: number) =>
 
 export const CHANNELS = ["in_app", "push", "sms", "email", "web"] as const;
 
-export const embeddedValueSchema = z.union([
+const embeddedValueSchema = z.union([
   z.string().max(1024, "must be at most 1024 characters").refine(isWellFormedUnicode, WELL_FORMED),
   z.number().refine(Number.isFinite, "must be a finite number"),
   z.boolean(),
@@ -68,7 +68,7 @@ export const LinkSchema = z
   })
   .openapi("Link");
 
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({
     error: z.object({
       code: z.string(),
@@ -88,7 +88,7 @@ export const BatchRequestSchema = z
   .strict()
   .openapi("BatchRequest");
 
-export const BatchResultSchema = z
+const BatchResultSchema = z
   .object({
     index: z.number().int(),
     status: z.union([z.literal(201), z.literal(200), z.literal(400), z.literal(409)]),

@@ -14,7 +14,7 @@ import { getKeyRing } from "./keyring";
 
 const encoder = new TextEncoder();
 
-export function canonicalLinkValues(values: Record<string, string>): string {
+function canonicalLinkValues(values: Record<string, string>): string {
   return Object.keys(values)
     .filter((name) => name !== "sig")
     .sort()
