@@ -11,7 +11,7 @@
  */
 
 /** What rows are grouped by. The SQL expressions come from these tables, never from input. */
-export type StatsDimension = "day" | "survey" | "trigger" | "channel";
+type StatsDimension = "day" | "survey" | "trigger" | "channel";
 
 const MS_PER_DAY = 86_400_000;
 
@@ -31,7 +31,7 @@ const INVITE_KEY: Record<StatsDimension, string> = {
   channel: "channel",
 };
 
-export interface StatsFilter {
+interface StatsFilter {
   /** Issue days (UTC day numbers, see `dayNumber`): `fromDay` inclusive, `beforeDay` exclusive. */
   fromDay: number;
   beforeDay: number;
@@ -69,7 +69,7 @@ export interface GroupStats extends InviteCounts {
   medianMsToOpen: number | null;
 }
 
-export interface InviteStats {
+interface InviteStats {
   /** One entry per group that has invites, ordered by key. */
   groups: GroupStats[];
   /** Median time to open over every opened invite matched (not a median of medians). */
