@@ -86,44 +86,46 @@ interface Where {
   params: (string | number)[];
 }
 
-/** The filter on the rollup tables (issue day, survey, trigger, channel columns). */
-function rollupWhere(filter: StatsFilter): Where {
-  const conditions = ["day >= ?", "day < ?"];
-  const params: (string | number)[] = [filter.fromDay, filter.beforeDay];
+/**
+ * The survey, trigger and channel conditions, one per element of `sql`. `noChannel` is how the
+ * table spells "no channel": '' in the rollups (key columns are NOT NULL), NULL in `invites`.
+ */
+function groupConditions(
+  filter: StatsFilter,
+  noChannel: "channel = ''" | "channel IS NULL",
+): { sql: string[]; params: string[] } {
+  const sql: string[] = [];
+  const params: string[] = [];
   if (filter.survey !== undefined) {
-    conditions.push("survey = ?");
+    sql.push("survey = ?");
     params.push(filter.survey);
   }
   if (filter.trigger !== undefined) {
-    conditions.push("trigger = ?");
+    sql.push("trigger = ?");
     params.push(filter.trigger);
   }
-  if (filter.channel !== undefined) {
-    conditions.push("channel = ?");
-    params.push(filter.channel ?? "");
+  if (filter.channel === null) {
+    sql.push(noChannel);
+  } else if (filter.channel !== undefined) {
+    sql.push("channel = ?");
+    params.push(filter.channel);
   }
-  return { sql: conditions.join(" AND "), params };
+  return { sql, params };
+}
+
+/** The filter on the rollup tables (issue day, survey, trigger, channel columns). */
+function rollupWhere(filter: StatsFilter): Where {
+  const group = groupConditions(filter, "channel = ''");
+  return {
+    sql: ["day >= ?", "day < ?", ...group.sql].join(" AND "),
+    params: [filter.fromDay, filter.beforeDay, ...group.params],
+  };
 }
 
 /** The same filter on `invites`, without the issue range (each statement bounds it its way). */
 function inviteWhere(filter: StatsFilter): Where {
-  const conditions: string[] = [];
-  const params: (string | number)[] = [];
-  if (filter.survey !== undefined) {
-    conditions.push("survey = ?");
-    params.push(filter.survey);
-  }
-  if (filter.trigger !== undefined) {
-    conditions.push("trigger = ?");
-    params.push(filter.trigger);
-  }
-  if (filter.channel === null) {
-    conditions.push("channel IS NULL");
-  } else if (filter.channel !== undefined) {
-    conditions.push("channel = ?");
-    params.push(filter.channel);
-  }
-  return { sql: conditions.map((c) => ` AND ${c}`).join(""), params };
+  const group = groupConditions(filter, "channel IS NULL");
+  return { sql: group.sql.map((c) => ` AND ${c}`).join(""), params: group.params };
 }
 
 // ---- medians -------------------------------------------------------------------------------
