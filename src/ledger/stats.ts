@@ -156,18 +156,31 @@ function bucketRange(bucket: number): [number, number] {
 /** The middle one or two positions (1-based) of `n` sorted values. */
 const middle = (n: number): number[] => (n % 2 === 1 ? [(n + 1) / 2] : [n / 2, n / 2 + 1]);
 
+/**
+ * The bin holding the `position`-th value (1-based) of a histogram whose bins are in order, and
+ * that value's 1-based rank in the bin; undefined when the histogram holds fewer values.
+ */
+function binAt(
+  bins: [number, number][],
+  position: number,
+): { bin: number; rank: number } | undefined {
+  let below = 0;
+  for (const [bin, count] of bins) {
+    if (position <= below + count) return { bin, rank: position - below };
+    below += count;
+  }
+  return undefined;
+}
+
 /** Where each middle value of a histogram sits: its bin and its 1-based rank in the bin. */
 function locate(histogram: Map<number, number>): { bin: number; rank: number }[] {
   const bins = [...histogram.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => a - b);
   const total = bins.reduce((sum, [, n]) => sum + n, 0);
   if (total === 0) return [];
   return middle(total).map((position) => {
-    let below = 0;
-    for (const [bin, count] of bins) {
-      if (position <= below + count) return { bin, rank: position - below };
-      below += count;
-    }
-    throw new Error("median position beyond the histogram");
+    const at = binAt(bins, position);
+    if (at === undefined) throw new Error("median position beyond the histogram");
+    return at;
   });
 }
 
@@ -370,21 +383,11 @@ async function locateBuckets(
     });
   }
   return pending.map((p) => {
-    // The p.rank-th time of this digit count: walk its first-two-digit bins in order.
+    // The p.rank-th time of this digit count, among its first-two-digit bins in order.
     const bins = [...histogramOf(p.total, p.key, p.digits)].sort(([a], [b]) => a - b);
-    let below = 0;
-    for (const [firstTwo, count] of bins) {
-      if (p.rank <= below + count) {
-        return {
-          total: p.total,
-          key: p.key,
-          bucket: bucketId(p.digits, firstTwo),
-          rank: p.rank - below,
-        };
-      }
-      below += count;
-    }
-    throw new Error("a median's rank is beyond its digit count's histogram");
+    const at = binAt(bins, p.rank);
+    if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
+    return { total: p.total, key: p.key, bucket: bucketId(p.digits, at.bin), rank: at.rank };
   });
 }
 
