@@ -5,6 +5,7 @@
  */
 import { invalidRequest } from "../http/errors";
 import { dayNumber, type GroupStats, type InviteCounts, readInviteStats } from "../ledger/stats";
+import { iso } from "../links/link-status";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
 
 const MS_PER_DAY = 86_400_000;
@@ -22,7 +23,7 @@ interface DayRange {
   endMs: number;
 }
 
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const isoDay = (ms: number): string => iso(ms).slice(0, 10);
 const dayStart = (day: string): number => Date.parse(`${day}T00:00:00Z`);
 
 /** The range a query asks for, with its defaults; a 400 naming the field when it makes no sense. */
