@@ -10,7 +10,7 @@ import { purgeExpiredPersonalData } from "./privacy/retention";
 import { runReconcile } from "./qualtrics/reconcile";
 
 /** What a job reports: operational numbers only (it is logged). */
-export type JobReport = Record<string, string | number | boolean | null>;
+type JobReport = Record<string, string | number | boolean | null>;
 
 export interface ScheduledJob {
   name: string;
@@ -34,7 +34,7 @@ export const reconcileJob: ScheduledJob = {
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [reconcileJob, retentionJob];
 
-export class ScheduledJobsFailed extends AggregateError {
+class ScheduledJobsFailed extends AggregateError {
   override name = "ScheduledJobsFailed";
 }
 

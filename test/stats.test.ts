@@ -95,7 +95,16 @@ async function moveDaysBack(id: string, days: number): Promise<void> {
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** Median of exact millisecond times to open, in seconds as the API rounds it. */
+/** Median of exact millisecond times, in seconds as the API rounds it; null for none. */
+function exactMedian(times: number[]): number | null {
+  if (times.length === 0) return null;
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = (sorted.length - 1) / 2;
+  const ms = ((sorted[Math.floor(mid)] ?? 0) + (sorted[Math.ceil(mid)] ?? 0)) / 2;
+  return Math.round(ms) / 1000;
+}
+
+/** The median time to open of these links, from their status. */
 async function medianSeconds(ids: string[]): Promise<number | null> {
   const times = await Promise.all(
     ids.map(async (id) => {
@@ -104,11 +113,7 @@ async function medianSeconds(ids: string[]): Promise<number | null> {
       return Date.parse(s.openedAt) - Date.parse(s.issuedAt);
     }),
   );
-  times.sort((a, b) => a - b);
-  if (times.length === 0) return null;
-  const mid = (times.length - 1) / 2;
-  const ms = ((times[Math.floor(mid)] ?? 0) + (times[Math.ceil(mid)] ?? 0)) / 2;
-  return Math.round(ms) / 1000;
+  return exactMedian(times);
 }
 
 type Counts = Omit<StatsTotals, "openRate" | "completionRate" | "medianSecondsToOpen">;
@@ -446,12 +451,6 @@ describe("GET /v1/stats: medians", () => {
     const statement = env.DB.prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?");
     await env.DB.batch([...times].map(([id, ms]) => statement.bind(ms, id)));
 
-    const exactMedian = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = (sorted.length - 1) / 2;
-      const ms = ((sorted[Math.floor(mid)] ?? 0) + (sorted[Math.ceil(mid)] ?? 0)) / 2;
-      return Math.round(ms) / 1000;
-    };
     const answer = await statsJson({ trigger, groupBy: "channel" });
     expect(answer.rows.map((r) => [r.key, r.issued, r.opened])).toEqual(
       ["email", "in_app", "sms"].map((c) => [

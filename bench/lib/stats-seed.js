@@ -83,7 +83,7 @@ export const ROLLUP_CHECK_SQL =
  * of theirs need a placeholder, which of ours are unknown there.
  * @param {TableColumn[]} table
  */
-export function planColumns(table) {
+function planColumns(table) {
   const names = new Set(table.map((c) => c.name));
   const used = Object.keys(INVITE_SEED_COLUMNS).filter((c) => names.has(c));
   const unknown = Object.keys(INVITE_SEED_COLUMNS).filter((c) => !names.has(c));

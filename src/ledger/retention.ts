@@ -3,7 +3,7 @@
  * clear it. Only `customer_ref` and `embedded_data` are cleared (and `purged_at` set); ids,
  * timestamps, counters and click events stay, so every count survives the purge.
  */
-export interface PurgeCandidate {
+interface PurgeCandidate {
   id: string;
   expires_at: number;
 }

@@ -11,7 +11,7 @@
  */
 
 /** What rows are grouped by. The SQL expressions come from these tables, never from input. */
-export type StatsDimension = "day" | "survey" | "trigger" | "channel";
+type StatsDimension = "day" | "survey" | "trigger" | "channel";
 
 const MS_PER_DAY = 86_400_000;
 
@@ -31,7 +31,7 @@ const INVITE_KEY: Record<StatsDimension, string> = {
   channel: "channel",
 };
 
-export interface StatsFilter {
+interface StatsFilter {
   /** Issue days (UTC day numbers, see `dayNumber`): `fromDay` inclusive, `beforeDay` exclusive. */
   fromDay: number;
   beforeDay: number;
@@ -69,7 +69,7 @@ export interface GroupStats extends InviteCounts {
   medianMsToOpen: number | null;
 }
 
-export interface InviteStats {
+interface InviteStats {
   /** One entry per group that has invites, ordered by key. */
   groups: GroupStats[];
   /** Median time to open over every opened invite matched (not a median of medians). */
@@ -86,44 +86,46 @@ interface Where {
   params: (string | number)[];
 }
 
-/** The filter on the rollup tables (issue day, survey, trigger, channel columns). */
-function rollupWhere(filter: StatsFilter): Where {
-  const conditions = ["day >= ?", "day < ?"];
-  const params: (string | number)[] = [filter.fromDay, filter.beforeDay];
+/**
+ * The survey, trigger and channel conditions, one per element of `sql`. `noChannel` is how the
+ * table spells "no channel": '' in the rollups (key columns are NOT NULL), NULL in `invites`.
+ */
+function groupConditions(
+  filter: StatsFilter,
+  noChannel: "channel = ''" | "channel IS NULL",
+): { sql: string[]; params: string[] } {
+  const sql: string[] = [];
+  const params: string[] = [];
   if (filter.survey !== undefined) {
-    conditions.push("survey = ?");
+    sql.push("survey = ?");
     params.push(filter.survey);
   }
   if (filter.trigger !== undefined) {
-    conditions.push("trigger = ?");
+    sql.push("trigger = ?");
     params.push(filter.trigger);
   }
-  if (filter.channel !== undefined) {
-    conditions.push("channel = ?");
-    params.push(filter.channel ?? "");
+  if (filter.channel === null) {
+    sql.push(noChannel);
+  } else if (filter.channel !== undefined) {
+    sql.push("channel = ?");
+    params.push(filter.channel);
   }
-  return { sql: conditions.join(" AND "), params };
+  return { sql, params };
+}
+
+/** The filter on the rollup tables (issue day, survey, trigger, channel columns). */
+function rollupWhere(filter: StatsFilter): Where {
+  const group = groupConditions(filter, "channel = ''");
+  return {
+    sql: ["day >= ?", "day < ?", ...group.sql].join(" AND "),
+    params: [filter.fromDay, filter.beforeDay, ...group.params],
+  };
 }
 
 /** The same filter on `invites`, without the issue range (each statement bounds it its way). */
 function inviteWhere(filter: StatsFilter): Where {
-  const conditions: string[] = [];
-  const params: (string | number)[] = [];
-  if (filter.survey !== undefined) {
-    conditions.push("survey = ?");
-    params.push(filter.survey);
-  }
-  if (filter.trigger !== undefined) {
-    conditions.push("trigger = ?");
-    params.push(filter.trigger);
-  }
-  if (filter.channel === null) {
-    conditions.push("channel IS NULL");
-  } else if (filter.channel !== undefined) {
-    conditions.push("channel = ?");
-    params.push(filter.channel);
-  }
-  return { sql: conditions.map((c) => ` AND ${c}`).join(""), params };
+  const group = groupConditions(filter, "channel IS NULL");
+  return { sql: group.sql.map((c) => ` AND ${c}`).join(""), params: group.params };
 }
 
 // ---- medians -------------------------------------------------------------------------------
@@ -154,18 +156,31 @@ function bucketRange(bucket: number): [number, number] {
 /** The middle one or two positions (1-based) of `n` sorted values. */
 const middle = (n: number): number[] => (n % 2 === 1 ? [(n + 1) / 2] : [n / 2, n / 2 + 1]);
 
+/**
+ * The bin holding the `position`-th value (1-based) of a histogram whose bins are in order, and
+ * that value's 1-based rank in the bin; undefined when the histogram holds fewer values.
+ */
+function binAt(
+  bins: [number, number][],
+  position: number,
+): { bin: number; rank: number } | undefined {
+  let below = 0;
+  for (const [bin, count] of bins) {
+    if (position <= below + count) return { bin, rank: position - below };
+    below += count;
+  }
+  return undefined;
+}
+
 /** Where each middle value of a histogram sits: its bin and its 1-based rank in the bin. */
 function locate(histogram: Map<number, number>): { bin: number; rank: number }[] {
   const bins = [...histogram.entries()].filter(([, n]) => n > 0).sort(([a], [b]) => a - b);
   const total = bins.reduce((sum, [, n]) => sum + n, 0);
   if (total === 0) return [];
   return middle(total).map((position) => {
-    let below = 0;
-    for (const [bin, count] of bins) {
-      if (position <= below + count) return { bin, rank: position - below };
-      below += count;
-    }
-    throw new Error("median position beyond the histogram");
+    const at = binAt(bins, position);
+    if (at === undefined) throw new Error("median position beyond the histogram");
+    return at;
   });
 }
 
@@ -368,21 +383,11 @@ async function locateBuckets(
     });
   }
   return pending.map((p) => {
-    // The p.rank-th time of this digit count: walk its first-two-digit bins in order.
+    // The p.rank-th time of this digit count, among its first-two-digit bins in order.
     const bins = [...histogramOf(p.total, p.key, p.digits)].sort(([a], [b]) => a - b);
-    let below = 0;
-    for (const [firstTwo, count] of bins) {
-      if (p.rank <= below + count) {
-        return {
-          total: p.total,
-          key: p.key,
-          bucket: bucketId(p.digits, firstTwo),
-          rank: p.rank - below,
-        };
-      }
-      below += count;
-    }
-    throw new Error("a median's rank is beyond its digit count's histogram");
+    const at = binAt(bins, p.rank);
+    if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
+    return { total: p.total, key: p.key, bucket: bucketId(p.digits, at.bin), rank: at.rank };
   });
 }
 

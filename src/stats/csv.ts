@@ -5,7 +5,7 @@
 import type { Stats, StatsTotals } from "./schema";
 
 /** Columns after the group key, in order (the JSON field names). */
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   "issued",
   "opened",
   "reopened",
@@ -20,7 +20,7 @@ export const CSV_COLUMNS = [
 ] as const satisfies readonly (keyof StatsTotals)[];
 
 /** Key of the totals row; no survey, trigger, channel or day can be spelled with parentheses. */
-export const CSV_TOTAL_KEY = "(total)";
+const CSV_TOTAL_KEY = "(total)";
 
 function cell(value: string | number | null): string {
   if (value === null) return "";

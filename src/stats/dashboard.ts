@@ -8,7 +8,7 @@ import { createRouter } from "../http/openapi";
 import { DASHBOARD_JS } from "./dashboard-script";
 import { DASHBOARD_CSS } from "./dashboard-style";
 
-export const DASHBOARD_CSP = [
+const DASHBOARD_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -37,7 +37,7 @@ const definitionList = DEFINITIONS.map(([term, text]) => `<dt>${term}</dt><dd>${
   "\n",
 );
 
-export const DASHBOARD_HTML = `<!doctype html>
+const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

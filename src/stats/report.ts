@@ -5,15 +5,16 @@
  */
 import { invalidRequest } from "../http/errors";
 import { dayNumber, type GroupStats, type InviteCounts, readInviteStats } from "../ledger/stats";
+import { iso } from "../links/link-status";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
 
 const MS_PER_DAY = 86_400_000;
 /** Longest range one answer covers (a leap year), so one query stays bounded. */
-export const MAX_RANGE_DAYS = 366;
+const MAX_RANGE_DAYS = 366;
 /** Days in the default range: `to` defaults to today (UTC), `from` to 29 days before `to`. */
-export const DEFAULT_RANGE_DAYS = 30;
+const DEFAULT_RANGE_DAYS = 30;
 
-export interface DayRange {
+interface DayRange {
   /** First and last day, inclusive, as YYYY-MM-DD (UTC). */
   from: string;
   to: string;
@@ -22,11 +23,11 @@ export interface DayRange {
   endMs: number;
 }
 
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const isoDay = (ms: number): string => iso(ms).slice(0, 10);
 const dayStart = (day: string): number => Date.parse(`${day}T00:00:00Z`);
 
 /** The range a query asks for, with its defaults; a 400 naming the field when it makes no sense. */
-export function resolveRange(query: Pick<StatsQuery, "from" | "to">, now: number): DayRange {
+function resolveRange(query: Pick<StatsQuery, "from" | "to">, now: number): DayRange {
   const toStart = dayStart(query.to ?? isoDay(now));
   const fromStart =
     query.from !== undefined

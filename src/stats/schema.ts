@@ -2,8 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { CHANNELS } from "../links/schema";
 
-export const GROUP_BY = ["day", "survey", "trigger", "channel"] as const;
-export type GroupBy = (typeof GROUP_BY)[number];
+const GROUP_BY = ["day", "survey", "trigger", "channel"] as const;
 
 /** The channel value that selects (and names the group of) invites issued without a channel. */
 export const NO_CHANNEL = "unspecified";
@@ -59,7 +58,7 @@ const rate = (description: string) =>
     .nullable()
     .openapi({ description: `${description} Null when issued is 0.` });
 
-export const StatsTotalsSchema = z
+const StatsTotalsSchema = z
   .object({
     issued: count("Invites issued in the range (by issue time)."),
     opened: count("Of those, claimed by a tap; an invite revoked after its open stays opened."),
@@ -80,7 +79,7 @@ export const StatsTotalsSchema = z
 
 export type StatsTotals = z.infer<typeof StatsTotalsSchema>;
 
-export const StatsRowSchema = StatsTotalsSchema.extend({
+const StatsRowSchema = StatsTotalsSchema.extend({
   key: z.string().openapi({
     description: `The group: a day (YYYY-MM-DD), survey, trigger or channel (\`${NO_CHANNEL}\` for none).`,
     example: "2026-11-28",

@@ -24,12 +24,11 @@ async function issuedDaysAgo(id: string, days: number) {
     .run();
 }
 
+const cronController = () =>
+  createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" });
+
 async function runCron(testEnv = env) {
-  const controller = createScheduledController({
-    scheduledTime: Date.now(),
-    cron: "*/10 * * * *",
-  });
-  await worker.scheduled(controller, testEnv);
+  await worker.scheduled(cronController(), testEnv);
 }
 
 /** Clears the due rows left by earlier tests in this file, so counts below are exact. */
@@ -140,9 +139,6 @@ describe("retention job on the cron", () => {
 });
 
 describe("scheduled jobs", () => {
-  const controller = () =>
-    createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" });
-
   it("run independently: a failing job does not stop the retention job, and is reported", async () => {
     const log = vi.spyOn(console, "log");
     const link = await issue();
@@ -152,7 +148,7 @@ describe("scheduled jobs", () => {
       run: () => Promise.reject(new Error("Qualtrics unreachable")),
     };
 
-    await expect(runScheduledJobs([failing, retentionJob], env, controller())).rejects.toThrow(
+    await expect(runScheduledJobs([failing, retentionJob], env, cronController())).rejects.toThrow(
       "scheduled jobs failed: reconcile",
     );
     expect((await ledgerRow(link.id))?.purged_at).not.toBeNull();
