@@ -636,7 +636,7 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
       stats: await statsJson({ trigger, groupBy: "channel" }),
       ...(await rollups()),
     };
-    // What the retention job does (src/ledger/retention.ts on the security branch), and
+    // What the retention job does (src/ledger/retention.ts), and
     // reconciliation's push bookkeeping.
     await env.DB.prepare(
       `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, purged_at = ?1,
