@@ -50,11 +50,11 @@ export interface ReconcileOptions {
 
 /** Longer than any single step (a call with its retries), so a live run never loses it. */
 export const LEASE_MS = 10 * 60 * 1000;
-export const MAX_POLLS_PER_JOB = 10;
-export const MAX_IMPORTS_PER_RUN = 20;
+const MAX_POLLS_PER_JOB = 10;
+const MAX_IMPORTS_PER_RUN = 20;
 const RUN_RECORDS_KEPT_MS = 30 * 86_400_000;
 
-export function newRunId(): string {
+function newRunId(): string {
   return `run_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 

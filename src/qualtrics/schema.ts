@@ -35,7 +35,7 @@ export const RunSchema = z
   })
   .openapi("ReconcileRun");
 
-export const BacklogSchema = z
+const BacklogSchema = z
   .object({
     queued: z.number().int().openapi({ description: "Waiting for the next run" }),
     inFlight: z.number().int().openapi({ description: "In imports not yet at 100%" }),
@@ -52,7 +52,7 @@ export const RunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(20).openapi({ example: 20 }),
 });
 
-export const IMPORT_STATUSES = [
+const IMPORT_STATUSES = [
   "sending",
   "accepted",
   "complete",
