@@ -1,7 +1,7 @@
 /** The zod models of the reconcile API: run records, the push backlog, imports. */
 import { z } from "@hono/zod-openapi";
-import type { ImportRow, PushBacklog, RunRow } from "../ledger/reconcile";
-import { isoOrNull } from "../links/link-status";
+import type { ImportRow, RunRow } from "../ledger/reconcile";
+import { iso, isoOrNull } from "../links/link-status";
 
 export const RunSchema = z
   .object({
@@ -103,8 +103,6 @@ export const ResolveBodySchema = z
   .strict()
   .openapi("ResolveImport");
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function runBody(run: RunRow): z.infer<typeof RunSchema> {
   return {
     id: run.id,
@@ -124,10 +122,6 @@ export function runBody(run: RunRow): z.infer<typeof RunSchema> {
       run.pushed > 0 ? Math.round((run.qualtrics_calls / run.pushed) * 1e6) / 1e6 : null,
     error: run.error,
   };
-}
-
-export function backlogBody(backlog: PushBacklog): z.infer<typeof BacklogSchema> {
-  return backlog;
 }
 
 export function importBody(row: ImportRow): z.infer<typeof ImportSchema> {
