@@ -222,6 +222,14 @@ export function exactlyOnce(state: FakeState, ids: string[]) {
   };
 }
 
+/** What `exactlyOnce` gives when each of `count` invites has one transaction and there are no others. */
+export const pushedOnce = (count: number) => ({
+  once: count,
+  duplicated: 0,
+  missing: 0,
+  total: count,
+});
+
 export async function inviteRows(ids?: string[]) {
   const { results } = ids
     ? await env.DB.prepare(
