@@ -1,7 +1,8 @@
 /**
- * Helpers for the reconcile suites: a private fake Qualtrics per test (test/fake-qualtrics), the
- * worker's env pointed at it, fast client delays, direct seeding of invites for volume, and a
- * clean ledger between tests (storage is per test file, shared by the tests of a file).
+ * Helpers for the reconcile and Qualtrics client suites: a private fake Qualtrics per test
+ * (test/fake-qualtrics), the worker's env pointed at it, fast client delays, direct seeding of
+ * invites for volume, and a clean ledger between tests (storage is per test file, shared by the
+ * tests of a file).
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
