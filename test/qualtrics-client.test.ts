@@ -3,7 +3,7 @@
  * HTTP from workerd. Each test gets a private fake so faults, limits and counts never leak between
  * tests or files. Sleeps are recorded instead of waited, except where a real Retry-After is the point.
  */
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   chunkTransactionContacts,
   createQualtricsClient,
@@ -14,74 +14,22 @@ import {
   type TransactionContact,
   toQualtricsDate,
 } from "../src/qualtrics/client";
+import {
+  control,
+  DIRECTORY,
+  type Fake,
+  fakeState,
+  injectFault,
+  LIST,
+  startFake,
+  stopFakes,
+  QUALTRICS_TOKEN as TOKEN,
+} from "./helpers/reconcile";
 
-declare module "vitest" {
-  interface ProvidedContext {
-    fakeQualtricsUrl: string;
-  }
-}
-
-const DIRECTORY = "POOL_fake";
-const LIST = "CG_fake";
-const TOKEN = "fake-token";
 const SCOPES =
   "write:contact_transactions write:mailing_list_contacts read:survey_responses write:survey_responses";
 
-interface Fake {
-  url: string;
-  baseUrl: string;
-  tokenUrl: string;
-  port: number;
-}
-
-interface FakeState {
-  calls: { total: number; byEndpoint: Record<string, number>; byStatus: Record<string, number> };
-  transactions: { extRef: string; transactionData: Record<string, string> }[];
-  surveys: Record<
-    string,
-    {
-      responses: {
-        responseId: string;
-        embeddedData: Record<string, string>;
-        values: Record<string, unknown>;
-      }[];
-    }
-  >;
-  updatesApplied: { responseId: string; embeddedData: Record<string, string> }[];
-}
-
-const started: Fake[] = [];
-
-async function control<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { "Content-Type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) throw new Error(`fake control ${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-/** A private fake Qualtrics; rate limits off unless the test asks for them. */
-async function startFake(options: Record<string, unknown> = {}): Promise<Fake> {
-  const fake = await control<Fake>(inject("fakeQualtricsUrl"), "POST", "/_fake/instances", {
-    rateLimits: false,
-    ...options,
-  });
-  started.push(fake);
-  return fake;
-}
-
-afterEach(async () => {
-  const fakes = started.splice(0);
-  await Promise.all(
-    fakes.map((f) => control(inject("fakeQualtricsUrl"), "DELETE", `/_fake/instances/${f.port}`)),
-  );
-});
-
-const fakeState = (fake: Fake) => control<FakeState>(fake.url, "GET", "/_fake/state");
-const injectFault = (fake: Fake, fault: Record<string, unknown>) =>
-  control(fake.url, "POST", "/_fake/faults", fault);
+afterEach(stopFakes);
 
 /** A client whose sleeps are recorded and skipped, with jitter fixed at half the ceiling. */
 function clientFor(fake: Fake, options: Partial<QualtricsClientOptions> = {}) {

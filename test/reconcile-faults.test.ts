@@ -16,6 +16,7 @@ import {
   fast,
   injectFault,
   inviteRows,
+  pushedOnce,
   qualtricsEnv,
   resetLedger,
   seedInvites,
@@ -74,7 +75,7 @@ describe("rate limits", () => {
     const state = await fakeState(fake);
     expect(state.calls.byStatus["429"]).toBe(3 * ENDPOINTS.length);
     expect(run.qualtrics_calls).toBe(state.calls.total);
-    expect(exactlyOnce(state, ids)).toEqual({ once: 8, duplicated: 0, missing: 0, total: 8 });
+    expect(exactlyOnce(state, ids)).toEqual(pushedOnce(8));
   });
 
   it("the fake's own per-minute limits answer 429 with Retry-After and the run waits them out", async () => {
@@ -108,12 +109,7 @@ describe("rate limits", () => {
 
     const second = await runReconcile(qualtricsEnv(fake), fast());
     expect(second).toMatchObject({ status: "ok", pushed: 4 });
-    expect(exactlyOnce(await fakeState(fake), ids)).toEqual({
-      once: 4,
-      duplicated: 0,
-      missing: 0,
-      total: 4,
-    });
+    expect(exactlyOnce(await fakeState(fake), ids)).toEqual(pushedOnce(4));
   });
 });
 
@@ -168,12 +164,7 @@ describe("5xx, timeouts and dropped connections", () => {
 
     const third = await runReconcile(qualtricsEnv(fake), fast());
     expect(third).toMatchObject({ status: "ok", pushed: 5, on_hold: 0 });
-    expect(exactlyOnce(await fakeState(fake), ids)).toEqual({
-      once: 5,
-      duplicated: 0,
-      missing: 0,
-      total: 5,
-    });
+    expect(exactlyOnce(await fakeState(fake), ids)).toEqual(pushedOnce(5));
   });
 
   it("a timeout after Qualtrics did the import is not repeated; resolved as received, nothing is sent twice", async () => {
@@ -208,12 +199,7 @@ describe("5xx, timeouts and dropped connections", () => {
 
     const next = await runReconcile(qualtricsEnv(fake), fast());
     expect(next).toMatchObject({ status: "ok", imports: 0, on_hold: 0 });
-    expect(exactlyOnce(await fakeState(fake), ids)).toEqual({
-      once: 5,
-      duplicated: 0,
-      missing: 0,
-      total: 5,
-    });
+    expect(exactlyOnce(await fakeState(fake), ids)).toEqual(pushedOnce(5));
   });
 });
 
@@ -310,12 +296,7 @@ describe("Qualtrics down for a day", () => {
     await clearFaults(fake);
     const back = await runReconcile(env, fast({ trigger: "cron", now: () => start + 86_400_000 }));
     expect(back).toMatchObject({ status: "ok", imports: 1, pushed: ids.length });
-    expect(exactlyOnce(await fakeState(fake), ids)).toEqual({
-      once: ids.length,
-      duplicated: 0,
-      missing: 0,
-      total: ids.length,
-    });
+    expect(exactlyOnce(await fakeState(fake), ids)).toEqual(pushedOnce(ids.length));
   });
 
   it("volume seeded directly is pushed the same way after an outage", async () => {

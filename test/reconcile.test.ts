@@ -11,8 +11,10 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { z } from "zod";
 import worker from "../src/index";
 import { runReconcile } from "../src/qualtrics/reconcile";
+import type { RunSchema } from "../src/qualtrics/schema";
 import { ADMIN_KEY, api, ISSUER_KEY, issue, ORIGIN, tap } from "./helpers/api";
 import {
   addResponses,
@@ -30,23 +32,8 @@ import {
 beforeEach(resetLedger);
 afterEach(stopFakes);
 
-interface RunBody {
-  id: string;
-  trigger: string;
-  status: string;
-  imports: number;
-  pushed: number;
-  unprocessed: number;
-  completions: number;
-  tampered: number;
-  stamped: number;
-  onHold: number;
-  qualtricsCalls: number;
-  callsPerInvite: number | null;
-  error: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-}
+/** A run record as the API returns it. */
+type RunBody = z.infer<typeof RunSchema>;
 
 /** The values a query-mode tap put on the survey URL, as Qualtrics would record them. */
 async function tapValues(id: string, init: RequestInit = {}): Promise<Record<string, string>> {

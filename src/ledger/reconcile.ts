@@ -276,6 +276,27 @@ export async function markImportAccepted(
     .run();
 }
 
+/** Ends an import that recorded nothing, in one transaction: its invites are queued again. */
+async function releaseImport(
+  db: D1Database,
+  id: string,
+  status: "not_sent" | "failed",
+  error: string,
+  at: number,
+): Promise<void> {
+  await db.batch([
+    db
+      .prepare("UPDATE invites SET push_ref = NULL WHERE push_ref = ?1 AND pushed_at IS NULL")
+      .bind(id),
+    db
+      .prepare(
+        `UPDATE reconcile_imports SET status = ?2, invite_ids = NULL, updated_at = ?3, error = ?4
+         WHERE id = ?1`,
+      )
+      .bind(id, status, at, error),
+  ]);
+}
+
 /** The import was certainly not done (refused, or never sent): its invites are queued again. */
 export async function markImportNotSent(
   db: D1Database,
@@ -283,21 +304,7 @@ export async function markImportNotSent(
   error: string,
   at: number,
 ): Promise<void> {
-  await db.batch([
-    db
-      .prepare(
-        `UPDATE invites SET push_ref = NULL
-         WHERE push_ref = ?1 AND pushed_at IS NULL`,
-      )
-      .bind(id),
-    db
-      .prepare(
-        `UPDATE reconcile_imports SET status = 'not_sent', invite_ids = NULL, updated_at = ?2,
-           error = ?3
-         WHERE id = ?1`,
-      )
-      .bind(id, at, error),
-  ]);
+  await releaseImport(db, id, "not_sent", error, at);
 }
 
 /** Nobody knows whether Qualtrics did the import: its invites stay reserved (held). */
@@ -405,18 +412,7 @@ export async function failImport(
   error: string,
   at: number,
 ): Promise<void> {
-  await db.batch([
-    db
-      .prepare("UPDATE invites SET push_ref = NULL WHERE push_ref = ?1 AND pushed_at IS NULL")
-      .bind(id),
-    db
-      .prepare(
-        `UPDATE reconcile_imports SET status = 'failed', invite_ids = NULL, updated_at = ?2,
-           error = ?3
-         WHERE id = ?1`,
-      )
-      .bind(id, at, error),
-  ]);
+  await releaseImport(db, id, "failed", error, at);
 }
 
 export interface ImportRow {

@@ -18,7 +18,7 @@ export const MAX_REQUEST_BYTES = 5_000_000;
 export const MAX_CONTACTS_PER_IMPORT = 10_000;
 export const MAX_UPDATES_PER_JOB = 250_000;
 /** Qualtrics' brand-wide limit, shared with every other integration of the brand. */
-export const BRAND_CALLS_PER_MINUTE = 3000;
+const BRAND_CALLS_PER_MINUTE = 3000;
 /** Scopes invite-edge needs when it authenticates with OAuth. */
 export const QUALTRICS_OAUTH_SCOPES =
   "write:contact_transactions write:mailing_list_contacts read:survey_responses write:survey_responses";
@@ -260,7 +260,7 @@ export function toQualtricsDate(date: Date): string {
 }
 
 /** UTF-8 length of a string without allocating its encoding (chunking measures every contact). */
-export function utf8ByteLength(text: string): number {
+function utf8ByteLength(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -277,7 +277,7 @@ export function utf8ByteLength(text: string): number {
   return bytes;
 }
 
-export interface ChunkLimits {
+interface ChunkLimits {
   maxItems: number;
   /** Every chunk's JSON body is strictly smaller than this. */
   maxBytes: number;
@@ -289,7 +289,7 @@ export interface ChunkLimits {
  * Split items so that each chunk, serialised as a JSON array inside a body of `overheadBytes`,
  * stays under both limits. Order is kept. An item too large to fit alone is a RangeError.
  */
-export function chunkByLimits<T>(items: readonly T[], limits: ChunkLimits): T[][] {
+function chunkByLimits<T>(items: readonly T[], limits: ChunkLimits): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = limits.overheadBytes;
@@ -365,7 +365,7 @@ function updateBody(updates: readonly ResponseUpdate[], ignoreMissingResponses: 
  * Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110). Undefined when absent
  * or unreadable, so the caller falls back to its own backoff.
  */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);

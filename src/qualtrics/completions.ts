@@ -26,12 +26,12 @@ import { type ExportedResponse, QualtricsError, type ResponseExportProgress } fr
 import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** Invites opened longer ago than this no longer keep a survey's exports going. */
-export const AWAITING_RESPONSE_DAYS = 30;
+const AWAITING_RESPONSE_DAYS = 30;
 /** The first export of a survey starts this long before its oldest waiting invite was opened. */
 const FIRST_EXPORT_MARGIN_MS = 60 * 60 * 1000;
 
 /** The embedded data an export must carry: the survey's fields plus invite-edge's own values. */
-export function exportedFields(survey: Survey): string[] {
+function exportedFields(survey: Survey): string[] {
   return [...survey.fields, ...RESERVED_PARAMS];
 }
 
@@ -53,7 +53,7 @@ export function signedValues(row: AwaitingInvite): Record<string, string> | null
  *
  * @example await isTampered(config, survey, signed, { inv, venue: "Edited", sig }) // true
  */
-export async function isTampered(
+async function isTampered(
   config: Config,
   survey: Survey,
   signed: Record<string, string>,

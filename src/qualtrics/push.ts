@@ -34,7 +34,7 @@ import {
 import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** The keys of `transactionData`, listed in `transactionMeta.fields`. */
-export const TRANSACTION_FIELDS = [
+const TRANSACTION_FIELDS = [
   "invite_id",
   "survey",
   "trigger",
@@ -47,12 +47,12 @@ export const TRANSACTION_FIELDS = [
 /** Imports that refuse an invite this many times stop retrying it (it is reported as gave up). */
 export const MAX_PUSH_ATTEMPTS = 5;
 
-export function newImportId(): string {
+function newImportId(): string {
   return `imp_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
 /** The contact for one invite: the customer id as `extRef`, the invite in `transactionData`. */
-export function inviteContact(invite: PushCandidate, now: number): TransactionContact {
+function inviteContact(invite: PushCandidate, now: number): TransactionContact {
   const data: Record<string, string> = {
     invite_id: invite.id,
     survey: invite.survey,

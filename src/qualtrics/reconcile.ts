@@ -50,11 +50,11 @@ export interface ReconcileOptions {
 
 /** Longer than any single step (a call with its retries), so a live run never loses it. */
 export const LEASE_MS = 10 * 60 * 1000;
-export const MAX_POLLS_PER_JOB = 10;
-export const MAX_IMPORTS_PER_RUN = 20;
+const MAX_POLLS_PER_JOB = 10;
+const MAX_IMPORTS_PER_RUN = 20;
 const RUN_RECORDS_KEPT_MS = 30 * 86_400_000;
 
-export function newRunId(): string {
+function newRunId(): string {
   return `run_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
@@ -88,33 +88,19 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   const runId = newRunId();
   const db = env.DB;
   const startedAt = now();
+  /** A run that ends before it starts (skipped, or a bad config) is recorded in one statement. */
+  const endEarly = async (status: "skipped" | "failed", error: string) =>
+    logged(await insertFinishedRun(db, { id: runId, trigger, status, at: startedAt, error }));
   let config: Config;
   let settings: QualtricsSettings;
   try {
     config = getConfig(env);
     const setup = parseQualtricsSettings(env);
-    if (!setup.configured) {
-      return logged(
-        await insertFinishedRun(db, {
-          id: runId,
-          trigger,
-          status: "skipped",
-          at: startedAt,
-          error: setup.reason,
-        }),
-      );
-    }
+    // Awaited here so that a failed insert is caught below and recorded as a failed run.
+    if (!setup.configured) return await endEarly("skipped", setup.reason);
     settings = setup.settings;
   } catch (error) {
-    return logged(
-      await insertFinishedRun(db, {
-        id: runId,
-        trigger,
-        status: "failed",
-        at: startedAt,
-        error: describeError(error),
-      }),
-    );
+    return endEarly("failed", describeError(error));
   }
 
   const leaseMs = options.leaseMs ?? LEASE_MS;
@@ -122,14 +108,9 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   if (!lease.acquired) {
     const until =
       lease.expiresAt === null ? "" : ` until ${new Date(lease.expiresAt).toISOString()}`;
-    return logged(
-      await insertFinishedRun(db, {
-        id: runId,
-        trigger,
-        status: "skipped",
-        at: startedAt,
-        error: `another run (${lease.holder ?? "unknown"}) holds the reconcile lease${until}`,
-      }),
+    return endEarly(
+      "skipped",
+      `another run (${lease.holder ?? "unknown"}) holds the reconcile lease${until}`,
     );
   }
 
@@ -178,7 +159,8 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
       }
     }
     const backlog = await pushBacklog(db, MAX_PUSH_ATTEMPTS);
-    const status: RunStatus = tally.errors.length > 0 ? "failed" : "ok";
+    const { errors, ...counts } = tally;
+    const status: RunStatus = errors.length > 0 ? "failed" : "ok";
     return logged(
       await finishRun(
         db,
@@ -186,17 +168,8 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
           id: runId,
           status,
           at: now(),
-          error: tally.errors.length > 0 ? tally.errors.join("; ") : null,
-          counts: {
-            imports: tally.imports,
-            pushed: tally.pushed,
-            unprocessed: tally.unprocessed,
-            completions: tally.completions,
-            tampered: tally.tampered,
-            stamped: tally.stamped,
-            onHold: backlog.onHold,
-            qualtricsCalls: client.calls,
-          },
+          error: errors.length > 0 ? errors.join("; ") : null,
+          counts: { ...counts, onHold: backlog.onHold, qualtricsCalls: client.calls },
         },
         startedAt - RUN_RECORDS_KEPT_MS,
       ),

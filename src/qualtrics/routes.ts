@@ -18,7 +18,6 @@ import {
 import { MAX_PUSH_ATTEMPTS } from "./push";
 import { runReconcile } from "./reconcile";
 import {
-  backlogBody,
   ImportIdParamSchema,
   ImportListSchema,
   ImportSchema,
@@ -107,7 +106,7 @@ export const reconcileRoutes = createRouter()
       listRuns(c.env.DB, limit),
       pushBacklog(c.env.DB, MAX_PUSH_ATTEMPTS),
     ]);
-    return c.json({ runs: runs.map(runBody), backlog: backlogBody(backlog) }, 200);
+    return c.json({ runs: runs.map(runBody), backlog }, 200);
   })
   .openapi(importsRoute, async (c) => {
     const { status } = c.req.valid("query");

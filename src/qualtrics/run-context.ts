@@ -4,16 +4,12 @@
  * run record. Also the rule for which failures stop a run.
  */
 import type { Config } from "../config";
+import type { RunCounts } from "../ledger/reconcile";
 import { QualtricsBudgetError, type QualtricsClient, QualtricsError } from "./client";
 import type { QualtricsSettings } from "./settings";
 
-export interface RunTally {
-  imports: number;
-  pushed: number;
-  unprocessed: number;
-  completions: number;
-  tampered: number;
-  stamped: number;
+/** The run's own counts (the rest of `RunCounts` is read when it finishes) and its errors. */
+export interface RunTally extends Omit<RunCounts, "onHold" | "qualtricsCalls"> {
   errors: string[];
 }
 

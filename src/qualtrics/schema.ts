@@ -1,7 +1,7 @@
 /** The zod models of the reconcile API: run records, the push backlog, imports. */
 import { z } from "@hono/zod-openapi";
-import type { ImportRow, PushBacklog, RunRow } from "../ledger/reconcile";
-import { isoOrNull } from "../links/link-status";
+import type { ImportRow, RunRow } from "../ledger/reconcile";
+import { iso, isoOrNull } from "../links/link-status";
 
 export const RunSchema = z
   .object({
@@ -35,7 +35,7 @@ export const RunSchema = z
   })
   .openapi("ReconcileRun");
 
-export const BacklogSchema = z
+const BacklogSchema = z
   .object({
     queued: z.number().int().openapi({ description: "Waiting for the next run" }),
     inFlight: z.number().int().openapi({ description: "In imports not yet at 100%" }),
@@ -52,7 +52,7 @@ export const RunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(20).openapi({ example: 20 }),
 });
 
-export const IMPORT_STATUSES = [
+const IMPORT_STATUSES = [
   "sending",
   "accepted",
   "complete",
@@ -103,8 +103,6 @@ export const ResolveBodySchema = z
   .strict()
   .openapi("ResolveImport");
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function runBody(run: RunRow): z.infer<typeof RunSchema> {
   return {
     id: run.id,
@@ -124,10 +122,6 @@ export function runBody(run: RunRow): z.infer<typeof RunSchema> {
       run.pushed > 0 ? Math.round((run.qualtrics_calls / run.pushed) * 1e6) / 1e6 : null,
     error: run.error,
   };
-}
-
-export function backlogBody(backlog: PushBacklog): z.infer<typeof BacklogSchema> {
-  return backlog;
 }
 
 export function importBody(row: ImportRow): z.infer<typeof ImportSchema> {

@@ -45,8 +45,8 @@ const DATACENTER = /^[a-z0-9][a-z0-9-]{0,31}$/i;
 /** Ids go into URL paths: letters, digits, `_` and `-` only. */
 const QUALTRICS_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const DEFAULT_MAX_CALLS_PER_RUN = 300;
-export const DEFAULT_POLL_INTERVAL_MS = 2000;
+const DEFAULT_MAX_CALLS_PER_RUN = 300;
+const DEFAULT_POLL_INTERVAL_MS = 2000;
 
 function value(env: Env, name: (typeof VARIABLES)[number]): string | undefined {
   const raw = env[name];

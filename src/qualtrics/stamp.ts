@@ -22,7 +22,7 @@ import {
 import { signedValues } from "./completions";
 import { describeError, type RunContext, stopsRun } from "./run-context";
 
-export function stampUpdate(invite: StampCandidate): ResponseUpdate | null {
+function stampUpdate(invite: StampCandidate): ResponseUpdate | null {
   const values = signedValues(invite);
   if (values === null) return null;
   return {

@@ -1,7 +1,8 @@
 /**
- * Helpers for the reconcile suites: a private fake Qualtrics per test (test/fake-qualtrics), the
- * worker's env pointed at it, fast client delays, direct seeding of invites for volume, and a
- * clean ledger between tests (storage is per test file, shared by the tests of a file).
+ * Helpers for the reconcile and Qualtrics client suites: a private fake Qualtrics per test
+ * (test/fake-qualtrics), the worker's env pointed at it, fast client delays, direct seeding of
+ * invites for volume, and a clean ledger between tests (storage is per test file, shared by the
+ * tests of a file).
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
@@ -221,6 +222,14 @@ export function exactlyOnce(state: FakeState, ids: string[]) {
     total: state.transactions.length,
   };
 }
+
+/** What `exactlyOnce` gives when each of `count` invites has one transaction and there are no others. */
+export const pushedOnce = (count: number) => ({
+  once: count,
+  duplicated: 0,
+  missing: 0,
+  total: count,
+});
 
 export async function inviteRows(ids?: string[]) {
   const { results } = ids
