@@ -5,7 +5,7 @@
  * To add a job, append it to `SCHEDULED_JOBS`.
  */
 import type { Env } from "./env";
-import { log } from "./http/log";
+import { describeError, log } from "./http/log";
 import { purgeExpiredPersonalData } from "./privacy/retention";
 import { runReconcile } from "./qualtrics/reconcile";
 
@@ -64,7 +64,7 @@ export async function runScheduledJobs(
       job,
       cron: controller.cron,
       error: outcome.reason instanceof Error ? outcome.reason.name : "unknown",
-      message: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason),
+      message: describeError(outcome.reason),
     });
   });
   if (failed.length > 0) {

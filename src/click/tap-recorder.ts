@@ -8,7 +8,7 @@
  * alive until the batch is written; a failed batch is retried once, then logged (never thrown
  * at a customer). Claims never go through here: they are written before the redirect.
  */
-import { log } from "../http/log";
+import { describeError, log } from "../http/log";
 import { recordTaps, type TapRecord } from "../ledger/invites";
 
 /** How long a flush waits for more taps: small next to a tap's own latency. */
@@ -34,7 +34,7 @@ async function flush(db: D1Database, window: Window): Promise<void> {
     } catch (error) {
       log("tap_records_lost", {
         records: window.records.length,
-        error: error instanceof Error ? error.message : String(error),
+        error: describeError(error),
       });
     }
   }

@@ -10,7 +10,7 @@
 import type { Context } from "hono";
 import type { Survey } from "../config";
 import type { AppEnv } from "../http/context";
-import { log } from "../http/log";
+import { describeError, log } from "../http/log";
 import { overRateLimit } from "../http/rate-limit";
 import {
   claimInvite,
@@ -73,7 +73,7 @@ function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId:
         what,
         inviteId,
         requestId: c.get("requestId"),
-        error: error instanceof Error ? error.message : String(error),
+        error: describeError(error),
       }),
     ),
   );
@@ -120,7 +120,7 @@ export async function handleTap(c: TapCtx): Promise<Response> {
     log("tap_failed", {
       requestId: c.get("requestId"),
       error: error instanceof Error ? error.name : "unknown",
-      message: error instanceof Error ? error.message : undefined,
+      message: describeError(error),
     });
     return page("unavailable", { "Retry-After": "5" });
   }
@@ -207,7 +207,7 @@ async function claimAndRedirect(
     log("claim_failed", {
       requestId: c.get("requestId"),
       inviteId: id,
-      error: error instanceof Error ? error.message : String(error),
+      error: describeError(error),
     });
     return page("unavailable", { "Retry-After": "5" });
   }

@@ -7,6 +7,11 @@ type Field = string | number | boolean | null | undefined;
 
 const FORBIDDEN = /token|secret|password|authorization|customer|embedded|cookie|^key$/i;
 
+/** An error's message for a log line (never its stack: stacks can quote values). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function log(event: string, fields: Record<string, Field> = {}): void {
   const line: Record<string, Field> = { event, at: new Date().toISOString() };
   for (const [name, value] of Object.entries(fields)) {

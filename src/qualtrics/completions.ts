@@ -9,6 +9,7 @@
  * halfway reads the same responses again next time; completing is idempotent.
  */
 import { type Config, RESERVED_PARAMS, type Survey } from "../config";
+import { describeError } from "../http/log";
 import {
   type AwaitingInvite,
   type Completion,
@@ -18,12 +19,11 @@ import {
   recordCompletions,
   saveExportProgress,
 } from "../ledger/reconcile";
-import { inviteValues } from "../links/survey-link";
+import { inviteValues, linkValueSourceFromRow } from "../links/survey-link";
 import { isInviteId } from "../tokens/ids";
-import type { EmbeddedValue } from "../tokens/invite-token";
 import { verifyLinkValues } from "../tokens/link-signature";
 import { type ExportedResponse, QualtricsError, type ResponseExportProgress } from "./client";
-import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
+import { ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** Invites opened longer ago than this no longer keep a survey's exports going. */
 const AWAITING_RESPONSE_DAYS = 30;
@@ -37,13 +37,8 @@ function exportedFields(survey: Survey): string[] {
 
 /** The values invite-edge signed for an invite, rebuilt from its ledger row (null once purged). */
 export function signedValues(row: AwaitingInvite): Record<string, string> | null {
-  if (row.customer_ref === null || row.embedded_data === null) return null;
-  return inviteValues(row.id, {
-    customerId: row.customer_ref,
-    transactionId: row.transaction_id,
-    trigger: row.trigger,
-    embeddedData: JSON.parse(row.embedded_data) as Record<string, EmbeddedValue>,
-  });
+  const source = linkValueSourceFromRow(row);
+  return source ? inviteValues(row.id, source) : null;
 }
 
 /**

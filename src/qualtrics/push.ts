@@ -9,6 +9,8 @@
  * dropped connection or a run that died mid-send leaves the import `unknown` and its invites held
  * until an operator says whether Qualtrics received it (the API offers no way to ask).
  */
+
+import { describeError } from "../http/log";
 import {
   completeImport,
   failImport,
@@ -31,7 +33,7 @@ import {
   type TransactionContact,
   toQualtricsDate,
 } from "./client";
-import { describeError, ReconcileError, type RunContext, stopsRun } from "./run-context";
+import { ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** The keys of `transactionData`, listed in `transactionMeta.fields`. */
 const TRANSACTION_FIELDS = [

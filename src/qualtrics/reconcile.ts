@@ -9,7 +9,7 @@
  */
 import { type Config, getConfig } from "../config";
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { describeError, log } from "../http/log";
 import {
   acquireLease,
   finishRun,
@@ -25,13 +25,7 @@ import { base64url } from "../tokens/ids";
 import { createQualtricsClient, type QualtricsClientOptions } from "./client";
 import { collectCompletions } from "./completions";
 import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory, settleImports } from "./push";
-import {
-  describeError,
-  LeaseLostError,
-  type RunContext,
-  type RunTally,
-  stopsRun,
-} from "./run-context";
+import { LeaseLostError, type RunContext, type RunTally, stopsRun } from "./run-context";
 import { parseQualtricsSettings, type QualtricsSettings } from "./settings";
 import { stampResponses } from "./stamp";
 

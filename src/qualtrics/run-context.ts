@@ -60,8 +60,3 @@ export function stopsRun(error: unknown): boolean {
   }
   return true;
 }
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}

@@ -5,6 +5,8 @@
  * `sig` did not verify, else "0". Re-sending a stamp is harmless (same values), so a job whose
  * outcome is unknown is simply sent again by a later run.
  */
+
+import { describeError } from "../http/log";
 import {
   completeStampJob,
   failStampJob,
@@ -20,7 +22,7 @@ import {
   type ResponseUpdate,
 } from "./client";
 import { signedValues } from "./completions";
-import { describeError, type RunContext, stopsRun } from "./run-context";
+import { type RunContext, stopsRun } from "./run-context";
 
 function stampUpdate(invite: StampCandidate): ResponseUpdate | null {
   const values = signedValues(invite);
