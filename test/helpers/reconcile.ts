@@ -4,12 +4,11 @@
  * invites for volume, and a clean ledger between tests (storage is per test file, shared by the
  * tests of a file).
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { inject } from "vitest";
-import { app } from "../../src/app";
 import type { Env } from "../../src/env";
 import type { ReconcileOptions } from "../../src/qualtrics/reconcile";
-import { ADMIN_KEY, ORIGIN } from "./api";
+import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -123,28 +122,9 @@ export function fast(options: ReconcileOptions = {}): ReconcileOptions {
   };
 }
 
-/** Calls the worker's HTTP app with a given env (the admin key by default). */
-export async function callWorker(
-  workerEnv: Env,
-  path: string,
-  init: RequestInit & { key?: string | null; json?: unknown } = {},
-): Promise<Response> {
-  const headers = new Headers(init.headers);
-  const key = init.key === undefined ? ADMIN_KEY : init.key;
-  if (key) headers.set("Authorization", `Bearer ${key}`);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set("Content-Type", "application/json");
-    body = JSON.stringify(init.json);
-  }
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(`${ORIGIN}${path}`, { ...init, headers, body, redirect: "manual" }),
-    workerEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
+/** Calls the worker directly with a given env (the admin key by default). */
+export function callWorker(workerEnv: Env, path: string, init: ApiInit = {}): Promise<Response> {
+  return fetchWorker(apiRequest(path, init, ADMIN_KEY), workerEnv);
 }
 
 /** Deletes every invite, click and reconcile record: each test starts from an empty ledger. */

@@ -2,10 +2,9 @@
  * Helpers for the security and reliability suites: call the Worker directly with a wrapped `env`
  * (a failing store, extra API keys), read the ledger, and sign tokens the way an attacker might.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../../src/index";
+import { env } from "cloudflare:test";
 import type { InviteRow } from "../../src/ledger/invites";
-import { ORIGIN, PHONE_UA } from "../helpers/api";
+import { fetchWorker, ORIGIN, PHONE_UA } from "../helpers/api";
 
 export type TestEnv = typeof env;
 
@@ -22,23 +21,12 @@ function envWith(overrides: Partial<TestEnv>): TestEnv {
   return merged;
 }
 
-/**
- * Calls the Worker's fetch handler with `overrides` merged into the test env and waits for its
- * `waitUntil` work, so background writes (consumed mark, counters, logs) have happened. Direct
- * calls also stay fast over thousands of requests, where `SELF.fetch` slows down per request.
- */
-export async function callWorker(
+/** Calls the Worker directly with `overrides` merged into the test env (see `fetchWorker`). */
+export function callWorker(
   request: Request,
   overrides: Partial<TestEnv> = NO_OVERRIDES,
 ): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    request as Request<unknown, IncomingRequestCfProperties>,
-    envWith(overrides),
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
+  return fetchWorker(request, envWith(overrides));
 }
 
 /** A tap request as a phone sends it. */
