@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Env } from "./env";
+import { MAX_SHARDS } from "./tokens/ids";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -84,7 +85,15 @@ export interface Config {
   publicBaseUrl: string | undefined;
   rateLimitsOn: boolean;
   retentionDays: number;
+  /** Ledger shards new invites spread over; shard i is binding `shardBinding(i)`. */
+  ledgerShards: number;
+  /** Earlier shard counts whose placements a retried issue call is checked against. */
+  previousLedgerShards: number[];
 }
+
+/** The D1 binding of ledger shard `index`: DB for shard 0, then DB_1, DB_2, … */
+export const shardBinding = (index: number): "DB" | `DB_${number}` =>
+  index === 0 ? "DB" : `DB_${index}`;
 
 /** Accepts a value that is either already JSON-decoded (a [vars] table) or a JSON string. */
 function jsonValue(variable: string, value: unknown): unknown {
@@ -164,6 +173,36 @@ function requireString(variable: string, value: string | undefined): string {
   return value;
 }
 
+function shardCount(variable: string, value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS) {
+    throw new ConfigError(`${variable} must be a whole number from 1 to ${MAX_SHARDS}`);
+  }
+  return count;
+}
+
+/** LEDGER_SHARDS, checked against the bindings: every shard must be bound. */
+function parseShards(env: Env): Pick<Config, "ledgerShards" | "previousLedgerShards"> {
+  const ledgerShards = shardCount("LEDGER_SHARDS", env.LEDGER_SHARDS || "1");
+  const missing: string[] = [];
+  for (let i = 1; i < ledgerShards; i++) if (!env[shardBinding(i)]) missing.push(shardBinding(i));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `LEDGER_SHARDS is ${ledgerShards} but no D1 database is bound as ${missing.join(", ")}`,
+    );
+  }
+  const previousLedgerShards = (env.LEDGER_SHARDS_PREVIOUS ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => shardCount("LEDGER_SHARDS_PREVIOUS", v));
+  if (previousLedgerShards.some((count) => count > ledgerShards)) {
+    // A lower count would strand the links of the shards it drops.
+    throw new ConfigError("LEDGER_SHARDS_PREVIOUS: earlier counts must not exceed LEDGER_SHARDS");
+  }
+  return { ledgerShards, previousLedgerShards };
+}
+
 export function parseConfig(env: Env): Config {
   const signingKeys = parseWith("SIGNING_KEYS", z.array(signingKeySchema).min(1), env.SIGNING_KEYS);
   const kids = new Set(signingKeys.map((k) => k.kid));
@@ -187,6 +226,7 @@ export function parseConfig(env: Env): Config {
     publicBaseUrl: env.PUBLIC_BASE_URL ? new URL(env.PUBLIC_BASE_URL).origin : undefined,
     rateLimitsOn: (env.RATE_LIMITS ?? "on").toLowerCase() !== "off",
     retentionDays: retention,
+    ...parseShards(env),
   };
 }
 

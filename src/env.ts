@@ -6,8 +6,17 @@ export interface Env {
   // Storage
   /** KV: invite id → compact JWS, with an expiration; metadata carries the consumed mark. */
   LINKS: KVNamespace;
-  /** D1: the ledger (invites, click events, reconcile runs). */
+  /**
+   * D1: ledger shard 0 (invites, click events, stats rollups) and the control tables (reconcile
+   * runs, imports and exports). With one shard, the whole ledger.
+   */
   DB: D1Database;
+  /** D1: ledger shards 1 … LEDGER_SHARDS-1 (`DB_1`, `DB_2`, …), migrated like DB. */
+  [shard: `DB_${number}`]: D1Database | undefined;
+  /** How many ledger shards new invites spread over (default 1). Raise it; never lower it. */
+  LEDGER_SHARDS?: string;
+  /** Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls still check. */
+  LEDGER_SHARDS_PREVIOUS?: string;
 
   // Rate limiting (Workers Rate Limiting bindings)
   TAP_LIMITER?: RateLimit;

@@ -12,26 +12,17 @@ import type { Survey } from "../config";
 import type { AppEnv } from "../http/context";
 import { describeError, log } from "../http/log";
 import { overRateLimit } from "../http/rate-limit";
-import {
-  claimInvite,
-  getInvite,
-  type InviteRow,
-  type TapContext,
-  type TapOutcome,
-} from "../ledger/invites";
+import type { InviteRow, TapContext, TapOutcome } from "../ledger/invites";
 import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links/survey-link";
+import { claimInvite, findInvite, markLinkConsumed, readLinkToken } from "../store/links";
+import { getStore } from "../store/store";
+import { recordTapLater } from "../store/tap-recorder";
 import { isInviteId } from "../tokens/ids";
 import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
 import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
 import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
-import { recordTapLater } from "./tap-recorder";
-
-/** KV metadata on a link's token once it was claimed (a fast path; D1 is the truth). */
-interface LinkMark {
-  consumedAt?: number;
-}
 
 type TapCtx = Context<AppEnv>;
 
@@ -80,7 +71,9 @@ function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId:
 }
 
 function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): void {
-  recordTapLater(c.env.DB, { ...tap, inviteId: id, outcome }, (p) => c.executionCtx.waitUntil(p));
+  recordTapLater(getStore(c.env), { ...tap, inviteId: id, outcome }, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
 }
 
 /** An invite rebuilt from its ledger row, for when KV does not (or no longer) hold the token. */
@@ -145,16 +138,17 @@ async function tap(c: TapCtx): Promise<Response> {
     country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : null,
   };
 
-  const entry = await c.env.LINKS.getWithMetadata<LinkMark>(id);
+  const store = getStore(c.env);
+  const entry = await readLinkToken(store, id);
   let invite: VerifiedInvite | null = null;
-  let consumed = entry.metadata?.consumedAt !== undefined;
+  let consumed = entry.consumed;
   const claimedHere = await hasClaimCookie(config.cookieSecret, id, c.req.header("Cookie"));
   // A repeat tap from another browser is refused on the KV mark alone: its token is not needed.
-  if (entry.value !== null && consumed && !preview && !claimedHere) {
+  if (entry.token !== null && consumed && !preview && !claimedHere) {
     return refuse(c, id, "used", tapCtx);
   }
-  if (entry.value !== null) {
-    const verified = await verifyInviteToken(config, id, entry.value);
+  if (entry.token !== null) {
+    const verified = await verifyInviteToken(config, id, entry.token);
     if (!verified.ok && verified.reason === "expired") return refuse(c, id, "expired", tapCtx);
     if (!verified.ok) {
       log("token_rejected", { requestId: c.get("requestId"), inviteId: id });
@@ -162,7 +156,7 @@ async function tap(c: TapCtx): Promise<Response> {
     }
     invite = verified.invite;
   } else {
-    const row = await getInvite(c.env.DB, id);
+    const row = await findInvite(store, id);
     const state = refusal(row, now);
     if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
     consumed = state === "consumed";
@@ -188,7 +182,7 @@ async function tap(c: TapCtx): Promise<Response> {
     const csp = confirmPageCsp(new URL(survey.url).origin);
     return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
   }
-  return claimAndRedirect(c, survey, invite, tapCtx, entry.value);
+  return claimAndRedirect(c, survey, invite, tapCtx, entry.token);
 }
 
 async function claimAndRedirect(
@@ -199,9 +193,10 @@ async function claimAndRedirect(
   token: string | null,
 ): Promise<Response> {
   const id = invite.id;
+  const store = getStore(c.env);
   let won: boolean;
   try {
-    won = await claimInvite(c.env.DB, id, tapCtx);
+    won = await claimInvite(store, id, tapCtx);
   } catch (error) {
     // Nothing was consumed: the claim is one statement and it did not commit.
     log("claim_failed", {
@@ -212,19 +207,15 @@ async function claimAndRedirect(
     return page("unavailable", { "Retry-After": "5" });
   }
   if (!won) {
-    const state = refusal(await getInvite(c.env.DB, id), tapCtx.at);
+    const state = refusal(await findInvite(store, id), tapCtx.at);
     // Claimable here means another tap is mid-claim: it is refused like a used link.
     return refuse(c, id, state === "consumed" || state === "claimable" ? "used" : state, tapCtx);
   }
   // KV allows ~1 write per second per key and may fail: the mark is only a fast path.
-  if (token !== null && invite.expiresAt - tapCtx.at > 61_000) {
-    const mark: LinkMark = { consumedAt: tapCtx.at };
+  if (token !== null) {
     inBackground(
       c,
-      c.env.LINKS.put(id, token, {
-        expiration: Math.floor(invite.expiresAt / 1000),
-        metadata: mark,
-      }),
+      markLinkConsumed(store, id, token, invite.expiresAt, tapCtx.at),
       "consumed_mark",
       id,
     );

@@ -1,18 +1,25 @@
 /**
  * Issuing links: validate against the survey, sign the invite JWT, store it in KV (with its
- * expiry) and record it in the ledger, in one D1 round trip per call whatever the batch size.
+ * expiry) and record it in the ledger shard its survey and transaction id place it in, in one
+ * round trip per shard (in parallel) whatever the batch size.
  * Idempotent on (survey, transactionId): the same request again gets the same link (200), a
- * different request for the same pair gets 409.
+ * different request for the same pair gets 409. The pair always lands in the same shard, where
+ * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count
+ * (LEDGER_SHARDS_PREVIOUS) are looked up where they went then, before anything is inserted.
  */
 import type { Config } from "../config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
+import type { InviteRow, NewInvite } from "../ledger/invites";
 import {
   findInvitesByTransaction,
-  type InviteRow,
+  forgetLinkTokens,
   insertInvites,
-  type NewInvite,
-} from "../ledger/invites";
-import { newInviteId } from "../tokens/ids";
+  putLinkToken,
+  type TransactionKey,
+} from "../store/links";
+import { placeTransaction } from "../store/placement";
+import type { Store } from "../store/store";
+import { inviteIdShard, newInviteId } from "../tokens/ids";
 import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
 import { iso, linkStatus } from "./link-status";
@@ -33,8 +40,7 @@ export type IssueResult =
 
 export interface IssueContext {
   config: Config;
-  links: KVNamespace;
-  db: D1Database;
+  store: Store;
   /** Origin for the link URLs (PUBLIC_BASE_URL, else the origin of the issue call). */
   origin: string;
   waitUntil: (promise: Promise<unknown>) => void;
@@ -104,12 +110,20 @@ function linkFromRow(ctx: IssueContext, row: InviteRow): Link {
 interface Prepared {
   invite: NewInvite;
   token: string;
+  /** Shards this pair went to under earlier shard counts (usually none). */
+  earlierShards: number[];
 }
 
 async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepared> {
   const survey = ctx.config.surveys.get(request.survey);
   if (!survey) throw new Error("prepare() called for an unchecked request");
-  const id = newInviteId();
+  const placement = await placeTransaction(
+    request.survey,
+    request.transactionId,
+    ctx.config.ledgerShards,
+    ctx.config.previousLedgerShards,
+  );
+  const id = newInviteId(placement.shard);
   const expiresAt = ctx.now + (request.ttlSeconds ?? survey.defaultTtlSeconds) * 1000;
   const embeddedData = request.embeddedData ?? {};
   const source = { ...request, embeddedData };
@@ -128,6 +142,7 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
   ]);
   return {
     token,
+    earlierShards: placement.earlier,
     invite: {
       id,
       survey: request.survey,
@@ -161,8 +176,40 @@ const CONFLICT: IssueResult = {
 };
 
 /**
+ * The invites issued under an earlier shard count for these requests, in order (null: none).
+ * One parallel round trip, and only for pairs whose shard moved since (usually none).
+ */
+async function findEarlierInvites(
+  ctx: IssueContext,
+  prepared: Prepared[],
+): Promise<(InviteRow | null)[]> {
+  const keys: TransactionKey[] = [];
+  const owners: number[] = [];
+  prepared.forEach((p, i) => {
+    for (const shard of p.earlierShards) {
+      keys.push({ shard, survey: p.invite.survey, transactionId: p.invite.transactionId });
+      owners.push(i);
+    }
+  });
+  const found: (InviteRow | null)[] = prepared.map(() => null);
+  if (keys.length === 0) return found;
+  const rows = await findInvitesByTransaction(ctx.store, keys);
+  rows.forEach((row, k) => {
+    const owner = owners[k];
+    if (row && owner !== undefined) found[owner] = row;
+  });
+  return found;
+}
+
+/** A request whose pair already has an invite: the same request replays it, another conflicts. */
+function answerExisting(ctx: IssueContext, p: Prepared, row: InviteRow | null): IssueResult {
+  const replay = row && row.request_hash === p.invite.requestHash;
+  return replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT;
+}
+
+/**
  * Issues every request (already schema-valid); one result per request, in order. KV writes and
- * the ledger insert run side by side; a KV entry whose insert lost to an existing invite is
+ * the ledger inserts run side by side; a KV entry whose insert lost to an existing invite is
  * deleted afterwards (it is unreachable anyway: a tap on it finds no ledger row).
  */
 export async function issueLinks(
@@ -176,37 +223,40 @@ export async function issueLinks(
     if (details.length > 0) results.set(index, invalidLink(details));
     else pending.push({ index, request });
   });
-  const prepared = await Promise.all(
+  const all = await Promise.all(
     pending.map(async ({ index, request }) => ({ index, ...(await prepare(ctx, request)) })),
   );
+  const earlier = await findEarlierInvites(ctx, all);
+  const prepared = all.filter((p, i) => {
+    const row = earlier[i];
+    if (row) results.set(p.index, answerExisting(ctx, p, row));
+    return !row;
+  });
 
   const [inserted] = await Promise.all([
     insertInvites(
-      ctx.db,
+      ctx.store,
       prepared.map((p) => p.invite),
     ),
-    ...prepared.map((p) =>
-      ctx.links.put(p.invite.id, p.token, { expiration: Math.ceil(p.invite.expiresAt / 1000) }),
-    ),
+    ...prepared.map((p) => putLinkToken(ctx.store, p.invite.id, p.token, p.invite.expiresAt)),
   ]);
 
   const lost = prepared.filter((_, i) => !inserted[i]);
   const existing = await findInvitesByTransaction(
-    ctx.db,
-    lost.map((p) => p.invite),
+    ctx.store,
+    lost.map((p) => ({ ...p.invite, shard: inviteIdShard(p.invite.id) })),
   );
   if (lost.length > 0) {
-    ctx.waitUntil(Promise.allSettled(lost.map((p) => ctx.links.delete(p.invite.id))));
+    ctx.waitUntil(
+      forgetLinkTokens(
+        ctx.store,
+        lost.map((p) => p.invite.id),
+      ),
+    );
   }
   prepared.forEach((p, i) => {
-    if (inserted[i]) {
-      results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
-      return;
-    }
-    const row = existing[lost.indexOf(p)];
-    // The same request again gets the same link; a different one for the same pair is a conflict.
-    const replay = row && row.request_hash === p.invite.requestHash;
-    results.set(p.index, replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT);
+    if (inserted[i]) results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
+    else results.set(p.index, answerExisting(ctx, p, existing[lost.indexOf(p)] ?? null));
   });
   return requests.map((_, index) => {
     const result = results.get(index);

@@ -12,7 +12,9 @@ import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { log } from "../http/log";
 import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
-import { getInvite, type InviteRow, revokeInvite } from "../ledger/invites";
+import type { InviteRow } from "../ledger/invites";
+import { findInvite, revokeInvite } from "../store/links";
+import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import { iso, isoOrNull, linkStatus } from "./link-status";
@@ -43,8 +45,7 @@ function issueContext(c: Context<AppEnv>): IssueContext {
   const config = c.get("config");
   return {
     config,
-    links: c.env.LINKS,
-    db: c.env.DB,
+    store: getStore(c.env),
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
     now: Date.now(),
@@ -156,17 +157,15 @@ export const linkRoutes = createRouter()
   .openapi(statusRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await getInvite(c.env.DB, id);
+    const row = await findInvite(getStore(c.env), id);
     if (!row) throw notFound();
     return c.json(statusBody(row), 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await revokeInvite(c.env.DB, id, Date.now());
+    const row = await revokeInvite(getStore(c.env), id, Date.now());
     if (!row) throw notFound();
-    // The token (and its personal data) leaves KV now; a later tap reads the ledger: revoked.
-    await c.env.LINKS.delete(id);
     log("link_revoked", {
       requestId: c.get("requestId"),
       inviteId: id,

@@ -7,7 +7,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { secretsEqual } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { createRouter, errorResponses } from "../http/openapi";
-import { getInvite } from "../ledger/invites";
+import { findInvite } from "../store/links";
+import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { IdParamSchema } from "./schema";
 import { inviteValues, linkValueSourceFromRow } from "./survey-link";
@@ -38,7 +39,7 @@ export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
     throw new ApiError(401, "unauthorized", "Missing or wrong X-Webservice-Secret.");
   }
   const { id } = c.req.valid("param");
-  const row = isInviteId(id) ? await getInvite(c.env.DB, id) : null;
+  const row = isInviteId(id) ? await findInvite(getStore(c.env), id) : null;
   if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
   const source = linkValueSourceFromRow(row);
   if (!source) {

@@ -5,21 +5,20 @@
  * whose `inv` names an invite of the survey completes it, once, and is checked against the values
  * invite-edge signed.
  *
- * The export position and the completions are written in one transaction, so a run that stops
- * halfway reads the same responses again next time; completing is idempotent.
+ * The completions are written before the export position moves on (store/completions.ts), so a
+ * run that stops halfway reads the same responses again next time; completing is idempotent.
  */
 import { type Config, RESERVED_PARAMS, type Survey } from "../config";
 import { describeError } from "../http/log";
+import type { AwaitingInvite, Completion } from "../ledger/reconcile/completions";
+import { getExportState, saveExportProgress } from "../ledger/reconcile/exports";
+import { inviteValues, linkValueSourceFromRow } from "../links/survey-link";
 import {
-  type AwaitingInvite,
-  type Completion,
   findInvitesAwaitingCompletion,
-  getExportState,
   oldestOpenedAwaitingResponse,
   recordCompletions,
-  saveExportProgress,
-} from "../ledger/reconcile";
-import { inviteValues, linkValueSourceFromRow } from "../links/survey-link";
+} from "../store/completions";
+import type { Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { verifyLinkValues } from "../tokens/link-signature";
 import { type ExportedResponse, QualtricsError, type ResponseExportProgress } from "./client";
@@ -81,14 +80,14 @@ async function collectSurveyCompletions(
   survey: Survey,
   surveyId: string,
 ): Promise<void> {
-  const { db, client } = ctx;
+  const { control, client } = ctx;
   const fields = exportedFields(survey);
-  const state = await getExportState(db, surveyId);
+  const state = await getExportState(control, surveyId);
   let progressId = state?.progress_id ?? null;
   let startedNow = false;
   if (progressId === null) {
     const since = ctx.now() - AWAITING_RESPONSE_DAYS * 86_400_000;
-    const oldest = await oldestOpenedAwaitingResponse(db, survey.key, since);
+    const oldest = await oldestOpenedAwaitingResponse(ctx.store, survey.key, since);
     if (oldest === null) return; // nobody is between tap and response: nothing to learn
     const token = state?.continuation_token;
     const started = await client.startResponseExport(
@@ -98,7 +97,7 @@ async function collectSurveyCompletions(
         : { startDate: new Date(oldest - FIRST_EXPORT_MARGIN_MS), embeddedDataIds: fields },
     );
     progressId = started.progressId;
-    await saveExportProgress(db, surveyId, progressId, ctx.now());
+    await saveExportProgress(control, surveyId, progressId, ctx.now());
     startedNow = true;
   }
 
@@ -109,7 +108,7 @@ async function collectSurveyCompletions(
       client.getResponseExport(surveyId, progressId ?? ""),
     );
     if (progress.failed) {
-      await saveExportProgress(db, surveyId, null, ctx.now());
+      await saveExportProgress(control, surveyId, null, ctx.now());
       throw new ReconcileError(
         `export ${progressId} failed at Qualtrics; the next run starts another`,
       );
@@ -119,14 +118,14 @@ async function collectSurveyCompletions(
   if (!done) return; // still running: the next run polls it
   const fileId = done.fileId;
   if (!fileId) {
-    await saveExportProgress(db, surveyId, null, ctx.now());
+    await saveExportProgress(control, surveyId, null, ctx.now());
     throw new ReconcileError(`export ${progressId} completed without a fileId`);
   }
   const responses = await forgetExportIfGone(ctx, surveyId, progressId, () =>
     client.getResponseExportFile(surveyId, fileId, { embeddedDataIds: fields }),
   );
-  const completions = await matchResponses(ctx.config, db, survey, responses, ctx.now());
-  const completed = await recordCompletions(db, {
+  const completions = await matchResponses(ctx.config, ctx.store, survey, responses, ctx.now());
+  const completed = await recordCompletions(ctx.store, {
     survey: survey.key,
     surveyId,
     completions,
@@ -150,7 +149,7 @@ async function forgetExportIfGone<T>(
     return await call();
   } catch (error) {
     if (!(error instanceof QualtricsError) || error.status !== 404) throw error;
-    await saveExportProgress(ctx.db, surveyId, null, ctx.now());
+    await saveExportProgress(ctx.control, surveyId, null, ctx.now());
     throw new ReconcileError(
       `export ${progressId} is unknown to Qualtrics (${error.message}); the next run starts another`,
     );
@@ -160,7 +159,7 @@ async function forgetExportIfGone<T>(
 /** Finished responses that name an invite of this survey still waiting, first response wins. */
 async function matchResponses(
   config: Config,
-  db: D1Database,
+  store: Store,
   survey: Survey,
   responses: ExportedResponse[],
   now: number,
@@ -174,7 +173,7 @@ async function matchResponses(
     const seen = byInvite.get(inv);
     if (!seen || at < seen.at) byInvite.set(inv, { response, at });
   }
-  const rows = await findInvitesAwaitingCompletion(db, survey.key, [...byInvite.keys()]);
+  const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
   return Promise.all(
     rows.map(async (row): Promise<Completion> => {
       const match = byInvite.get(row.id);

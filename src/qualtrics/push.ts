@@ -3,8 +3,8 @@
  * imports of at most 10,000 contacts and under 5 MB, all in one transaction batch per run; then
  * polling the imports (across runs) until Qualtrics reports 100%.
  *
- * Exactly once, as far as the API allows: every import is written to D1 (and its invites
- * reserved) before it is sent, and the POST is never repeated when its outcome is unknown. An
+ * Exactly once, as far as the API allows: every import is recorded (and its invites reserved in
+ * their shards, see store/push-queue.ts) before it is sent, and the POST is never repeated when its outcome is unknown. An
  * answer marks the import accepted; a refusal queues its invites again; a timeout, a 5xx, a
  * dropped connection or a run that died mid-send leaves the import `unknown` and its invites held
  * until an operator says whether Qualtrics received it (the API offers no way to ask).
@@ -12,19 +12,20 @@
 
 import { describeError } from "../http/log";
 import {
-  completeImport,
-  failImport,
   listAcceptedImports,
-  markAbandonedSendsUnknown,
   markImportAccepted,
-  markImportNotSent,
   markImportUnknown,
-  type PushCandidate,
   recordImportPoll,
-  reserveInvitesForImport,
-  selectPushCandidates,
-} from "../ledger/reconcile";
+} from "../ledger/reconcile/imports";
+import type { PushCandidate } from "../ledger/reconcile/push";
 import { linkStatus } from "../links/link-status";
+import {
+  completeImport,
+  endImportWithoutEffect,
+  nextPushCandidates,
+  recoverAbandonedImports,
+  reserveForImport,
+} from "../store/push-queue";
 import { base64url } from "../tokens/ids";
 import {
   chunkTransactionContacts,
@@ -72,8 +73,8 @@ function inviteContact(invite: PushCandidate, now: number): TransactionContact {
  * Qualtrics is refusing or unwell, and the next run starts over from D1.
  */
 export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
-  const { db, settings, client } = ctx;
-  const abandoned = await markAbandonedSendsUnknown(db, ctx.runId, ctx.now());
+  const { store, settings, client } = ctx;
+  const abandoned = await recoverAbandonedImports(store, ctx.runId, ctx.now());
   if (abandoned > 0) {
     ctx.tally.errors.push(
       `${abandoned} import(s) left sending by a run that stopped: outcome unknown, invites held ` +
@@ -85,7 +86,7 @@ export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   while (imports < ctx.maxImportsPerRun) {
     // The batch (once), the POST and one poll must fit in the budget, or the import waits for a run that has them.
     if (client.calls + (batchId ? 2 : 3) > settings.maxCallsPerRun) return;
-    const candidates = await selectPushCandidates(db, MAX_CONTACTS_PER_IMPORT, MAX_PUSH_ATTEMPTS);
+    const candidates = await nextPushCandidates(store, MAX_CONTACTS_PER_IMPORT, MAX_PUSH_ATTEMPTS);
     if (candidates.length === 0) return;
     await ctx.keepLease();
     batchId ??= (await client.createTransactionBatch(settings.directoryId, new Date(ctx.now())))
@@ -110,10 +111,10 @@ async function sendImport(
   invites: PushCandidate[],
   contacts: TransactionContact[],
 ): Promise<void> {
-  const { db, settings, client } = ctx;
+  const { control, settings, client } = ctx;
   await ctx.keepLease();
   const id = newImportId();
-  const reserved = await reserveInvitesForImport(db, {
+  const reserved = await reserveForImport(ctx.store, {
     id,
     runId: ctx.runId,
     batchId,
@@ -138,20 +139,20 @@ async function sendImport(
     const why = describeError(error);
     // Refused outright (4xx, a 429 storm outlasting the retries, the budget): nothing happened.
     if (error instanceof QualtricsError && !error.ambiguous) {
-      await markImportNotSent(db, id, why, ctx.now());
+      await endImportWithoutEffect(ctx.store, id, "not_sent", why, ctx.now());
       throw new ReconcileError(
         `import ${id} was not sent (${sent.length} invites queued again): ${why}`,
         { stopsRun: stopsRun(error) },
       );
     }
-    await markImportUnknown(db, id, `outcome unknown, invites held: ${why}`, ctx.now());
+    await markImportUnknown(control, id, `outcome unknown, invites held: ${why}`, ctx.now());
     throw new ReconcileError(
       `import ${id}: outcome unknown, ${sent.length} invites held until an operator resolves it ` +
         `(POST /v1/reconcile/imports/${id}/resolve): ${why}`,
       { stopsRun: true },
     );
   }
-  await markImportAccepted(db, id, started.importId, started.unprocessed, ctx.now());
+  await markImportAccepted(control, id, started.importId, started.unprocessed, ctx.now());
 }
 
 /**
@@ -161,10 +162,10 @@ async function sendImport(
  * batch: its invites are queued again and the run reports the error.
  */
 export async function settleImports(ctx: RunContext): Promise<void> {
-  const { db, settings, client } = ctx;
+  const { control, settings, client } = ctx;
   const sentThisRun = ctx.tally.imports > 0;
   for (let round = 0; round < ctx.maxPollsPerJob; round++) {
-    const open = await listAcceptedImports(db);
+    const open = await listAcceptedImports(control);
     if (open.length === 0) return;
     // Imports take a while: right after sending, wait before the first poll.
     if (round > 0 || sentThisRun) await ctx.sleep(ctx.pollIntervalMs);
@@ -180,24 +181,29 @@ export async function settleImports(ctx: RunContext): Promise<void> {
       } catch (error) {
         if (error instanceof QualtricsError && error.status === 404) {
           // Qualtrics took the import and now does not know it: no way to confirm its invites.
-          await markImportUnknown(db, entry.id, `import status lost: ${error.message}`, ctx.now());
+          await markImportUnknown(
+            control,
+            entry.id,
+            `import status lost: ${error.message}`,
+            ctx.now(),
+          );
           ctx.tally.errors.push(`import ${entry.id}: ${error.message}`);
           continue;
         }
         throw error;
       }
-      await recordImportPoll(db, entry.id, ctx.now());
+      await recordImportPoll(control, entry.id, ctx.now());
       if (!progress.complete) continue;
       const { added, updated, failed } = progress.contacts;
       if (added + updated + failed === 0 && progress.transactionsCreated === 0) {
         const message =
           `Qualtrics finished import ${entry.qualtrics_import_id} having recorded nothing: ` +
           "check QUALTRICS_DIRECTORY_ID and QUALTRICS_MAILING_LIST_ID";
-        await failImport(db, entry.id, message, ctx.now());
+        await endImportWithoutEffect(ctx.store, entry.id, "failed", message, ctx.now());
         ctx.tally.errors.push(message);
         continue;
       }
-      const counts = await completeImport(db, entry.id, ctx.now());
+      const counts = await completeImport(ctx.store, entry.id, ctx.now());
       ctx.tally.pushed += counts.pushed;
       ctx.tally.unprocessed += counts.unprocessed;
     }

@@ -3,9 +3,10 @@
  * XM Directory, settle imports (this run's and earlier ones'), learn completions from response
  * exports, stamp the signed invite data on responses; record the run.
  *
- * Invariants: one run at a time (a lease in D1; a second run is recorded as skipped); every run
- * ends with a record, whatever failed; the Qualtrics calls of a run are bounded by
- * QUALTRICS_MAX_CALLS_PER_RUN; all state lives in D1, so any run finishes what a dead one left.
+ * Invariants: one run at a time (a lease in the control database; a second run is recorded as
+ * skipped); every run ends with a record, whatever failed; the Qualtrics calls of a run are
+ * bounded by QUALTRICS_MAX_CALLS_PER_RUN; all state lives in D1 (the control database and the
+ * ledger's shards), so any run finishes what a dead one left.
  */
 import { type Config, getConfig } from "../config";
 import type { Env } from "../env";
@@ -14,13 +15,15 @@ import {
   acquireLease,
   finishRun,
   insertFinishedRun,
-  pushBacklog,
   type RunRow,
   type RunStatus,
+  type RunTrigger,
   releaseLease,
   renewLease,
   startRun,
-} from "../ledger/reconcile";
+} from "../ledger/reconcile/runs";
+import { pushBacklog } from "../store/push-queue";
+import { controlDbOf, getStore, type Store } from "../store/store";
 import { base64url } from "../tokens/ids";
 import { createQualtricsClient, type QualtricsClientOptions } from "./client";
 import { collectCompletions } from "./completions";
@@ -30,7 +33,7 @@ import { parseQualtricsSettings, type QualtricsSettings } from "./settings";
 import { stampResponses } from "./stamp";
 
 export interface ReconcileOptions {
-  trigger?: "cron" | "api";
+  trigger?: RunTrigger;
   now?: () => number;
   /** The run's own waits between polls (the client's backoff waits are `client.sleep`). */
   sleep?: (ms: number) => Promise<void>;
@@ -80,8 +83,9 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   const now = options.now ?? Date.now;
   const trigger = options.trigger ?? "cron";
   const runId = newRunId();
-  const db = env.DB;
   const startedAt = now();
+  const db = controlDbOf(env);
+  let store: Store;
   /** A run that ends before it starts (skipped, or a bad config) is recorded in one statement. */
   const endEarly = async (status: "skipped" | "failed", error: string) =>
     logged(await insertFinishedRun(db, { id: runId, trigger, status, at: startedAt, error }));
@@ -89,6 +93,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   let settings: QualtricsSettings;
   try {
     config = getConfig(env);
+    store = getStore(env);
     const setup = parseQualtricsSettings(env);
     // Awaited here so that a failed insert is caught below and recorded as a failed run.
     if (!setup.configured) return await endEarly("skipped", setup.reason);
@@ -121,7 +126,8 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   try {
     await startRun(db, { id: runId, trigger, at: startedAt });
     const ctx: RunContext = {
-      db,
+      store,
+      control: db,
       config,
       settings,
       client,
@@ -152,7 +158,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
         if (stopsRun(error)) break;
       }
     }
-    const backlog = await pushBacklog(db, MAX_PUSH_ATTEMPTS);
+    const backlog = await pushBacklog(store, MAX_PUSH_ATTEMPTS);
     const { errors, ...counts } = tally;
     const status: RunStatus = errors.length > 0 ? "failed" : "ok";
     return logged(

@@ -8,13 +8,10 @@ import { ApiError } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { log } from "../http/log";
 import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
-import {
-  getImport,
-  listImports,
-  listRuns,
-  pushBacklog,
-  resolveUnknownImport,
-} from "../ledger/reconcile";
+import { getImport, type ImportStatus, listImports } from "../ledger/reconcile/imports";
+import { listRuns } from "../ledger/reconcile/runs";
+import { pushBacklog, resolveUnknownImport } from "../store/push-queue";
+import { controlDb, getStore } from "../store/store";
 import { MAX_PUSH_ATTEMPTS } from "./push";
 import { runReconcile } from "./reconcile";
 import {
@@ -102,24 +99,28 @@ export const reconcileRoutes = createRouter()
   })
   .openapi(runsRoute, async (c) => {
     const { limit } = c.req.valid("query");
+    const store = getStore(c.env);
     const [runs, backlog] = await Promise.all([
-      listRuns(c.env.DB, limit),
-      pushBacklog(c.env.DB, MAX_PUSH_ATTEMPTS),
+      listRuns(controlDb(store), limit),
+      pushBacklog(store, MAX_PUSH_ATTEMPTS),
     ]);
     return c.json({ runs: runs.map(runBody), backlog }, 200);
   })
   .openapi(importsRoute, async (c) => {
     const { status } = c.req.valid("query");
-    const statuses = status ? [status] : ["unknown", "sending", "accepted"];
-    const rows = await listImports(c.env.DB, statuses, 200);
+    const statuses: ImportStatus[] = status
+      ? [status]
+      : ["unknown", "reserving", "sending", "accepted"];
+    const rows = await listImports(controlDb(getStore(c.env)), statuses, 200);
     return c.json({ imports: rows.map(importBody) }, 200);
   })
   .openapi(resolveRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { outcome } = c.req.valid("json");
-    const resolved = await resolveUnknownImport(c.env.DB, id, outcome, Date.now());
+    const store = getStore(c.env);
+    const resolved = await resolveUnknownImport(store, id, outcome, Date.now());
     if (!resolved) {
-      const existing = await getImport(c.env.DB, id);
+      const existing = await getImport(controlDb(store), id);
       if (!existing) throw new ApiError(404, "not_found", "No import with this id.");
       throw new ApiError(
         409,

@@ -1,10 +1,11 @@
 /**
  * What one reconcile run carries through its phases (push, settle imports, completions, stamps):
- * the stores, the Qualtrics client with its call budget, the clock, and the tally that becomes the
+ * the store, the Qualtrics client with its call budget, the clock, and the tally that becomes the
  * run record. Also the rule for which failures stop a run.
  */
 import type { Config } from "../config";
-import type { RunCounts } from "../ledger/reconcile";
+import type { RunCounts } from "../ledger/reconcile/runs";
+import type { Store } from "../store/store";
 import { QualtricsBudgetError, type QualtricsClient, QualtricsError } from "./client";
 import type { QualtricsSettings } from "./settings";
 
@@ -14,7 +15,10 @@ export interface RunTally extends Omit<RunCounts, "onHold" | "qualtricsCalls"> {
 }
 
 export interface RunContext {
-  db: D1Database;
+  /** Invites in their shards (through the store's modules). */
+  store: Store;
+  /** The control database: runs, lease, imports, exports, stamp jobs (ledger/reconcile). */
+  control: D1Database;
   config: Config;
   settings: QualtricsSettings;
   client: QualtricsClient;

@@ -1,13 +1,14 @@
 /** The zod models of the reconcile API: run records, the push backlog, imports. */
 import { z } from "@hono/zod-openapi";
-import type { ImportRow, RunRow } from "../ledger/reconcile";
+import { IMPORT_STATUSES, type ImportRow } from "../ledger/reconcile/imports";
+import { RUN_STATUSES, RUN_TRIGGERS, type RunRow } from "../ledger/reconcile/runs";
 import { iso, isoOrNull } from "../links/link-status";
 
 export const RunSchema = z
   .object({
     id: z.string().openapi({ example: "run_Zx8c1kPq2m4TnY7w" }),
-    trigger: z.enum(["cron", "api"]),
-    status: z.enum(["running", "ok", "failed", "skipped", "abandoned"]),
+    trigger: z.enum(RUN_TRIGGERS),
+    status: z.enum(RUN_STATUSES),
     startedAt: z.string(),
     finishedAt: z.string().nullable(),
     imports: z.number().int().openapi({ description: "transactioncontacts imports sent" }),
@@ -52,16 +53,6 @@ export const RunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(20).openapi({ example: 20 }),
 });
 
-const IMPORT_STATUSES = [
-  "sending",
-  "accepted",
-  "complete",
-  "not_sent",
-  "unknown",
-  "failed",
-  "abandoned",
-] as const;
-
 export const ImportSchema = z
   .object({
     id: z.string(),
@@ -84,7 +75,7 @@ export const ImportListSchema = z
 
 export const ImportsQuerySchema = z.object({
   status: z.enum(IMPORT_STATUSES).optional().openapi({
-    description: "Only imports in this status (default: unknown, sending and accepted)",
+    description: "Only imports in this status (default: unknown, reserving, sending and accepted)",
   }),
 });
 
@@ -106,7 +97,7 @@ export const ResolveBodySchema = z
 export function runBody(run: RunRow): z.infer<typeof RunSchema> {
   return {
     id: run.id,
-    trigger: run.trigger === "api" ? "api" : "cron",
+    trigger: run.trigger,
     status: run.status,
     startedAt: iso(run.started_at),
     finishedAt: isoOrNull(run.finished_at),
@@ -129,7 +120,7 @@ export function importBody(row: ImportRow): z.infer<typeof ImportSchema> {
     id: row.id,
     runId: row.run_id,
     batchId: row.batch_id,
-    status: row.status as (typeof IMPORT_STATUSES)[number],
+    status: row.status,
     qualtricsImportId: row.qualtrics_import_id,
     contacts: row.contacts,
     pushed: row.pushed,

@@ -7,14 +7,13 @@
  */
 
 import { describeError } from "../http/log";
+import { listOpenStampJobs, type StampCandidate } from "../ledger/reconcile/stamps";
 import {
   completeStampJob,
   failStampJob,
-  listOpenStampJobs,
   recordStampJob,
-  type StampCandidate,
   selectStampCandidates,
-} from "../ledger/reconcile";
+} from "../store/stamps";
 import {
   chunkResponseUpdates,
   MAX_UPDATES_PER_JOB,
@@ -50,7 +49,7 @@ export async function stampResponses(ctx: RunContext): Promise<void> {
 }
 
 async function startStampJobs(ctx: RunContext, survey: string, surveyId: string): Promise<number> {
-  const invites = await selectStampCandidates(ctx.db, survey, MAX_UPDATES_PER_JOB);
+  const invites = await selectStampCandidates(ctx.store, survey, MAX_UPDATES_PER_JOB);
   const pairs = invites.flatMap((invite) => {
     const update = stampUpdate(invite);
     return update ? [{ invite, update }] : [];
@@ -65,7 +64,7 @@ async function startStampJobs(ctx: RunContext, survey: string, surveyId: string)
     const { progressId } = await ctx.client.startUpdateResponses(surveyId, chunk, {
       ignoreMissingResponses: true,
     });
-    await recordStampJob(ctx.db, {
+    await recordStampJob(ctx.store, {
       progressId,
       surveyId,
       runId: ctx.runId,
@@ -79,23 +78,23 @@ async function startStampJobs(ctx: RunContext, survey: string, surveyId: string)
 /** Polls open stamp jobs (this run's and earlier ones') until they finish or the polls run out. */
 async function settleStampJobs(ctx: RunContext, startedThisRun: boolean): Promise<void> {
   for (let round = 0; round < ctx.maxPollsPerJob; round++) {
-    const open = await listOpenStampJobs(ctx.db);
+    const open = await listOpenStampJobs(ctx.control);
     if (open.length === 0) return;
     if (round > 0 || startedThisRun) await ctx.sleep(ctx.pollIntervalMs);
     for (const job of open) {
       try {
         const progress = await ctx.client.getUpdateResponses(job.survey_id, job.progress_id);
         if (progress.complete) {
-          ctx.tally.stamped += await completeStampJob(ctx.db, job.progress_id, ctx.now());
+          ctx.tally.stamped += await completeStampJob(ctx.store, job.progress_id, ctx.now());
         } else if (progress.failed) {
-          await failStampJob(ctx.db, job.progress_id, ctx.now());
+          await failStampJob(ctx.store, job.progress_id, ctx.now());
           ctx.tally.errors.push(
             `update-responses job ${job.progress_id} failed; sent again next run`,
           );
         }
       } catch (error) {
         if (!(error instanceof QualtricsError) || error.status !== 404) throw error;
-        await failStampJob(ctx.db, job.progress_id, ctx.now());
+        await failStampJob(ctx.store, job.progress_id, ctx.now());
         ctx.tally.errors.push(
           `update-responses job ${job.progress_id} is gone; sent again next run`,
         );

@@ -4,8 +4,10 @@
  * numbers only, never a customer id or embedded data.
  */
 import { invalidRequest } from "../http/errors";
-import { dayNumber, type GroupStats, type InviteCounts, readInviteStats } from "../ledger/stats";
+import { dayNumber, type InviteCounts } from "../ledger/stats";
 import { iso } from "../links/link-status";
+import { type GroupStats, readInviteStats } from "../store/stats";
+import type { Store } from "../store/store";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
 
 const MS_PER_DAY = 86_400_000;
@@ -109,12 +111,12 @@ function everyDay(range: DayRange, groups: GroupStats[]): GroupStats[] {
  * Counts, rates and medians for the invites issued in the query's range, grouped as asked.
  *
  * @example
- * const stats = await inviteStats(env.DB, { groupBy: "survey", survey: "demo" }, Date.now());
+ * const stats = await inviteStats(getStore(env), { groupBy: "survey" }, Date.now());
  */
-export async function inviteStats(db: D1Database, query: StatsQuery, now: number): Promise<Stats> {
+export async function inviteStats(store: Store, query: StatsQuery, now: number): Promise<Stats> {
   const range = resolveRange(query, now);
   const { groups, totalMedianMsToOpen } = await readInviteStats(
-    db,
+    store,
     {
       fromDay: dayNumber(range.startMs),
       beforeDay: dayNumber(range.endMs),

@@ -6,6 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../http/auth";
 import { invalidRequest } from "../http/errors";
 import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { getStore } from "../store/store";
 import { csvFilename, statsCsv } from "./csv";
 import { inviteStats } from "./report";
 import { StatsQuerySchema, StatsSchema } from "./schema";
@@ -48,7 +49,7 @@ export const statsRoutes = createRouter().openapi(
   statsRoute,
   async (c) => {
     const query = c.req.valid("query");
-    const stats = await inviteStats(c.env.DB, query, Date.now());
+    const stats = await inviteStats(getStore(c.env), query, Date.now());
     if (wantsCsv(query.format, c.req.header("Accept"))) {
       return c.body(statsCsv(stats), 200, {
         "Content-Type": "text/csv; charset=utf-8; header=present",

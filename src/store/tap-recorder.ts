@@ -1,7 +1,7 @@
 /**
  * Write-behind for the taps that do not claim (re-opens, refusals, previews, dead links). Their
  * counters and click events are not needed to answer the tap, so the records of all taps an
- * isolate serves within a few milliseconds go to D1 in one batch instead of one write each:
+ * isolate serves within a few milliseconds go to their shard in one batch instead of one write each:
  * at a venue's peak that divides the ledger's writes for them by the number of taps per flush.
  *
  * The flush runs in the `waitUntil` of the tap that opened the window, so the runtime keeps it
@@ -10,6 +10,7 @@
  */
 import { describeError, log } from "../http/log";
 import { recordTaps, type TapRecord } from "../ledger/invites";
+import { type Store, shardOf } from "./store";
 
 /** How long a flush waits for more taps: small next to a tap's own latency. */
 const FLUSH_DELAY_MS = 10;
@@ -20,7 +21,7 @@ interface Window {
   records: TapRecord[];
 }
 
-// One open window per database binding (tests may wrap the binding).
+// One open window per shard binding (tests may wrap the binding).
 const open = new WeakMap<D1Database, Window>();
 
 async function flush(db: D1Database, window: Window): Promise<void> {
@@ -42,10 +43,12 @@ async function flush(db: D1Database, window: Window): Promise<void> {
 
 /** Queues a tap record; the tap that opens a window hands its flush to `waitUntil`. */
 export function recordTapLater(
-  db: D1Database,
+  store: Store,
   record: TapRecord,
   waitUntil: (promise: Promise<unknown>) => void,
 ): void {
+  const db = shardOf(store, record.inviteId);
+  if (!db) return; // an id naming no shard has no invite to count
   const current = open.get(db);
   if (current && current.records.length < MAX_RECORDS) {
     current.records.push(record);

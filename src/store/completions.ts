@@ -1,0 +1,80 @@
+/**
+ * Completions across shards: which invites of a survey wait for a response, and recording the
+ * responses read from an export. The invites are marked in their shards first, the survey's
+ * export position in the control database last: a run that stops in between reads the same
+ * responses again next time, and marking is idempotent.
+ */
+import {
+  type AwaitingInvite,
+  type Completion,
+  findInvitesAwaitingCompletion as findInShard,
+  markCompleted,
+  oldestOpenedAwaitingResponse as oldestInShard,
+} from "../ledger/reconcile/completions";
+import { advanceExport } from "../ledger/reconcile/exports";
+import { inviteIdShard } from "../tokens/ids";
+import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
+
+/** When the oldest invite of a survey still waiting for its response was opened (null: none). */
+export async function oldestOpenedAwaitingResponse(
+  store: Store,
+  survey: string,
+  openedAfter: number,
+): Promise<number | null> {
+  const oldest = (await onEveryShard(store, (db) => oldestInShard(db, survey, openedAfter))).filter(
+    (at): at is number => at !== null,
+  );
+  return oldest.length === 0 ? null : Math.min(...oldest);
+}
+
+/** The invites among `ids` of this survey that have no completion yet, from their shards. */
+export async function findInvitesAwaitingCompletion(
+  store: Store,
+  survey: string,
+  ids: string[],
+): Promise<AwaitingInvite[]> {
+  const found = await Promise.all(
+    [...groupByShard(ids, inviteIdShard)].map(([shard, group]) => {
+      const db = store.shards[shard];
+      return db
+        ? findInShard(
+            db,
+            survey,
+            group.map((g) => g.item),
+          )
+        : [];
+    }),
+  );
+  return found.flat();
+}
+
+/**
+ * Marks invites completed in their shards, then moves the survey's export position on.
+ * Returns the ids newly completed.
+ */
+export async function recordCompletions(
+  store: Store,
+  entry: {
+    survey: string;
+    surveyId: string;
+    completions: Completion[];
+    continuationToken: string | null;
+    responsesRead: number;
+    at: number;
+  },
+): Promise<string[]> {
+  const newly = await Promise.all(
+    [...groupByShard(entry.completions, (c) => inviteIdShard(c.id))].map(([shard, group]) => {
+      const db = store.shards[shard];
+      return db
+        ? markCompleted(
+            db,
+            entry.survey,
+            group.map((g) => g.item),
+          )
+        : [];
+    }),
+  );
+  await advanceExport(controlDb(store), entry);
+  return newly.flat();
+}

@@ -1,0 +1,53 @@
+/**
+ * The retention purge in the store: shard by shard, the invites issued before a cutoff lose
+ * their personal data in the ledger, and their live tokens (which carry the same data) leave KV
+ * first. Bounded batches, so one run stays within a scheduled invocation's limits.
+ */
+import { findInvitesToPurge, purgePersonalData } from "../ledger/retention";
+import { forgetLinkTokens } from "./links";
+import type { Store } from "./store";
+
+export interface PurgeLimits {
+  /** Invites per batch (one read, KV deletes, one write batch, all in one shard). */
+  batchSize: number;
+  /** Batches per run over all shards; what is left is purged by the next run. */
+  maxBatches: number;
+}
+
+export interface PurgeResult {
+  purged: number;
+  /** Live tokens removed from KV (named so that the log guard, which drops "token", keeps it). */
+  linksDeleted: number;
+  batches: number;
+  /** False when the run stopped at `maxBatches` with invites still due. */
+  done: boolean;
+}
+
+export async function purgePersonalDataIssuedBefore(
+  store: Store,
+  issuedBefore: number,
+  now: number,
+  { batchSize, maxBatches }: PurgeLimits,
+): Promise<PurgeResult> {
+  const result: PurgeResult = { purged: 0, linksDeleted: 0, batches: 0, done: false };
+  for (const db of store.shards) {
+    for (;;) {
+      if (result.batches >= maxBatches) return result;
+      const due = await findInvitesToPurge(db, issuedBefore, batchSize);
+      if (due.length === 0) break;
+      // KV first: if a delete fails the run fails before the ledger forgets which tokens remain.
+      const live = due.filter((invite) => invite.expires_at > now).map((invite) => invite.id);
+      await forgetLinkTokens(store, live);
+      result.linksDeleted += live.length;
+      result.purged += await purgePersonalData(
+        db,
+        due.map((invite) => invite.id),
+        now,
+      );
+      result.batches += 1;
+      if (due.length < batchSize) break;
+    }
+  }
+  result.done = true;
+  return result;
+}

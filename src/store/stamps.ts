@@ -1,0 +1,66 @@
+/**
+ * Stamping responses across shards: the invites whose response still needs the signed values,
+ * and the update-responses jobs that carry them. A job is recorded in the control database before
+ * its invites point at it, and its invites are settled in their shards before the job is ended;
+ * a stamp sent twice writes the same values, so the only cost of a crash is a repeated stamp.
+ */
+import {
+  clearStampRef,
+  endStampJob,
+  insertStampJob,
+  markStamped,
+  type StampCandidate,
+  selectStampCandidates as selectInShard,
+  setStampRef,
+} from "../ledger/reconcile/stamps";
+import { inviteIdShard } from "../tokens/ids";
+import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
+
+/** Completed invites of a survey not stamped yet, over all shards, by completion time. */
+export async function selectStampCandidates(
+  store: Store,
+  survey: string,
+  limit: number,
+): Promise<StampCandidate[]> {
+  const perShard = await onEveryShard(store, (db) => selectInShard(db, survey, limit));
+  return perShard
+    .flat()
+    .sort((a, b) => a.completed_at - b.completed_at || (a.id < b.id ? -1 : 1))
+    .slice(0, limit);
+}
+
+export async function recordStampJob(
+  store: Store,
+  job: { progressId: string; surveyId: string; runId: string; inviteIds: string[]; at: number },
+): Promise<void> {
+  await insertStampJob(controlDb(store), { ...job, updates: job.inviteIds.length });
+  await Promise.all(
+    [...groupByShard(job.inviteIds, inviteIdShard)].map(([shard, group]) => {
+      const db = store.shards[shard];
+      return db
+        ? setStampRef(
+            db,
+            job.progressId,
+            group.map((g) => g.item),
+          )
+        : undefined;
+    }),
+  );
+}
+
+/** The job completed: its invites are stamped. Returns how many. */
+export async function completeStampJob(
+  store: Store,
+  progressId: string,
+  at: number,
+): Promise<number> {
+  const stamped = await onEveryShard(store, (db) => markStamped(db, progressId, at));
+  await endStampJob(controlDb(store), progressId, "complete", at);
+  return stamped.reduce((sum, n) => sum + n, 0);
+}
+
+/** The job failed (or Qualtrics lost it): its invites will be stamped by a later job. */
+export async function failStampJob(store: Store, progressId: string, at: number): Promise<void> {
+  await onEveryShard(store, (db) => clearStampRef(db, progressId));
+  await endStampJob(controlDb(store), progressId, "failed", at);
+}

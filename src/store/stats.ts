@@ -1,0 +1,230 @@
+/**
+ * Invite counts and exact medians over every ledger shard. Counts add up shard by shard. A median
+ * is narrowed down round by round (see `stats/median.ts`): each round asks every shard, in
+ * parallel, for its counts of the same bins and adds them up, so the answer is exact and no
+ * shard ever ships its times to open.
+ *
+ * The buckets are exclusive, so for every group `issued = opened + revoked + expired + live`
+ * (live: not opened, not revoked, not yet expired; not returned, it is the remainder).
+ */
+import {
+  type CountsRow,
+  FIRST_TWO_DIGITS,
+  type GroupKey,
+  type InviteCounts,
+  readFirstTwoDigits,
+  readInviteCounts,
+  readOpenTimeBins,
+  type Span,
+  type StatsDimension,
+  type StatsFilter,
+} from "../ledger/stats";
+import {
+  add,
+  binAt,
+  binStep,
+  bucketRange,
+  locateMiddle,
+  type Narrowing,
+  narrowTo,
+  sortedBins,
+} from "../stats/median";
+import { onEveryShard, type Store } from "./store";
+
+export interface GroupStats extends InviteCounts {
+  key: GroupKey;
+  /** Median of `consumed_at - issued_at` over the group's opened invites; null when none. */
+  medianMsToOpen: number | null;
+}
+
+export interface InviteStats {
+  /** One entry per group that has invites, ordered by key. */
+  groups: GroupStats[];
+  /** Median time to open over every opened invite matched (not a median of medians). */
+  totalMedianMsToOpen: number | null;
+}
+
+/** A middle value to find: of one group, or of every group (`total`). */
+interface Target extends Narrowing {
+  total: boolean;
+  key: GroupKey;
+}
+
+const COUNT_FIELDS = [
+  "issued",
+  "opened",
+  "reopened",
+  "previews",
+  "blocked",
+  "expired",
+  "revoked",
+  "completed",
+] as const satisfies readonly (keyof InviteCounts)[];
+
+/** Null first, then ascending (SQL's ORDER BY key). */
+function compareKeys(a: GroupKey, b: GroupKey): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
+
+function mergeCounts(rows: CountsRow[]): CountsRow[] {
+  const merged = new Map<GroupKey, CountsRow>();
+  for (const row of rows) {
+    const into = merged.get(row.key);
+    if (!into) {
+      merged.set(row.key, { ...row });
+      continue;
+    }
+    for (const field of COUNT_FIELDS) into[field] += row[field];
+  }
+  return [...merged.values()].sort((a, b) => compareKeys(a.key, b.key));
+}
+
+/**
+ * Counts and medians per group for the invites issued in the filter's days, over every shard.
+ *
+ * @example
+ * const { groups } = await readInviteStats(store, { fromDay, beforeDay, now }, "survey");
+ */
+export async function readInviteStats(
+  store: Store,
+  filter: StatsFilter,
+  groupBy: StatsDimension,
+): Promise<InviteStats> {
+  const shards = await onEveryShard(store, (db) => readInviteCounts(db, filter, groupBy));
+  const counts = mergeCounts(shards.flatMap((s) => s.counts));
+
+  // Step 1: the digit count of each middle value, per group and over all groups.
+  const byDigits = new Map<GroupKey, Map<number, number>>();
+  const totalByDigits = new Map<number, number>();
+  for (const row of shards.flatMap((s) => s.digits)) {
+    const histogram = byDigits.get(row.key) ?? new Map<number, number>();
+    add(histogram, row.digits, row.opened);
+    byDigits.set(row.key, histogram);
+    add(totalByDigits, row.digits, row.opened);
+  }
+  const pending = [
+    ...[...byDigits].flatMap(([key, histogram]) =>
+      locateMiddle(histogram).map(({ bin, rank }) => ({ total: false, key, digits: bin, rank })),
+    ),
+    ...locateMiddle(totalByDigits).map(({ bin, rank }) => ({
+      total: true,
+      key: null,
+      digits: bin,
+      rank,
+    })),
+  ];
+
+  const targets = await locateBuckets(store, filter, groupBy, pending);
+  await narrowDown(store, filter, groupBy, targets);
+  const median = (total: boolean, key: GroupKey): number | null => {
+    const values = targets.filter((t) => t.total === total && t.key === key).map((t) => t.lo);
+    return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+  };
+  return {
+    groups: counts.map((row) => ({ ...row, medianMsToOpen: median(false, row.key) })),
+    totalMedianMsToOpen: median(true, null),
+  };
+}
+
+/**
+ * Step 2: the first two digits of each middle value, from the histogram rows of its digit count
+ * only. Returns each middle value's bucket range and its rank among the bucket's times.
+ */
+async function locateBuckets(
+  store: Store,
+  filter: StatsFilter,
+  groupBy: StatsDimension,
+  pending: { total: boolean; key: GroupKey; digits: number; rank: number }[],
+): Promise<Target[]> {
+  if (pending.length === 0) return [];
+  const digitsWanted = [...new Set(pending.map((p) => p.digits))];
+  const rows = await onEveryShard(store, (db) =>
+    readFirstTwoDigits(db, filter, groupBy, digitsWanted),
+  );
+  // Histograms over first two digits, per (group, digit count) and per digit count for all.
+  const histograms = new Map<string, Map<number, number>>();
+  const histogramOf = (total: boolean, key: GroupKey, digits: number) => {
+    const id = JSON.stringify([total, total ? null : key, digits]);
+    const histogram = histograms.get(id) ?? new Map<number, number>();
+    histograms.set(id, histogram);
+    return histogram;
+  };
+  for (const [key, digits, ...perFirstTwo] of rows.flat()) {
+    perFirstTwo.forEach((count, i) => {
+      const firstTwo = FIRST_TWO_DIGITS[i] ?? 0;
+      add(histogramOf(false, key, digits), firstTwo, count);
+      add(histogramOf(true, null, digits), firstTwo, count);
+    });
+  }
+  return pending.map((p) => {
+    const at = binAt(sortedBins(histogramOf(p.total, p.key, p.digits)), p.rank);
+    if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
+    const [lo, hi] = bucketRange(p.digits, at.bin);
+    return { total: p.total, key: p.key, lo, hi, rank: at.rank };
+  });
+}
+
+/**
+ * Step 3: narrows every target to one value. Each round gathers the targets' bins into spans
+ * (targets sharing a range share a span), asks every shard for its counts per span, group and
+ * bin, adds them up, and keeps the bin holding each target's rank.
+ */
+async function narrowDown(
+  store: Store,
+  filter: StatsFilter,
+  groupBy: StatsDimension,
+  targets: Target[],
+): Promise<void> {
+  const everyDay = Array.from(
+    { length: filter.beforeDay - filter.fromDay },
+    (_, i) => filter.fromDay + i,
+  );
+  for (;;) {
+    const open = targets.filter((t) => t.lo < t.hi);
+    if (open.length === 0) return;
+    const spans = new Map<string, Span & { index: number; dayset: Set<number> }>();
+    const spanOf = new Map<Target, Span & { index: number }>();
+    for (const t of open) {
+      const step = binStep(t.lo, t.hi);
+      const id = `${t.lo}:${t.hi}:${step}`;
+      const span = spans.get(id) ?? {
+        index: spans.size,
+        lo: t.lo,
+        hi: t.hi,
+        step,
+        days: [],
+        dayset: new Set<number>(),
+      };
+      spans.set(id, span);
+      // A day group's times all lie in its own day; anything else spans the whole range.
+      for (const day of !t.total && groupBy === "day" ? [Number(t.key)] : everyDay) {
+        span.dayset.add(day);
+      }
+      spanOf.set(t, span);
+    }
+    const list = [...spans.values()].map((s) => ({ ...s, days: [...s.dayset] }));
+    const rows = (
+      await onEveryShard(store, (db) => readOpenTimeBins(db, filter, groupBy, list))
+    ).flat();
+    // Counts per span and group, and per span over all groups.
+    const bins = new Map<string, Map<number, number>>();
+    const binsOf = (span: number, total: boolean, key: GroupKey) => {
+      const id = JSON.stringify([span, total, total ? null : key]);
+      const histogram = bins.get(id) ?? new Map<number, number>();
+      bins.set(id, histogram);
+      return histogram;
+    };
+    for (const row of rows) {
+      add(binsOf(row.span, false, row.key), row.bin, row.n);
+      add(binsOf(row.span, true, null), row.bin, row.n);
+    }
+    for (const t of open) {
+      const span = spanOf.get(t);
+      if (!span) throw new Error("every open target has a span");
+      Object.assign(t, narrowTo(sortedBins(binsOf(span.index, t.total, t.key)), t.rank, span.step));
+    }
+  }
+}

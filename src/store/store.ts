@@ -1,0 +1,70 @@
+/**
+ * The storage layer: the ledger's shards (D1) and the links namespace (KV). Routes, the tap and
+ * the jobs ask the modules of this folder for a link, a claim, a mark, a count or a reconcile
+ * step; only this folder knows which shard holds an invite, the KV keys and the metadata shapes.
+ * SQL itself lives in src/ledger, one statement set per database.
+ */
+import { getConfig, shardBinding } from "../config";
+import type { Env } from "../env";
+import { inviteIdShard } from "../tokens/ids";
+
+export interface Store {
+  /** KV: signed tokens and consumed marks, by invite id. */
+  readonly kv: KVNamespace;
+  /** Ledger shard i at index i; shard 0 also holds the control tables (reconcile runs…). */
+  readonly shards: readonly D1Database[];
+}
+
+const stores = new WeakMap<Env, Store>();
+
+/** The store of this `env` (bindings resolved once per isolate and `env`). */
+export function getStore(env: Env): Store {
+  let store = stores.get(env);
+  if (!store) {
+    const { ledgerShards } = getConfig(env);
+    const shards = Array.from({ length: ledgerShards }, (_, i) => {
+      const db = env[shardBinding(i)];
+      if (!db) throw new Error(`${shardBinding(i)} is not bound`); // config checked it
+      return db;
+    });
+    store = { kv: env.LINKS, shards };
+    stores.set(env, store);
+  }
+  return store;
+}
+
+/** The database of the control tables: reconcile runs, lease, imports, exports, stamp jobs. */
+export const controlDb = (store: Store): D1Database => store.shards[0] as D1Database;
+
+/** The same database straight from the bindings (binding DB), for when the config is broken. */
+export const controlDbOf = (env: Env): D1Database => env.DB;
+
+/** The shard holding invite `id`; undefined when the id names a shard that does not exist. */
+export const shardOf = (store: Store, id: string): D1Database | undefined =>
+  store.shards[inviteIdShard(id)];
+
+/**
+ * Items grouped by shard, each with its index in `items`, so per-shard results can be put back
+ * in input order.
+ */
+export function groupByShard<T>(
+  items: readonly T[],
+  shardOfItem: (item: T) => number,
+): Map<number, { index: number; item: T }[]> {
+  const groups = new Map<number, { index: number; item: T }[]>();
+  items.forEach((item, index) => {
+    const shard = shardOfItem(item);
+    const group = groups.get(shard) ?? [];
+    group.push({ index, item });
+    groups.set(shard, group);
+  });
+  return groups;
+}
+
+/** Runs `read` on every shard in parallel; results in shard order. */
+export function onEveryShard<T>(
+  store: Store,
+  read: (db: D1Database, shard: number) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(store.shards.map((db, shard) => read(db, shard)));
+}
