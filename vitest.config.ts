@@ -1,24 +1,32 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+/** Ledger shard counts the workerd suite runs on: each is a project running every test file. */
+const SHARD_COUNTS = [1, 4];
+
 // Tests run inside workerd against real local KV and D1 (the Workers Vitest pool).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations },
-        },
-      }),
-    ],
     test: {
-      setupFiles: ["./test/setup/apply-migrations.ts"],
-      // A fake Qualtrics server on loopback (Node side), following shared/qualtrics-api.md.
+      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
       globalSetup: ["./test/fake-qualtrics/global-setup.js"],
-      include: ["test/**/*.test.ts"],
-      testTimeout: 30_000,
+      projects: SHARD_COUNTS.map((shards) => ({
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
+            },
+          }),
+        ],
+        test: {
+          name: `shards-${shards}`,
+          setupFiles: ["./test/setup/apply-migrations.ts"],
+          include: ["test/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      })),
     },
   };
 });

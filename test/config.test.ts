@@ -100,3 +100,27 @@ describe("a bad config at request time", () => {
     expect(body.error.message).toContain("SURVEYS.s.url");
   });
 });
+
+describe("ledger shards", () => {
+  it("defaults to one shard and accepts any count whose shards are bound", () => {
+    expect(parseConfig({ ...base, LEDGER_SHARDS: undefined })).toMatchObject({
+      ledgerShards: 1,
+      previousLedgerShards: [],
+    });
+    expect(
+      parseConfig({ ...base, LEDGER_SHARDS: "8", LEDGER_SHARDS_PREVIOUS: "1, 4" }),
+    ).toMatchObject({ ledgerShards: 8, previousLedgerShards: [1, 4] });
+  });
+
+  it.each([
+    ["0", undefined, "LEDGER_SHARDS must be a whole number from 1 to 4096"],
+    ["2.5", undefined, "LEDGER_SHARDS must be a whole number"],
+    ["10", undefined, "LEDGER_SHARDS is 10 but no D1 database is bound as DB_8, DB_9"],
+    ["4", "8", "LEDGER_SHARDS_PREVIOUS: earlier counts must not exceed LEDGER_SHARDS"],
+    ["4", "x", "LEDGER_SHARDS_PREVIOUS must be a whole number"],
+  ])("LEDGER_SHARDS=%s, PREVIOUS=%s is refused", (shards, previous, message) => {
+    expect(
+      configError({ ...base, LEDGER_SHARDS: shards, LEDGER_SHARDS_PREVIOUS: previous }),
+    ).toContain(message);
+  });
+});

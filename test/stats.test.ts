@@ -3,7 +3,6 @@
  * and revocations, counted exactly per group and in totals, in JSON and CSV. Tests share storage
  * within this file, so each one tags its invites with its own trigger (or day window).
  */
-import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Stats, StatsRow, StatsTotals } from "../src/stats/schema";
 import {
@@ -17,6 +16,7 @@ import {
   tap,
   uniqueTxn,
 } from "./helpers/api";
+import { allShards, ledgerOf, onEveryShard } from "./helpers/ledger";
 
 const BOT_UA = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)";
 const DAY_MS = 86_400_000;
@@ -70,14 +70,16 @@ async function countersSettled(id: string, expected: Counters): Promise<void> {
 
 /** Expiry cannot be waited for (the minimum lifetime is a minute): move it into the past. */
 async function expireNow(id: string): Promise<void> {
-  await env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+  await ledgerOf(id)
+    .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
     .bind(Date.now() - 1_000, id)
     .run();
 }
 
 /** Reconciliation is another issue; mark a completion the way it will. */
 async function markCompleted(id: string): Promise<void> {
-  await env.DB.prepare("UPDATE invites SET completed_at = ? WHERE id = ?")
+  await ledgerOf(id)
+    .prepare("UPDATE invites SET completed_at = ? WHERE id = ?")
     .bind(Date.now(), id)
     .run();
 }
@@ -85,10 +87,11 @@ async function markCompleted(id: string): Promise<void> {
 /** Moves an invite `days` earlier, keeping its time to open and its lifetime. */
 async function moveDaysBack(id: string, days: number): Promise<void> {
   const shift = days * DAY_MS;
-  await env.DB.prepare(
-    `UPDATE invites SET issued_at = issued_at - ?1, expires_at = expires_at - ?1,
+  await ledgerOf(id)
+    .prepare(
+      `UPDATE invites SET issued_at = issued_at - ?1, expires_at = expires_at - ?1,
        consumed_at = consumed_at - ?1 WHERE id = ?2`,
-  )
+    )
     .bind(shift, id)
     .run();
 }
@@ -448,8 +451,14 @@ describe("GET /v1/stats: medians", () => {
       const channel = channels[i % 3] ?? "";
       byChannel.set(channel, [...(byChannel.get(channel) ?? []), ms]);
     });
-    const statement = env.DB.prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?");
-    await env.DB.batch([...times].map(([id, ms]) => statement.bind(ms, id)));
+    await Promise.all(
+      [...times].map(([id, ms]) =>
+        ledgerOf(id)
+          .prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?")
+          .bind(ms, id)
+          .run(),
+      ),
+    );
 
     const answer = await statsJson({ trigger, groupBy: "channel" });
     expect(answer.rows.map((r) => [r.key, r.issued, r.opened])).toEqual(
@@ -488,11 +497,13 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
   }
 
   /** The rollups recomputed from every invite in JS, independently of the migration's SQL. */
-  async function recount() {
-    const { results } = await env.DB.prepare(
-      `SELECT issued_at, expires_at, survey, trigger, channel, consumed_at, revoked_at,
+  async function recount(db: D1Database) {
+    const { results } = await db
+      .prepare(
+        `SELECT issued_at, expires_at, survey, trigger, channel, consumed_at, revoked_at,
          completed_at, reopen_count, blocked_count, preview_count FROM invites`,
-    ).all<LedgerRow>();
+      )
+      .all<LedgerRow>();
     const counts = new Map<string, number[]>();
     const openTimes = new Map<string, Map<number, number>>();
     for (const r of results) {
@@ -526,20 +537,22 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
   }
 
   /** The rollup tables as they are, rows that went back to zero left out. */
-  async function rollups() {
+  async function rollups(db: D1Database) {
     const counts = new Map<string, number[]>();
-    const countRows = await env.DB.prepare(
-      `SELECT day, survey, trigger, channel, expiry_day, issued, opened, reopened, previews,
+    const countRows = await db
+      .prepare(
+        `SELECT day, survey, trigger, channel, expiry_day, issued, opened, reopened, previews,
          blocked, revoked, completed FROM invite_counts`,
-    ).raw<(string | number)[]>();
+      )
+      .raw<(string | number)[]>();
     for (const [day, survey, trigger, channel, expiryDay, ...values] of countRows) {
       if (values.every((v) => v === 0)) continue;
       counts.set(JSON.stringify([day, survey, trigger, channel, expiryDay]), values as number[]);
     }
     const openTimes = new Map<string, Map<number, number>>();
-    const openRows = await env.DB.prepare("SELECT * FROM invite_open_times").all<
-      Record<string, string | number>
-    >();
+    const openRows = await db
+      .prepare("SELECT * FROM invite_open_times")
+      .all<Record<string, string | number>>();
     for (const row of openRows.results) {
       const histogram = new Map<number, number>();
       for (let firstTwo = 10; firstTwo <= 99; firstTwo++) {
@@ -556,11 +569,17 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
     return { counts, openTimes };
   }
 
+  /** Each shard's rollups against a recount of that shard's invites. */
   async function expectRollupsToMatchLedger() {
-    const [actual, wanted] = [await rollups(), await recount()];
-    expect(actual.counts).toEqual(wanted.counts);
-    expect(actual.openTimes).toEqual(wanted.openTimes);
+    for (const db of allShards()) {
+      const [actual, wanted] = [await rollups(db), await recount(db)];
+      expect(actual.counts).toEqual(wanted.counts);
+      expect(actual.openTimes).toEqual(wanted.openTimes);
+    }
   }
+
+  /** Every shard's rollups. */
+  const allRollups = () => Promise.all(allShards().map(rollups));
 
   it("match a recount of the ledger after every kind of write", async () => {
     const trigger = uniqueTrigger("rollups");
@@ -588,16 +607,19 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
     // Operator edits the service never makes: move days, channel, time to open; un-open; delete.
     expect((await tap(moved, { ip })).status).toBe(302);
     await moveDaysBack(moved, 3);
-    await env.DB.prepare(
-      "UPDATE invites SET channel = NULL, consumed_at = consumed_at + 12345 WHERE id = ?",
-    )
+    await ledgerOf(moved)
+      .prepare("UPDATE invites SET channel = NULL, consumed_at = consumed_at + 12345 WHERE id = ?")
       .bind(moved)
       .run();
-    await env.DB.prepare("UPDATE invites SET consumed_at = NULL WHERE id = ?").bind(reopened).run();
-    await env.DB.prepare("UPDATE invites SET consumed_at = issued_at - 3 WHERE id = ?")
+    await ledgerOf(reopened)
+      .prepare("UPDATE invites SET consumed_at = NULL WHERE id = ?")
+      .bind(reopened)
+      .run();
+    await ledgerOf(unopened)
+      .prepare("UPDATE invites SET consumed_at = issued_at - 3 WHERE id = ?")
       .bind(unopened)
       .run();
-    await env.DB.prepare("DELETE FROM invites WHERE id = ?").bind(deleted).run();
+    await ledgerOf(deleted).prepare("DELETE FROM invites WHERE id = ?").bind(deleted).run();
     await expireNow(revoked);
 
     await expectRollupsToMatchLedger();
@@ -634,17 +656,20 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
     await countersSettled(b, { previews: 1 });
     const before = {
       stats: await statsJson({ trigger, groupBy: "channel" }),
-      ...(await rollups()),
+      rollups: await allRollups(),
     };
     // What the retention job does (src/ledger/retention.ts), and
     // reconciliation's push bookkeeping.
-    await env.DB.prepare(
+    await onEveryShard(
       `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, purged_at = ?1,
          pushed_at = ?1, push_ref = 'import-1' WHERE trigger = ?2`,
-    )
-      .bind(Date.now(), trigger)
-      .run();
-    const after = { stats: await statsJson({ trigger, groupBy: "channel" }), ...(await rollups()) };
+      Date.now(),
+      trigger,
+    );
+    const after = {
+      stats: await statsJson({ trigger, groupBy: "channel" }),
+      rollups: await allRollups(),
+    };
     expect(after).toEqual(before);
     expect(withoutMedian(after.stats.totals)).toEqual(
       expected({ issued: 3, opened: 1, previews: 1 }),
@@ -659,7 +684,7 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
     const [yesterday, earlierToday, laterToday, openedThenExpired, revokedThenExpired] = ids;
     const now = Date.now();
     const setExpiry = (id: string, at: number) =>
-      env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?").bind(at, id).run();
+      ledgerOf(id).prepare("UPDATE invites SET expires_at = ? WHERE id = ?").bind(at, id).run();
     expect((await tap(openedThenExpired, { ip: "198.51.100.50" })).status).toBe(302);
     expect((await api(`/v1/links/${revokedThenExpired}`, { method: "DELETE" })).status).toBe(200);
     // Read through the rollup (an expiry day before today) and through today's index.

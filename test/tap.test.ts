@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { getConfig } from "../src/config";
 import { verifyLinkValues } from "../src/tokens/link-signature";
 import { api, cookieFrom, eventually, issue, linkStatus, PHONE_UA, tap } from "./helpers/api";
+import { ledgerOf } from "./helpers/ledger";
 
 const TAP_HEADERS = {
   "cache-control": "no-store",
@@ -67,9 +68,8 @@ describe("the first tap", () => {
   it("records the open in the ledger and marks the token consumed in KV", async () => {
     const link = await issue();
     expect((await tap(link.id)).status).toBe(302);
-    const events = await env.DB.prepare(
-      "SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id",
-    )
+    const events = await ledgerOf(link.id)
+      .prepare("SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id")
       .bind(link.id)
       .all<{ outcome: string }>();
     expect(events.results.map((e) => e.outcome)).toEqual(["opened"]);
@@ -85,9 +85,8 @@ describe("the first tap", () => {
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 302)).toHaveLength(1);
     expect(statuses.filter((s) => s === 410)).toHaveLength(49);
-    const opened = await env.DB.prepare(
-      "SELECT COUNT(*) AS n FROM click_events WHERE invite_id = ? AND outcome = 'opened'",
-    )
+    const opened = await ledgerOf(link.id)
+      .prepare("SELECT COUNT(*) AS n FROM click_events WHERE invite_id = ? AND outcome = 'opened'")
       .bind(link.id)
       .first<{ n: number }>();
     expect(opened?.n).toBe(1);
@@ -263,7 +262,8 @@ describe("dead links", () => {
 
   it("an expired link gets the 410 expired page after KV dropped the token", async () => {
     const link = await issue({ ttlSeconds: 60 });
-    await env.DB.prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+    await ledgerOf(link.id)
+      .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, link.id)
       .run();
     await env.LINKS.delete(link.id);

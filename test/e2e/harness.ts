@@ -34,14 +34,26 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Extra `--var NAME:value` pairs let a test point surveys at a loopback stand-in, etc. */
+/** The D1 binding of ledger shard `index` (wrangler.toml: DB, DB_1, DB_2, …). */
+export const shardBinding = (index: number): string => (index === 0 ? "DB" : `DB_${index}`);
+
+/** Extra `--var NAME:value` pairs let a test point surveys at a loopback stand-in, set LEDGER_SHARDS, etc. */
 export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {
   const port = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), "invite-edge-e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+  // Every ledger shard the server will use gets the migrations, as `npm start` does.
+  const shards = vars.LEDGER_SHARDS ?? "1";
   const migrate = spawnSync(
-    WRANGLER,
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
+    process.execPath,
+    [
+      join(ROOT, "scripts/provision-shards.js"),
+      "--local",
+      "--shards",
+      shards,
+      "--persist-to",
+      persistDir,
+    ],
     { cwd: ROOT, env, encoding: "utf8" },
   );
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);

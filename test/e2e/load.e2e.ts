@@ -1,39 +1,72 @@
 /**
  * Load against `wrangler dev` (RATE_LIMITS=off): issue LOAD_LINKS links through the batch API
  * (500 per call), tap each once with LOAD_CLIENTS concurrent clients while LOAD_REUSED more taps
- * hit links that were already used. Then the ledger (the local D1, read with `wrangler d1 execute`)
- * must show exactly one open per link and one blocked event per re-use: no 5xx, no lost event.
+ * hit links that were already used, on a ledger of LOAD_SHARDS shards (default 4). Then the ledger
+ * (every shard's local D1, read with `wrangler d1 execute`) must show exactly one open per link and
+ * one blocked event per re-use: no 5xx, no lost event.
  * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, OUTPUT_DIR, PHONE_UA, ROOT, startDevServer } from "./harness";
+import {
+  type DevServer,
+  OUTPUT_DIR,
+  PHONE_UA,
+  ROOT,
+  shardBinding,
+  startDevServer,
+} from "./harness";
 
 const LINKS = Number(process.env.LOAD_LINKS ?? 10_000);
 const REUSED = Number(process.env.LOAD_REUSED ?? 1_000);
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 16);
+const SHARDS = Number(process.env.LOAD_SHARDS ?? 4);
 const BATCH = 500;
 
 let server: DevServer;
 
 beforeAll(async () => {
-  server = await startDevServer({ RATE_LIMITS: "off" });
+  server = await startDevServer({ RATE_LIMITS: "off", LEDGER_SHARDS: String(SHARDS) });
 });
 
 afterAll(async () => {
   await server?.stop();
 });
 
-/** One SQL query against the dev server's local D1, as `wrangler d1 execute` returns it. */
+/** One SQL query against every shard's local D1, rows concatenated in shard order. */
 function queryLedger<T>(sql: string): T[] {
+  return Array.from({ length: SHARDS }, (_, shard) =>
+    queryShard<T>(shardBinding(shard), sql),
+  ).flat();
+}
+
+/** Adds up, per key, the numeric fields of rows from several shards. */
+function addUp<T extends Record<string, number | string>>(rows: T[], key?: keyof T): T[] {
+  const sums = new Map<unknown, Record<string, number | string>>();
+  for (const row of rows) {
+    const id = key === undefined ? "" : row[key];
+    const into = sums.get(id);
+    if (!into) {
+      sums.set(id, { ...row });
+      continue;
+    }
+    for (const [name, value] of Object.entries(row)) {
+      if (typeof value === "number" && name !== key) into[name] = Number(into[name] ?? 0) + value;
+    }
+  }
+  return [...sums.values()] as T[];
+}
+
+/** One SQL query against one shard's local D1, as `wrangler d1 execute` returns it. */
+function queryShard<T>(binding: string, sql: string): T[] {
   const result = spawnSync(
     join(ROOT, "node_modules/.bin/wrangler"),
     [
       "d1",
       "execute",
-      "DB",
+      binding,
       "--local",
       "--persist-to",
       server.persistDir,
@@ -174,14 +207,17 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
     let events: Events[] = [];
     const deadline = Date.now() + 60_000;
     for (;;) {
-      [totals] = queryLedger<Totals>(
-        `SELECT COUNT(*) AS issued, SUM(consumed_at IS NOT NULL) AS opened,
+      [totals] = addUp(
+        queryLedger<Totals>(
+          `SELECT COUNT(*) AS issued, SUM(consumed_at IS NOT NULL) AS opened,
                 SUM(blocked_count) AS blocked, SUM(reopen_count) AS reopened
          FROM invites WHERE trigger = 'load_test'`,
+        ),
       );
-      events = queryLedger<Events>(
-        "SELECT outcome, COUNT(*) AS n FROM click_events GROUP BY outcome ORDER BY outcome",
-      );
+      events = addUp(
+        queryLedger<Events>("SELECT outcome, COUNT(*) AS n FROM click_events GROUP BY outcome"),
+        "outcome",
+      ).sort((a, b) => (a.outcome < b.outcome ? -1 : 1));
       const blockedEvents = events.find((e) => e.outcome === "blocked")?.n ?? 0;
       if ((totals?.blocked === REUSED && blockedEvents === REUSED) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1_000));
@@ -194,12 +230,14 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
       ].filter((e) => e.n > 0),
     );
     // Per invite: exactly one opened event each, and its blocked counter matches its events.
-    const [mismatch] = queryLedger<{ opens: number; counters: number }>(
-      `SELECT
+    const [mismatch] = addUp(
+      queryLedger<{ opens: number; counters: number }>(
+        `SELECT
          (SELECT COUNT(*) FROM (SELECT invite_id FROM click_events WHERE outcome = 'opened'
             GROUP BY invite_id HAVING COUNT(*) <> 1)) AS opens,
          (SELECT COUNT(*) FROM invites i WHERE i.blocked_count <> (SELECT COUNT(*) FROM click_events c
             WHERE c.invite_id = i.id AND c.outcome = 'blocked')) AS counters`,
+      ),
     );
     expect(mismatch).toEqual({ opens: 0, counters: 0 });
     mkdirSync(OUTPUT_DIR, { recursive: true });

@@ -8,7 +8,9 @@ import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import type { Env } from "../../src/env";
 import type { ReconcileOptions } from "../../src/qualtrics/reconcile";
+import { shardPrefix } from "../../src/tokens/ids";
 import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
+import { allShards, fromEveryShard } from "./ledger";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -129,22 +131,26 @@ export function callWorker(workerEnv: Env, path: string, init: ApiInit = {}): Pr
 
 /** Deletes every invite, click and reconcile record: each test starts from an empty ledger. */
 export async function resetLedger(): Promise<void> {
-  await env.DB.batch(
-    [
-      "DELETE FROM invites",
-      "DELETE FROM click_events",
-      "DELETE FROM reconcile_runs",
-      "DELETE FROM reconcile_imports",
-      "DELETE FROM reconcile_exports",
-      "DELETE FROM reconcile_stamp_jobs",
-      "DELETE FROM reconcile_lease",
-    ].map((sql) => env.DB.prepare(sql)),
+  await Promise.all(
+    allShards().map((db) =>
+      db.batch(
+        [
+          "DELETE FROM invites",
+          "DELETE FROM click_events",
+          "DELETE FROM reconcile_runs",
+          "DELETE FROM reconcile_imports",
+          "DELETE FROM reconcile_exports",
+          "DELETE FROM reconcile_stamp_jobs",
+          "DELETE FROM reconcile_lease",
+        ].map((sql) => db.prepare(sql)),
+      ),
+    ),
   );
 }
 
 export interface SeedOptions {
   survey?: string;
-  /** Distinguishes seeded batches: ids are prefix + zero-padded number, 22 characters. */
+  /** Distinguishes seeded batches: ids are a shard's two characters, prefix, zero-padded number. */
   prefix?: string;
   /** The first this many invites are opened (tapped). */
   opened?: number;
@@ -153,33 +159,50 @@ export interface SeedOptions {
   issuedAt?: number;
 }
 
-/** Inserts `count` invites in one statement (volume tests; the tap and issue paths are tested elsewhere). */
+/**
+ * Inserts `count` invites, one statement per shard, spread over the shards round robin (volume
+ * tests; the tap and issue paths are tested elsewhere). Returns their ids in order.
+ */
 export async function seedInvites(count: number, options: SeedOptions = {}): Promise<string[]> {
   const prefix = options.prefix ?? "s";
   const width = 22 - prefix.length;
   const issuedAt = options.issuedAt ?? Date.now() - 3_600_000;
-  await env.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-     INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel,
-       embedded_data, request_hash, issued_at, expires_at, consumed_at)
-     SELECT ?2 || substr('0000000000000000000000' || i, -?3), ?4, ?2 || '-txn-' || i,
-       COALESCE(?5, 'customer-' || ?2 || '-' || i), 'ticket_scanned', 'in_app',
-       '{"venue":"Arena North","event":"Finals","seat":"B12"}', 'seeded', ?6 + i, ?7,
-       CASE WHEN i <= ?8 THEN ?6 + i + 60000 ELSE NULL END
-     FROM n`,
-  )
-    .bind(
-      count,
-      prefix,
-      width,
-      options.survey ?? "demo",
-      options.customer ?? null,
-      issuedAt,
-      issuedAt + 7 * 86_400_000,
-      options.opened ?? 0,
-    )
-    .run();
-  return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, "0")}`);
+  const shards = allShards();
+  await Promise.all(
+    shards.map((db, shard) =>
+      db
+        .prepare(
+          `WITH RECURSIVE n(i) AS (
+             SELECT CAST(?9 AS INTEGER) UNION ALL SELECT i + CAST(?10 AS INTEGER) FROM n WHERE i + ?10 <= ?1
+           )
+           INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel,
+             embedded_data, request_hash, issued_at, expires_at, consumed_at)
+           SELECT ?11 || ?2 || substr('0000000000000000000000' || i, -?3), ?4, ?2 || '-txn-' || i,
+             COALESCE(?5, 'customer-' || ?2 || '-' || i), 'ticket_scanned', 'in_app',
+             '{"venue":"Arena North","event":"Finals","seat":"B12"}', 'seeded', ?6 + i, ?7,
+             CASE WHEN i <= ?8 THEN ?6 + i + 60000 ELSE NULL END
+           FROM n WHERE i <= ?1`,
+        )
+        .bind(
+          count,
+          prefix,
+          width,
+          options.survey ?? "demo",
+          options.customer ?? null,
+          issuedAt,
+          issuedAt + 7 * 86_400_000,
+          options.opened ?? 0,
+          shard + 1,
+          shards.length,
+          shardPrefix(shard),
+        )
+        .run(),
+    ),
+  );
+  return Array.from(
+    { length: count },
+    (_, i) => `${shardPrefix(i % shards.length)}${prefix}${String(i + 1).padStart(width, "0")}`,
+  );
 }
 
 /** Every invite id carried by a transaction in the fake, with how many transactions carry it. */
@@ -211,13 +234,13 @@ export const pushedOnce = (count: number) => ({
   total: count,
 });
 
+/** Invite rows from every shard (all, or those of `ids`), ordered by id. */
 export async function inviteRows(ids?: string[]) {
-  const { results } = ids
-    ? await env.DB.prepare(
-        "SELECT * FROM invites WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+  const rows = ids
+    ? await fromEveryShard<Record<string, unknown>>(
+        "SELECT * FROM invites WHERE id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(ids),
       )
-        .bind(JSON.stringify(ids))
-        .all<Record<string, unknown>>()
-    : await env.DB.prepare("SELECT * FROM invites ORDER BY id").all<Record<string, unknown>>();
-  return results;
+    : await fromEveryShard<Record<string, unknown>>("SELECT * FROM invites");
+  return rows.sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
 }

@@ -7,6 +7,7 @@ import { env, SELF } from "cloudflare:test";
 import { base64url, compactVerify, createLocalJWKSet } from "jose";
 import { describe, expect, it } from "vitest";
 import { api, linkRequest, ORIGIN, PHONE_UA, tap } from "../helpers/api";
+import { ledgerOf } from "../helpers/ledger";
 import { ledgerRow } from "./helpers";
 
 const SQL = [
@@ -71,7 +72,9 @@ describe("SQL in values", () => {
     const first = await tap(body.id);
     expect(first.status).toBe(302);
     expect(locationValues(first)).toMatchObject({ ...embeddedData, customer_id: SQL[3] });
-    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM invites").first<{ n: number }>();
+    const count = await ledgerOf(body.id)
+      .prepare("SELECT COUNT(*) AS n FROM invites")
+      .first<{ n: number }>();
     expect(count?.n).toBeGreaterThan(0);
     expect((await ledgerRow(body.id))?.consumed_at).not.toBeNull();
     expect((await tap(body.id, { ip: "198.51.100.30" })).status).toBe(410);

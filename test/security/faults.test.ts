@@ -6,6 +6,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cookieFrom, issue } from "../helpers/api";
+import { wrapShards } from "../helpers/ledger";
 import { callWorker, clickOutcomes, ledgerRow, tapRequest } from "./helpers";
 
 const outage = () => new Error("D1_ERROR: simulated outage: network connection lost");
@@ -26,8 +27,8 @@ function failingStatement(): D1PreparedStatement {
  * The real D1 binding, except during an outage: `batch` rejects, and with `reads` every prepared
  * statement rejects too.
  */
-function failingD1({ reads = false } = {}): D1Database {
-  return new Proxy(env.DB, {
+function failingD1(db: D1Database, { reads = false } = {}): D1Database {
+  return new Proxy(db, {
     get(target, property, receiver) {
       if (property === "batch") return () => Promise.reject(outage());
       if (property === "prepare" && reads) return () => failingStatement();
@@ -59,7 +60,10 @@ describe("D1 failing during a claim", () => {
     const link = await issue();
     const log = vi.spyOn(console, "log");
 
-    const failed = await callWorker(tapRequest(link.id), { DB: failingD1() });
+    const failed = await callWorker(
+      tapRequest(link.id),
+      wrapShards((db) => failingD1(db)),
+    );
     expect(failed.status).toBe(503);
     expect(failed.headers.get("Content-Type")).toContain("text/html");
     expect(failed.headers.get("Retry-After")).toBe("5");
@@ -85,9 +89,10 @@ describe("D1 failing during a claim", () => {
   it("answers a 503 page when the ledger cannot even be read (KV lacks the token)", async () => {
     const link = await issue();
     await env.LINKS.delete(link.id); // e.g. not yet replicated to this location: the ledger decides
-    const failed = await callWorker(tapRequest(link.id), {
-      DB: failingD1({ reads: true }),
-    });
+    const failed = await callWorker(
+      tapRequest(link.id),
+      wrapShards((db) => failingD1(db, { reads: true })),
+    );
     expect(failed.status).toBe(503);
     expect(failed.headers.get("Retry-After")).toBe("5");
     expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
@@ -99,9 +104,10 @@ describe("D1 failing during a claim", () => {
 
   it("a confirm page's POST during a D1 outage consumes nothing either", async () => {
     const link = await issue({ survey: "demo-confirm" });
-    const failed = await callWorker(tapRequest(link.id, { method: "POST" }), {
-      DB: failingD1(),
-    });
+    const failed = await callWorker(
+      tapRequest(link.id, { method: "POST" }),
+      wrapShards((db) => failingD1(db)),
+    );
     expect(failed.status).toBe(503);
     expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
     const retry = await callWorker(tapRequest(link.id, { method: "POST" }));

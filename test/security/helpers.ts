@@ -5,6 +5,7 @@
 import { env } from "cloudflare:test";
 import type { InviteRow } from "../../src/ledger/invites";
 import { fetchWorker, ORIGIN, PHONE_UA } from "../helpers/api";
+import { ledgerOf } from "../helpers/ledger";
 
 export type TestEnv = typeof env;
 
@@ -50,13 +51,12 @@ export function tapRequest(
 export type LedgerRow = InviteRow & { purged_at: number | null };
 
 export async function ledgerRow(id: string): Promise<LedgerRow | null> {
-  return env.DB.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<LedgerRow>();
+  return ledgerOf(id).prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<LedgerRow>();
 }
 
 export async function clickOutcomes(id: string): Promise<string[]> {
-  const { results } = await env.DB.prepare(
-    "SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id",
-  )
+  const { results } = await ledgerOf(id)
+    .prepare("SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id")
     .bind(id)
     .all<{ outcome: string }>();
   return results.map((r) => r.outcome);

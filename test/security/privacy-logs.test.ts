@@ -8,6 +8,7 @@ import { createScheduledController, env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { api, cookieFrom, type IssuedLink, issue, linkRequest, ORIGIN, tap } from "../helpers/api";
+import { ledgerOf, wrapShards } from "../helpers/ledger";
 import { callWorker, devSigningJwk, tapRequest } from "./helpers";
 
 const CUSTOMER = "cust-PRIVATE-51d7c0";
@@ -138,13 +139,16 @@ describe("logs over a full scenario", () => {
     // Store faults: D1 down during a claim, KV failing the consumed mark.
     const faulty = await issue({ customerId: CUSTOMER, embeddedData: EMBEDDED });
     await rememberToken(faulty.id);
-    const d1Down = new Proxy(env.DB, {
-      get: (target, property) =>
-        property === "batch"
-          ? () => Promise.reject(new Error("D1_ERROR: simulated outage"))
-          : Reflect.get(target, property).bind(target),
-    });
-    await callWorker(tapRequest(faulty.id), { DB: d1Down });
+    const d1Down = wrapShards(
+      (db) =>
+        new Proxy(db, {
+          get: (target, property) =>
+            property === "batch"
+              ? () => Promise.reject(new Error("D1_ERROR: simulated outage"))
+              : Reflect.get(target, property).bind(target),
+        }),
+    );
+    await callWorker(tapRequest(faulty.id), d1Down);
     const kvDown = new Proxy(env.LINKS, {
       get: (target, property) =>
         property === "put"
@@ -155,7 +159,8 @@ describe("logs over a full scenario", () => {
 
     // A broken configuration, and the retention cron.
     await callWorker(tapRequest(faulty.id), { COOKIE_SECRET: "short" });
-    await env.DB.prepare("UPDATE invites SET issued_at = ? WHERE id = ?")
+    await ledgerOf(victim.id)
+      .prepare("UPDATE invites SET issued_at = ? WHERE id = ?")
       .bind(Date.now() - 100 * 86_400_000, victim.id)
       .run();
     await worker.scheduled(

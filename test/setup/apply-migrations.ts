@@ -1,4 +1,11 @@
 import { applyD1Migrations, env } from "cloudflare:test";
+import { shardBinding } from "../../src/config";
 
-// Setup files run before each test file; applying migrations is idempotent.
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// Setup files run before each test file; applying migrations is idempotent. Every ledger shard
+// of this project's LEDGER_SHARDS gets them, as `npm start` and the deploy guide do.
+const shards = Number(env.LEDGER_SHARDS ?? "1");
+for (let i = 0; i < shards; i++) {
+  const db = env[shardBinding(i)];
+  if (!db) throw new Error(`${shardBinding(i)} is not bound (wrangler.toml)`);
+  await applyD1Migrations(db, env.TEST_MIGRATIONS);
+}

@@ -1,0 +1,65 @@
+/**
+ * Direct access to the ledger's shards for assertions and setup: which shard holds an invite,
+ * every shard at once, and an `env` whose shards are wrapped (faults, recorders). The suite runs
+ * once per shard count (vitest.config.ts), so tests read the shards through these helpers.
+ */
+import { env } from "cloudflare:test";
+import { shardBinding } from "../../src/config";
+import type { Env } from "../../src/env";
+import { inviteIdShard } from "../../src/tokens/ids";
+
+/** LEDGER_SHARDS of this test project. */
+export const SHARDS = Number(env.LEDGER_SHARDS ?? "1");
+
+/** Every shard's D1 binding, shard i at index i (shard 0 also holds the control tables). */
+export function allShards(source: Env = env): D1Database[] {
+  return Array.from({ length: SHARDS }, (_, i) => {
+    const db = source[shardBinding(i)];
+    if (!db) throw new Error(`${shardBinding(i)} is not bound`);
+    return db;
+  });
+}
+
+/** The shard holding invite `id` (any bound shard: tests may issue with another count). */
+export function ledgerOf(id: string): D1Database {
+  const db = env[shardBinding(inviteIdShard(id))];
+  if (!db) throw new Error(`invite ${id} names shard ${inviteIdShard(id)}, which is not bound`);
+  return db;
+}
+
+/** Every shard binding replaced by `wrap(db, index)`, as overrides to merge into an `env`. */
+export function wrapShards(wrap: (db: D1Database, shard: number) => D1Database): Partial<Env> {
+  const wrapped: Partial<Env> = {};
+  allShards().forEach((db, i) => {
+    wrapped[shardBinding(i)] = wrap(db, i);
+  });
+  return wrapped;
+}
+
+/** Rows of `sql` from every shard, concatenated in shard order. */
+export async function fromEveryShard<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+  const results = await Promise.all(
+    allShards().map(
+      async (db) =>
+        (
+          await db
+            .prepare(sql)
+            .bind(...params)
+            .all<T>()
+        ).results,
+    ),
+  );
+  return results.flat();
+}
+
+/** Runs a write statement on every shard. */
+export async function onEveryShard(sql: string, ...params: unknown[]): Promise<void> {
+  await Promise.all(
+    allShards().map((db) =>
+      db
+        .prepare(sql)
+        .bind(...params)
+        .run(),
+    ),
+  );
+}

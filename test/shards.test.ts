@@ -1,0 +1,245 @@
+/**
+ * The ledger over N shards (this project's LEDGER_SHARDS, see vitest.config.ts): links name
+ * their shard, single use and idempotent issue hold inside a shard under concurrency, a raised
+ * shard count keeps earlier transactions idempotent, and one shard's overload is a 503 that
+ * consumes nothing while the other shards serve.
+ */
+import { applyD1Migrations, env } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { shardBinding } from "../src/config";
+import { jumpHash, placeTransaction } from "../src/store/placement";
+import { inviteIdShard, shardPrefix } from "../src/tokens/ids";
+import {
+  apiRequest,
+  fetchWorker,
+  type IssuedLink,
+  linkRequest,
+  PHONE_UA,
+  randomIp,
+  uniqueTxn,
+} from "./helpers/api";
+import { allShards, fromEveryShard, ledgerOf, SHARDS, wrapShards } from "./helpers/ledger";
+
+/** Shards the tests below may use beyond this project's count (all declared in wrangler.toml). */
+const MAX_TEST_SHARDS = 4;
+
+beforeAll(async () => {
+  for (let i = 0; i < MAX_TEST_SHARDS; i++) {
+    const db = env[shardBinding(i)];
+    if (db) await applyD1Migrations(db, env.TEST_MIGRATIONS);
+  }
+});
+
+const tapRequest = (id: string, ip = randomIp()) =>
+  new Request(`https://invite-edge.test/s/${id}`, {
+    headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": ip },
+    redirect: "manual",
+  });
+
+async function issueVia(workerEnv: typeof env, body: Record<string, unknown>) {
+  const res = await fetchWorker(apiRequest("/v1/links", { method: "POST", json: body }), workerEnv);
+  return { status: res.status, link: (await res.json()) as IssuedLink };
+}
+
+describe("placement", () => {
+  it("jump hashing only ever moves a key to a new shard when the count grows", () => {
+    const moved = new Map<number, number>();
+    for (let k = 0n; k < 2000n; k++) {
+      const key = k * 0x9e3779b97f4a7c15n;
+      for (let n = 1; n < 16; n++) {
+        const [before, after] = [jumpHash(key, n), jumpHash(key, n + 1)];
+        expect(before).toBeLessThan(n);
+        if (before !== after) {
+          expect(after).toBe(n);
+          moved.set(n, (moved.get(n) ?? 0) + 1);
+        }
+      }
+    }
+    // About 1/(n+1) of the keys move to the new shard: 2000/4 = 500 from 3 to 4 shards.
+    expect(moved.get(3)).toBeGreaterThan(400);
+    expect(moved.get(3)).toBeLessThan(600);
+  });
+
+  it("spreads transactions evenly and names each earlier shard once", async () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 400; i++) {
+      const { shard, earlier } = await placeTransaction("demo", `txn-${i}`, 4, [1, 2]);
+      counts[shard] = (counts[shard] ?? 0) + 1;
+      expect(earlier).not.toContain(shard);
+      expect(new Set(earlier).size).toBe(earlier.length);
+    }
+    for (const n of counts) expect(n).toBeGreaterThan(60);
+  });
+
+  it("a link's id names the shard that holds its row, and only that shard", async () => {
+    const links = await Promise.all(
+      Array.from({ length: 24 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
+    );
+    const used = new Set(links.map((l) => inviteIdShard(l.id)));
+    expect(used.size).toBe(SHARDS);
+    for (const link of links) {
+      expect(link.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      const holders = await Promise.all(
+        allShards().map((db) =>
+          db.prepare("SELECT id FROM invites WHERE id = ?").bind(link.id).first(),
+        ),
+      );
+      expect(holders.map((row) => row !== null)).toEqual(
+        allShards().map((_, i) => i === inviteIdShard(link.id)),
+      );
+    }
+  });
+
+  it("an id naming a shard beyond the configured count is a 404 page", async () => {
+    const res = await fetchWorker(tapRequest(`${shardPrefix(SHARDS + 3)}${"A".repeat(22)}`));
+    expect(res.status).toBe(404);
+    expect(res.headers.get("Content-Type")).toContain("text/html");
+  });
+});
+
+describe(`concurrency on ${SHARDS} shard(s)`, () => {
+  it("50 concurrent taps on each of 20 links open each link exactly once", async () => {
+    const links = await Promise.all(
+      Array.from({ length: 20 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
+    );
+    const taps = await Promise.all(
+      links.flatMap((link) => Array.from({ length: 50 }, () => fetchWorker(tapRequest(link.id)))),
+    );
+    expect(taps.filter((r) => r.status === 302)).toHaveLength(20);
+    expect(taps.filter((r) => r.status === 410)).toHaveLength(980);
+    const opened = await fromEveryShard<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM click_events
+       WHERE outcome = 'opened' AND invite_id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(links.map((l) => l.id)),
+    );
+    expect(opened.reduce((sum, r) => sum + r.n, 0)).toBe(20);
+  });
+
+  it("20 concurrent identical issue calls: one 201 and nineteen 200 with the same link", async () => {
+    const body = linkRequest();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => issueVia(env, body)));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(19);
+    expect(new Set(answers.map((a) => a.link.id)).size).toBe(1);
+  });
+
+  it("concurrent batches sharing transaction ids get one link per transaction", async () => {
+    const shared = Array.from({ length: 30 }, () => linkRequest());
+    const batches = await Promise.all(
+      Array.from({ length: 6 }, (_, b) => {
+        // Each batch: the shared items (in its own order) plus one of its own, and a duplicate.
+        const items = [...shared].sort(() => (b % 2 === 0 ? 1 : -1));
+        items.push(linkRequest(), items[0] as ReturnType<typeof linkRequest>);
+        return fetchWorker(
+          apiRequest("/v1/links/batch", { method: "POST", json: { links: items } }),
+        )
+          .then(
+            (res) => res.json() as Promise<{ results: { status: number; link?: IssuedLink }[] }>,
+          )
+          .then((body) => ({ items, results: body.results }));
+      }),
+    );
+    const idsByTxn = new Map<string, Set<string>>();
+    for (const { items, results } of batches) {
+      results.forEach((result, i) => {
+        expect([200, 201]).toContain(result.status);
+        const txn = String(items[i]?.transactionId);
+        const ids = idsByTxn.get(txn) ?? new Set<string>();
+        ids.add(result.link?.id ?? "");
+        idsByTxn.set(txn, ids);
+      });
+    }
+    for (const ids of idsByTxn.values()) expect(ids.size).toBe(1);
+    const rows = await fromEveryShard<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM invites WHERE transaction_id IN (SELECT value FROM json_each(?))",
+      JSON.stringify([...idsByTxn.keys()]),
+    );
+    expect(rows.reduce((sum, r) => sum + r.n, 0)).toBe(idsByTxn.size);
+  });
+});
+
+describe("raising the shard count", () => {
+  const at = (shards: number, previous?: string) => ({
+    ...env,
+    LEDGER_SHARDS: String(shards),
+    ...(previous ? { LEDGER_SHARDS_PREVIOUS: previous } : {}),
+  });
+  const onOne = at(1);
+  const onFourAfterOne = at(4, "1");
+
+  /** A transaction that one shard placed in shard 0 and four shards place elsewhere. */
+  async function movedTransaction(): Promise<string> {
+    for (;;) {
+      const txn = uniqueTxn("moved");
+      if ((await placeTransaction("demo", txn, 4)).shard !== 0) return txn;
+    }
+  }
+
+  it("keeps earlier links where they are and answers their retries from there", async () => {
+    const body = linkRequest({ transactionId: await movedTransaction() });
+    const first = await issueVia(onOne, body);
+    expect(first.status).toBe(201);
+    expect(inviteIdShard(first.link.id)).toBe(0);
+
+    const retry = await issueVia(onFourAfterOne, body);
+    expect(retry).toEqual({ status: 200, link: { ...first.link } });
+    const changed = await issueVia(onFourAfterOne, { ...body, trigger: "other" });
+    expect(changed.status).toBe(409);
+
+    // The earlier link still taps under four shards; new links spread over all four.
+    const tapped = await fetchWorker(tapRequest(first.link.id), onFourAfterOne);
+    expect(tapped.status).toBe(302);
+    const fresh = await Promise.all(
+      Array.from({ length: 16 }, () => issueVia(onFourAfterOne, linkRequest())),
+    );
+    expect(new Set(fresh.map((f) => inviteIdShard(f.link.id))).size).toBe(4);
+  });
+
+  it("without LEDGER_SHARDS_PREVIOUS a retry of a moved transaction is not found where it was", async () => {
+    const body = linkRequest({ transactionId: await movedTransaction() });
+    expect((await issueVia(onOne, body)).status).toBe(201);
+    // What the setting exists for: the retry lands in the new shard and makes a second link.
+    expect((await issueVia(at(4), body)).status).toBe(201);
+  });
+});
+
+describe("one shard overloaded", () => {
+  it("taps on its links get the 503 page and consume nothing; other shards serve", async () => {
+    const links = await Promise.all(
+      Array.from({ length: 12 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
+    );
+    const busy = inviteIdShard(links[0]?.id ?? "");
+    const overloaded = wrapShards((db, shard) =>
+      shard !== busy
+        ? db
+        : new Proxy(db, {
+            get(target, property, receiver) {
+              if (property === "batch" || property === "prepare") {
+                return () => {
+                  throw new Error(
+                    "D1_ERROR: Database is overloaded. Requests queued for too long.",
+                  );
+                };
+              }
+              const value = Reflect.get(target, property, receiver);
+              return typeof value === "function" ? value.bind(target) : value;
+            },
+          }),
+    );
+    const overloadedEnv = { ...env, ...overloaded };
+    for (const link of links) {
+      const res = await fetchWorker(tapRequest(link.id), overloadedEnv);
+      if (inviteIdShard(link.id) === busy) {
+        expect(res.status).toBe(503);
+        expect(res.headers.get("Retry-After")).toBe("5");
+        const row = await ledgerOf(link.id)
+          .prepare("SELECT consumed_at FROM invites WHERE id = ?")
+          .bind(link.id)
+          .first<{ consumed_at: number | null }>();
+        expect(row?.consumed_at).toBeNull();
+      } else {
+        expect(res.status).toBe(302);
+      }
+    }
+  });
+});

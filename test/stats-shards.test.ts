@@ -1,0 +1,150 @@
+/**
+ * Stats on four shards equal stats on one for the same scripted scenario: every count of every
+ * grouping, and the exact medians (merged histograms, then narrowed over the shards together).
+ */
+import { applyD1Migrations, env } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { shardBinding } from "../src/config";
+import type { Env } from "../src/env";
+import type { Stats } from "../src/stats/schema";
+import {
+  ANALYST_KEY,
+  apiRequest,
+  fetchWorker,
+  type IssuedLink,
+  linkRequest,
+  PHONE_UA,
+} from "./helpers/api";
+import { ledgerOf } from "./helpers/ledger";
+
+beforeAll(async () => {
+  for (let i = 0; i < 4; i++) {
+    const db = env[shardBinding(i)];
+    if (db) await applyD1Migrations(db, env.TEST_MIGRATIONS);
+  }
+});
+
+const onShards = (shards: number): Env => ({ ...env, LEDGER_SHARDS: String(shards) });
+
+/** Times to open (ms) spanning every digit count, the first bucket's odd cases and ties. */
+const TIMES = [
+  -5, 0, 3, 10, 10, 99, 100, 109, 999, 1_000, 1_099, 1_100, 4_321, 59_999, 60_000, 61_234, 99_999,
+  123_456, 3_599_999, 3_600_000, 7_654_321, 86_399_999, 86_400_000, 1_234_567_890,
+];
+const SURVEYS = ["demo", "demo-ws"];
+const CHANNELS = ["in_app", "sms", undefined, "email"];
+
+function tapOnce(workerEnv: Env, id: string, init: { method?: string; cookie?: string } = {}) {
+  const headers = new Headers({ "User-Agent": PHONE_UA, "CF-Connecting-IP": "198.51.100.77" });
+  if (init.cookie) headers.set("Cookie", init.cookie);
+  return fetchWorker(
+    new Request(`https://invite-edge.test/s/${id}`, {
+      method: init.method ?? "GET",
+      headers,
+      redirect: "manual",
+    }),
+    workerEnv,
+  );
+}
+
+/** The same scenario on `workerEnv`, tagged with `trigger`; returns the invite ids in order. */
+async function playScenario(workerEnv: Env, trigger: string): Promise<string[]> {
+  const links: IssuedLink[] = [];
+  for (let i = 0; i < 40; i++) {
+    const body = linkRequest({
+      trigger,
+      survey: SURVEYS[i % SURVEYS.length],
+      channel: CHANNELS[i % CHANNELS.length],
+    });
+    const res = await fetchWorker(
+      apiRequest("/v1/links", { method: "POST", json: body }),
+      workerEnv,
+    );
+    expect(res.status).toBe(201);
+    links.push(await res.json());
+  }
+  const ids = links.map((l) => l.id);
+  for (const [i, id] of ids.entries()) {
+    const ms = TIMES[i];
+    if (ms !== undefined) {
+      const first = await tapOnce(workerEnv, id);
+      expect(first.status).toBe(302);
+      if (i % 5 === 0) {
+        const cookie = (first.headers.get("Set-Cookie") ?? "").split(";")[0];
+        expect((await tapOnce(workerEnv, id, { cookie })).status).toBe(302);
+      }
+      if (i % 4 === 1) expect((await tapOnce(workerEnv, id)).status).toBe(410);
+      await ledgerOf(id)
+        .prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?")
+        .bind(ms, id)
+        .run();
+      if (i % 3 === 0) {
+        await ledgerOf(id)
+          .prepare("UPDATE invites SET completed_at = consumed_at + 1 WHERE id = ?")
+          .bind(id)
+          .run();
+      }
+    } else if (i % 4 === 0) {
+      expect((await tapOnce(workerEnv, id, { method: "HEAD" })).status).toBe(200);
+    } else if (i % 4 === 1) {
+      const revoked = await fetchWorker(
+        apiRequest(`/v1/links/${id}`, { method: "DELETE" }),
+        workerEnv,
+      );
+      expect(revoked.status).toBe(200);
+    } else if (i % 4 === 2) {
+      await ledgerOf(id)
+        .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+        .bind(Date.now() - 1_000, id)
+        .run();
+    }
+  }
+  return ids;
+}
+
+async function stats(workerEnv: Env, trigger: string, groupBy: string): Promise<Stats> {
+  const res = await fetchWorker(
+    apiRequest(`/v1/stats?trigger=${trigger}&groupBy=${groupBy}`, {}, ANALYST_KEY),
+    workerEnv,
+  );
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+const exactMedianSeconds = (times: number[]) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const ms =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(mid)] ?? 0)
+      : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return Math.round(ms) / 1000;
+};
+
+describe("stats on 4 shards and on 1 shard", () => {
+  it("agree on every count and median of every grouping", async () => {
+    const tag = Date.now().toString(36);
+    const [one, four] = [`one_${tag}`, `four_${tag}`];
+    const idsOnOne = await playScenario(onShards(1), one);
+    const idsOnFour = await playScenario(onShards(4), four);
+    expect(new Set(idsOnOne.map((id) => id.slice(0, 2))).size).toBe(1);
+    expect(new Set(idsOnFour.map((id) => id.slice(0, 2))).size).toBe(4);
+
+    for (const groupBy of ["survey", "channel", "day", "trigger"]) {
+      const [a, b] = [
+        await stats(onShards(1), one, groupBy),
+        await stats(onShards(4), four, groupBy),
+      ];
+      const rename = (s: Stats) =>
+        s.rows.map((row) => ({ ...row, key: groupBy === "trigger" ? "t" : row.key }));
+      expect(rename(b)).toEqual(rename(a));
+      expect(b.totals).toEqual(a.totals);
+    }
+    const totals = (await stats(onShards(4), four, "survey")).totals;
+    expect(totals).toMatchObject({ issued: 40, opened: TIMES.length, revoked: 4, expired: 4 });
+    expect(totals.medianSecondsToOpen).toBe(exactMedianSeconds(TIMES));
+    // Per-group medians are exact too: the demo survey holds the even-indexed times.
+    const demo = (await stats(onShards(4), four, "survey")).rows.find((r) => r.key === "demo");
+    expect(demo?.medianSecondsToOpen).toBe(exactMedianSeconds(TIMES.filter((_, i) => i % 2 === 0)));
+  });
+});
