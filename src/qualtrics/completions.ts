@@ -22,7 +22,9 @@ import {
 import { inviteValues, linkValueSourceFromRow } from "../links/survey-link";
 import { isInviteId } from "../tokens/ids";
 import { verifyLinkValues } from "../tokens/link-signature";
-import { type ExportedResponse, QualtricsError, type ResponseExportProgress } from "./client";
+import { QualtricsError } from "./client/errors";
+import type { ExportedResponse } from "./client/exported-responses";
+import type { ResponseExportProgress } from "./client/replies";
 import { ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** Invites opened longer ago than this no longer keep a survey's exports going. */

@@ -22,7 +22,8 @@ import {
   startRun,
 } from "../ledger/reconcile";
 import { base64url } from "../tokens/ids";
-import { createQualtricsClient, type QualtricsClientOptions } from "./client";
+import { createQualtricsClient } from "./client";
+import type { QualtricsClientOptions } from "./client/transport";
 import { collectCompletions } from "./completions";
 import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory, settleImports } from "./push";
 import { LeaseLostError, type RunContext, type RunTally, stopsRun } from "./run-context";

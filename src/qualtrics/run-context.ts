@@ -5,7 +5,8 @@
  */
 import type { Config } from "../config";
 import type { RunCounts } from "../ledger/reconcile";
-import { QualtricsBudgetError, type QualtricsClient, QualtricsError } from "./client";
+import type { QualtricsClient } from "./client";
+import { QualtricsBudgetError, QualtricsError } from "./client/errors";
 import type { QualtricsSettings } from "./settings";
 
 /** The run's own counts (the rest of `RunCounts` is read when it finishes) and its errors. */
