@@ -15,7 +15,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/setup/apply-migrations.ts"],
-      // A fake Qualtrics server on loopback (Node side), following shared/qualtrics-api.md.
+      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
       globalSetup: ["./test/fake-qualtrics/global-setup.js"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
