@@ -10,7 +10,7 @@ import {
   SELF,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
 import worker from "../src/index";
 import { runReconcile } from "../src/qualtrics/reconcile";
@@ -238,7 +238,7 @@ describe("the whole cycle", () => {
 });
 
 describe("tampering", () => {
-  it("flags responses whose URL values differ from the signed ones and stamps the true values", async () => {
+  it("flags responses whose values differ from the issued ones or whose sig does not verify, and stamps the true values", async () => {
     const fake = await startFake({ pollsToComplete: 1 });
     const links = await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -266,20 +266,82 @@ describe("tampering", () => {
     ]);
 
     const run = await reconcileNow(fake);
-    expect(run).toMatchObject({ status: "ok", completions: 6, tampered: 5, stamped: 6 });
+    expect(run).toMatchObject({ status: "ok", completions: 6, tampered: 4, stamped: 6 });
+    // The response without sig matched: not tampered, reported as a notice for its survey.
+    expect(run.notices).toEqual([
+      { survey: "demo", code: "sig_missing", responses: 1, message: expect.any(String) },
+    ]);
 
     const stamps = new Map(
       (await fakeState(fake)).updatesApplied.map((u) => [u.embeddedData.inv, u.embeddedData]),
     );
-    expect(stamps.get(links[0]?.id)?.invite_tampered).toBe("0");
-    for (const link of [...links.slice(1), ws]) {
-      expect(stamps.get(link.id)?.invite_tampered).toBe("1");
+    const flagged = [links[1], links[3], links[4], ws];
+    for (const link of [links[0], links[2]]) {
+      expect(stamps.get(link?.id)?.invite_tampered).toBe("0");
     }
+    for (const link of flagged) expect(stamps.get(link?.id)?.invite_tampered).toBe("1");
     // The authoritative values overwrite what the URL carried.
     expect(stamps.get(links[1]?.id)).toMatchObject({ venue: "Arena North", seat: "B12" });
     expect(stamps.get(links[4]?.id)?.trigger).toBe("ticket_scanned");
     expect(stamps.get(ws.id)?.seat).toBe("B12");
     const tampered = (await inviteRows()).filter((r) => r.tampered === 1).map((r) => r.id);
-    expect(tampered.sort()).toEqual([...links.slice(1), ws].map((l) => l.id).sort());
+    expect(tampered.sort()).toEqual(flagged.map((l) => l?.id).sort());
+  });
+
+  it("responses with the issued values but no sig are not tampered: the run tells the survey owner to declare sig, in the API and the log", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const links = await Promise.all([issue(), issue(), issue(), issue({ survey: "demo-ws" })]);
+    const [bare, emptySig, edited] = await Promise.all(
+      links.slice(0, 3).map((l) => tapValues(l.id)),
+    );
+    await tap(links[3]?.id ?? "");
+    const withoutSig = (values: Record<string, string> | undefined) =>
+      Object.fromEntries(Object.entries(values ?? {}).filter(([k]) => k !== "sig"));
+    await addResponses(fake, "SV_demo", [
+      { embeddedData: withoutSig(bare) },
+      // A survey that declares sig but got none exports it empty.
+      { embeddedData: { ...withoutSig(emptySig), sig: "" } },
+      // No sig does not excuse an altered value.
+      { embeddedData: { ...withoutSig(edited), seat: "A1" } },
+    ]);
+    // Web-service mode carries no sig at all: never a notice for it.
+    await addResponses(fake, "SV_demows", [
+      { embeddedData: await webserviceValues(links[3]?.id ?? "") },
+    ]);
+
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    let run: RunBody;
+    try {
+      run = await reconcileNow(fake);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(run).toMatchObject({ status: "ok", completions: 4, tampered: 1, stamped: 4 });
+    const notice = { survey: "demo", code: "sig_missing", responses: 3 };
+    expect(run.notices).toEqual([{ ...notice, message: expect.stringContaining("survey flow") }]);
+    expect(run.notices[0]?.message).toContain("sig");
+    const rows = await inviteRows(links.map((l) => l.id));
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.tampered]))).toEqual(
+      Object.fromEntries(links.map((l) => [l.id, l === links[2] ? 1 : 0])),
+    );
+
+    const listed: { runs: RunBody[] } = await (
+      await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs?limit=1")
+    ).json();
+    expect(listed.runs[0]?.notices).toEqual(run.notices);
+
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.event === "reconcile_run");
+    expect(logged?.notices).toBe(run.notices[0]?.message);
+    for (const value of ["customer-42", "Arena North", "B12", ...links.map((l) => l.id)]) {
+      expect(JSON.stringify(logged)).not.toContain(value);
+    }
+
+    // Responses that all carry a sig: no notice.
+    const signed = await issue();
+    await addResponses(fake, "SV_demo", [{ embeddedData: await tapValues(signed.id) }]);
+    expect((await reconcileNow(fake)).notices).toEqual([]);
   });
 });

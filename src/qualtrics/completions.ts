@@ -20,9 +20,11 @@ import {
 } from "../store/completions";
 import type { Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
-import { verifyLinkValues } from "../tokens/link-signature";
-import { type ExportedResponse, QualtricsError, type ResponseExportProgress } from "./client";
+import { QualtricsError } from "./client/errors";
+import type { ExportedResponse } from "./client/exported-responses";
+import type { ResponseExportProgress } from "./client/replies";
 import { ReconcileError, type RunContext, stopsRun } from "./run-context";
+import { checkResponse } from "./tamper-check";
 
 /** Invites opened longer ago than this no longer keep a survey's exports going. */
 const AWAITING_RESPONSE_DAYS = 30;
@@ -38,29 +40,6 @@ function exportedFields(survey: Survey): string[] {
 export function signedValues(row: AwaitingInvite): Record<string, string> | null {
   const source = linkValueSourceFromRow(row);
   return source ? inviteValues(row.id, source) : null;
-}
-
-/**
- * Whether a response's values differ from what invite-edge signed. Query mode: every signed value
- * must come back unchanged and the response's `sig` must verify over them. Web-service mode (the
- * values came from our data endpoint, not the URL): any value present must match.
- *
- * @example await isTampered(config, survey, signed, { inv, venue: "Edited", sig }) // true
- */
-async function isTampered(
-  config: Config,
-  survey: Survey,
-  signed: Record<string, string>,
-  response: Record<string, string>,
-): Promise<boolean> {
-  if (survey.mode === "webservice") {
-    return Object.entries(signed).some(
-      ([name, value]) => name in response && response[name] !== value,
-    );
-  }
-  if (Object.entries(signed).some(([name, value]) => response[name] !== value)) return true;
-  const sig = response.sig;
-  return sig === undefined || !(await verifyLinkValues(config, signed, sig));
 }
 
 export async function collectCompletions(ctx: RunContext): Promise<void> {
@@ -124,7 +103,13 @@ async function collectSurveyCompletions(
   const responses = await forgetExportIfGone(ctx, surveyId, progressId, () =>
     client.getResponseExportFile(surveyId, fileId, { embeddedDataIds: fields }),
   );
-  const completions = await matchResponses(ctx.config, ctx.store, survey, responses, ctx.now());
+  const { completions, withoutSig } = await matchResponses(
+    ctx.config,
+    ctx.store,
+    survey,
+    responses,
+    ctx.now(),
+  );
   const completed = await recordCompletions(ctx.store, {
     survey: survey.key,
     surveyId,
@@ -136,6 +121,10 @@ async function collectSurveyCompletions(
   const newly = new Set(completed);
   ctx.tally.completions += newly.size;
   ctx.tally.tampered += completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
+  const unsigned = [...withoutSig].filter((id) => newly.has(id)).length;
+  if (unsigned > 0) {
+    ctx.tally.notices.push({ survey: survey.key, code: "sig_missing", responses: unsigned });
+  }
 }
 
 /** A 404 means Qualtrics no longer knows the export (expired): forget it, start another next run. */
@@ -156,14 +145,17 @@ async function forgetExportIfGone<T>(
   }
 }
 
-/** Finished responses that name an invite of this survey still waiting, first response wins. */
+/**
+ * Finished responses that name an invite of this survey still waiting, first response wins, each
+ * checked against the issued values; `withoutSig` names the invites whose response had no `sig`.
+ */
 async function matchResponses(
   config: Config,
   store: Store,
   survey: Survey,
   responses: ExportedResponse[],
   now: number,
-): Promise<Completion[]> {
+): Promise<{ completions: Completion[]; withoutSig: Set<string> }> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
   for (const response of responses) {
     const inv = response.embeddedData.inv;
@@ -174,18 +166,18 @@ async function matchResponses(
     if (!seen || at < seen.at) byInvite.set(inv, { response, at });
   }
   const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
-  return Promise.all(
+  const withoutSig = new Set<string>();
+  const completions = await Promise.all(
     rows.map(async (row): Promise<Completion> => {
       const match = byInvite.get(row.id);
       if (!match) throw new Error("unreachable: rows are looked up by these ids");
+      const { responseId, embeddedData } = match.response;
       const signed = signedValues(row);
-      const tampered =
-        signed === null
-          ? null
-          : (await isTampered(config, survey, signed, match.response.embeddedData))
-            ? 1
-            : 0;
-      return { id: row.id, responseId: match.response.responseId, at: match.at, tampered };
+      if (signed === null) return { id: row.id, responseId, at: match.at, tampered: null };
+      const check = await checkResponse(config, survey, signed, embeddedData);
+      if (check.sigMissing) withoutSig.add(row.id);
+      return { id: row.id, responseId, at: match.at, tampered: check.tampered ? 1 : 0 };
     }),
   );
+  return { completions, withoutSig };
 }

@@ -27,13 +27,9 @@ import {
   reserveForImport,
 } from "../store/push-queue";
 import { base64url } from "../tokens/ids";
-import {
-  chunkTransactionContacts,
-  MAX_CONTACTS_PER_IMPORT,
-  QualtricsError,
-  type TransactionContact,
-  toQualtricsDate,
-} from "./client";
+import { type TransactionContact, toQualtricsDate } from "./client/bodies";
+import { chunkTransactionContacts, MAX_CONTACTS_PER_IMPORT } from "./client/chunking";
+import { QualtricsError } from "./client/errors";
 import { ReconcileError, type RunContext, stopsRun } from "./run-context";
 
 /** The keys of `transactionData`, listed in `transactionMeta.fields`. */

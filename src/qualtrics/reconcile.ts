@@ -25,10 +25,12 @@ import {
 import { pushBacklog } from "../store/push-queue";
 import { controlDbOf, getStore, type Store } from "../store/store";
 import { base64url } from "../tokens/ids";
-import { createQualtricsClient, type QualtricsClientOptions } from "./client";
+import { createQualtricsClient } from "./client";
+import type { QualtricsClientOptions } from "./client/transport";
 import { collectCompletions } from "./completions";
 import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory, settleImports } from "./push";
 import { LeaseLostError, type RunContext, type RunTally, stopsRun } from "./run-context";
+import { noticeMessage, parseNotices, serialiseNotices } from "./run-notices";
 import { parseQualtricsSettings, type QualtricsSettings } from "./settings";
 import { stampResponses } from "./stamp";
 
@@ -121,6 +123,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
     tampered: 0,
     stamped: 0,
     errors: [],
+    notices: [],
   };
   const client = clientFor(settings, options.client);
   try {
@@ -159,7 +162,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
       }
     }
     const backlog = await pushBacklog(store, MAX_PUSH_ATTEMPTS);
-    const { errors, ...counts } = tally;
+    const { errors, notices, ...counts } = tally;
     const status: RunStatus = errors.length > 0 ? "failed" : "ok";
     return logged(
       await finishRun(
@@ -170,6 +173,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
           at: now(),
           error: errors.length > 0 ? errors.join("; ") : null,
           counts: { ...counts, onHold: backlog.onHold, qualtricsCalls: client.calls },
+          notices: serialiseNotices(notices),
         },
         startedAt - RUN_RECORDS_KEPT_MS,
       ),
@@ -182,6 +186,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
 }
 
 function logged(run: RunRow): RunRow {
+  const notices = parseNotices(run.notices).map(noticeMessage);
   log("reconcile_run", {
     runId: run.id,
     trigger: run.trigger,
@@ -195,6 +200,7 @@ function logged(run: RunRow): RunRow {
     onHold: run.on_hold,
     qualtricsCalls: run.qualtrics_calls,
     error: run.error,
+    notices: notices.length > 0 ? notices.join(" ") : null,
   });
   return run;
 }

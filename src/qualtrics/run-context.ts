@@ -6,12 +6,15 @@
 import type { Config } from "../config";
 import type { RunCounts } from "../ledger/reconcile/runs";
 import type { Store } from "../store/store";
-import { QualtricsBudgetError, type QualtricsClient, QualtricsError } from "./client";
+import type { QualtricsClient } from "./client";
+import { QualtricsBudgetError, QualtricsError } from "./client/errors";
+import type { RunNotice } from "./run-notices";
 import type { QualtricsSettings } from "./settings";
 
-/** The run's own counts (the rest of `RunCounts` is read when it finishes) and its errors. */
+/** The run's own counts (the rest of `RunCounts` is read when it finishes), errors and notices. */
 export interface RunTally extends Omit<RunCounts, "onHold" | "qualtricsCalls"> {
   errors: string[];
+  notices: RunNotice[];
 }
 
 export interface RunContext {

@@ -3,6 +3,20 @@ import { z } from "@hono/zod-openapi";
 import { IMPORT_STATUSES, type ImportRow } from "../ledger/reconcile/imports";
 import { RUN_STATUSES, RUN_TRIGGERS, type RunRow } from "../ledger/reconcile/runs";
 import { iso, isoOrNull } from "../links/link-status";
+import { NOTICE_CODES, noticeMessage, parseNotices } from "./run-notices";
+
+const NoticeSchema = z
+  .object({
+    survey: z.string().openapi({ example: "demo" }),
+    code: z.enum(NOTICE_CODES).openapi({
+      description: "sig_missing: responses of the survey carry no sig (declare sig in its flow)",
+    }),
+    responses: z.number().int().openapi({ description: "Responses of this run it is about" }),
+    message: z
+      .string()
+      .openapi({ description: "What it means and what the survey owner should do" }),
+  })
+  .openapi("ReconcileNotice");
 
 export const RunSchema = z
   .object({
@@ -19,10 +33,10 @@ export const RunSchema = z
       description: "Invites Qualtrics refused in an import; queued again for the next run",
     }),
     completions: z.number().int(),
-    tampered: z
-      .number()
-      .int()
-      .openapi({ description: "New completions whose URL values differed" }),
+    tampered: z.number().int().openapi({
+      description:
+        "New completions whose values differ from the issued ones, or whose sig does not verify",
+    }),
     stamped: z.number().int().openapi({ description: "Responses stamped with the signed values" }),
     onHold: z.number().int().openapi({
       description: "Invites in imports whose outcome is unknown, held until resolved",
@@ -33,6 +47,9 @@ export const RunSchema = z
       .nullable()
       .openapi({ description: "qualtricsCalls / pushed (null when nothing was pushed)" }),
     error: z.string().nullable(),
+    notices: z.array(NoticeSchema).openapi({
+      description: "Findings that are not errors but need someone to act, per survey",
+    }),
   })
   .openapi("ReconcileRun");
 
@@ -112,6 +129,7 @@ export function runBody(run: RunRow): z.infer<typeof RunSchema> {
     callsPerInvite:
       run.pushed > 0 ? Math.round((run.qualtrics_calls / run.pushed) * 1e6) / 1e6 : null,
     error: run.error,
+    notices: parseNotices(run.notices).map((n) => ({ ...n, message: noticeMessage(n) })),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from "../config";
 import type { Env } from "../env";
-import { QUALTRICS_OAUTH_SCOPES, type QualtricsOAuthOptions } from "./client";
+import { QUALTRICS_OAUTH_SCOPES, type QualtricsOAuthOptions } from "./client/oauth";
 
 export type QualtricsAuth = { apiToken: string } | { oauth: QualtricsOAuthOptions };
 

@@ -14,12 +14,9 @@ import {
   recordStampJob,
   selectStampCandidates,
 } from "../store/stamps";
-import {
-  chunkResponseUpdates,
-  MAX_UPDATES_PER_JOB,
-  QualtricsError,
-  type ResponseUpdate,
-} from "./client";
+import type { ResponseUpdate } from "./client/bodies";
+import { chunkResponseUpdates, MAX_UPDATES_PER_JOB } from "./client/chunking";
+import { QualtricsError } from "./client/errors";
 import { signedValues } from "./completions";
 import { type RunContext, stopsRun } from "./run-context";
 

@@ -85,6 +85,8 @@ export interface RunRow {
   on_hold: number;
   qualtrics_calls: number;
   error: string | null;
+  /** JSON array of the run's notices (src/qualtrics/run-notices.ts), null when none. */
+  notices: string | null;
 }
 
 export interface RunCounts {
@@ -140,7 +142,14 @@ export async function startRun(
 
 export async function finishRun(
   db: D1Database,
-  run: { id: string; status: RunStatus; at: number; error: string | null; counts: RunCounts },
+  run: {
+    id: string;
+    status: RunStatus;
+    at: number;
+    error: string | null;
+    counts: RunCounts;
+    notices: string | null;
+  },
   pruneBefore: number,
 ): Promise<RunRow> {
   const c = run.counts;
@@ -150,7 +159,7 @@ export async function finishRun(
       .prepare(
         `UPDATE reconcile_runs SET status = ?2, finished_at = ?3, error = ?4, imports = ?5,
            pushed = ?6, unprocessed = ?7, completions = ?8, tampered = ?9, stamped = ?10,
-           on_hold = ?11, qualtrics_calls = ?12
+           on_hold = ?11, qualtrics_calls = ?12, notices = ?13
          WHERE id = ?1 RETURNING *`,
       )
       .bind(
@@ -166,6 +175,7 @@ export async function finishRun(
         c.stamped,
         c.onHold,
         c.qualtricsCalls,
+        run.notices,
       ),
   ]);
   const row = finished?.results[0];

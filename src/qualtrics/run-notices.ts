@@ -1,0 +1,50 @@
+/**
+ * Notices: what a reconcile run found that is not an error but needs someone to act, typically a
+ * survey owner. Stored with the run as `{survey, code, responses}`; the message is written here,
+ * from the code, when the run is shown or logged. Notices name surveys and counts, never people.
+ */
+import { z } from "zod";
+
+export const NOTICE_CODES = ["sig_missing"] as const;
+export type NoticeCode = (typeof NOTICE_CODES)[number];
+
+export interface RunNotice {
+  /** The survey's key in SURVEYS. */
+  survey: string;
+  code: NoticeCode;
+  /** Responses of this run the notice is about. */
+  responses: number;
+}
+
+/** What the notice means and what to do, for the survey's owner. */
+export function noticeMessage(notice: RunNotice): string {
+  switch (notice.code) {
+    case "sig_missing":
+      return (
+        `${notice.responses} response(s) of survey "${notice.survey}" carry no sig, so their ` +
+        "signature could not be checked (their values were still compared with the issued ones). " +
+        "Declare the embedded-data field sig in the survey flow, next to inv, so that responses " +
+        "record it."
+      );
+  }
+}
+
+/** The stored form: a JSON array, or null when the run has none. */
+export function serialiseNotices(notices: readonly RunNotice[]): string | null {
+  return notices.length === 0 ? null : JSON.stringify(notices);
+}
+
+const storedNotices = z.array(
+  z.object({ survey: z.string(), code: z.enum(NOTICE_CODES), responses: z.number().int() }),
+);
+
+/** Notices from their stored form; an unreadable value reads as none rather than as something wrong. */
+export function parseNotices(stored: string | null): RunNotice[] {
+  if (stored === null) return [];
+  try {
+    const parsed = storedNotices.safeParse(JSON.parse(stored));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
