@@ -65,14 +65,17 @@ describe("the first tap", () => {
     }
   });
 
-  it("records the open in the ledger and marks the token consumed in KV", async () => {
+  it("records the open in the ledger; KV gets a consumed mark only once another browser is refused", async () => {
     const link = await issue();
+    expect(await env.LINKS.get(link.id)).toBeNull(); // issuing writes nothing to KV
     expect((await tap(link.id)).status).toBe(302);
     const events = await ledgerOf(link.id)
       .prepare("SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id")
       .bind(link.id)
       .all<{ outcome: string }>();
     expect(events.results.map((e) => e.outcome)).toEqual(["opened"]);
+    expect(await env.LINKS.get(link.id)).toBeNull(); // a link tapped once costs no KV write
+    expect((await tap(link.id, { ip: "198.51.100.61" })).status).toBe(410);
     await eventually(async () => {
       const { metadata } = await env.LINKS.getWithMetadata<{ consumedAt?: number }>(link.id);
       expect(metadata?.consumedAt).toBeGreaterThan(0);
@@ -142,17 +145,19 @@ describe("later taps", () => {
     expect((await tap(b.id, { cookie: `ie_claim=${"A".repeat(43)}` })).status).toBe(410);
   });
 
-  it("refuses from the ledger even before KV carries the consumed mark", async () => {
+  it("refuses from the ledger when KV does not carry the consumed mark (yet, or here)", async () => {
     const link = await issue();
-    const token = await env.LINKS.get(link.id);
     expect((await tap(link.id)).status).toBe(302);
-    // Another location may still see the unmarked token: put it back without the mark.
+    expect((await tap(link.id, { ip: "198.51.100.62" })).status).toBe(410);
     await eventually(async () => {
       const { metadata } = await env.LINKS.getWithMetadata(link.id);
       expect(metadata).toBeTruthy();
     });
-    await env.LINKS.put(link.id, token ?? "", { expirationTtl: 3600 });
-    expect((await tap(link.id)).status).toBe(410);
+    // Another location may not see the mark yet: without it, the ledger refuses and marks again.
+    await env.LINKS.delete(link.id);
+    expect((await tap(link.id, { ip: "198.51.100.63" })).status).toBe(410);
+    await eventually(async () => expect(await env.LINKS.get(link.id)).not.toBeNull());
+    await eventually(async () => expect((await linkStatus(link.id)).blocked).toBe(2));
   });
 });
 
@@ -237,9 +242,15 @@ describe("dead links", () => {
     await expectPage(await tap("%2E%2E%2Fetc%2Fpasswd"), 404, "find this survey link");
   });
 
-  it("a token edited in KV is treated as not found", async () => {
+  it("a token edited in storage is never honoured: not found, and the invite stays unclaimed", async () => {
     const link = await issue();
-    const token = (await env.LINKS.get(link.id)) ?? "";
+    const token =
+      (
+        await ledgerOf(link.id)
+          .prepare("SELECT token FROM invites WHERE id = ?")
+          .bind(link.id)
+          .first<{ token: string }>()
+      )?.token ?? "";
     const [header, payload, signature] = token.split(".");
     const claims = JSON.parse(atob((payload ?? "").replace(/-/g, "+").replace(/_/g, "/")));
     claims.embeddedData.venue = "Tampered";
@@ -247,12 +258,15 @@ describe("dead links", () => {
       .replace(/\+/g, "-")
       .replace(/\//g, "_")
       .replace(/=+$/, "");
-    await env.LINKS.put(link.id, `${header}.${edited}.${signature}`);
+    await ledgerOf(link.id)
+      .prepare("UPDATE invites SET token = ? WHERE id = ?")
+      .bind(`${header}.${edited}.${signature}`, link.id)
+      .run();
     await expectPage(await tap(link.id), 404, "find this survey link");
     expect((await linkStatus(link.id)).status).toBe("issued");
   });
 
-  it("an expired link gets the 410 expired page (token still in KV)", async () => {
+  it("an expired link gets the 410 expired page", async () => {
     const link = await issue({ ttlSeconds: 60 });
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 120_000);
@@ -260,19 +274,18 @@ describe("dead links", () => {
     expect((await linkStatus(link.id)).status).toBe("expired");
   });
 
-  it("an expired link gets the 410 expired page after KV dropped the token", async () => {
+  it("an expired link gets the 410 expired page when the ledger says so", async () => {
     const link = await issue({ ttlSeconds: 60 });
     await ledgerOf(link.id)
       .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
       .bind(Date.now() - 1000, link.id)
       .run();
-    await env.LINKS.delete(link.id);
     await expectPage(await tap(link.id), 410, "expired");
   });
 
-  it("a live invite whose token has not reached this location's KV yet still opens", async () => {
+  it("a live invite opens from its ledger row alone: KV holds nothing for it", async () => {
     const link = await issue();
-    await env.LINKS.delete(link.id);
+    expect(await env.LINKS.get(link.id)).toBeNull();
     const res = await tap(link.id);
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get("Location") ?? "");

@@ -58,3 +58,35 @@ export async function hasClaimCookie(secret: string, id: string, cookieHeader: s
   }
   return valid;
 }
+
+// ---- lost replies -----------------------------------------------------------------------------
+
+/**
+ * The nonce a tap claims with. When the claim fails without an answer, the "please try again"
+ * page leaves it in a cookie; the retry claims with the same nonce, so if the lost claim did
+ * commit, the ledger recognises this browser as the one that claimed (and nobody else).
+ */
+const RETRY_COOKIE = "ie_retry";
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** Long enough for any retry; the ledger decides what the nonce is worth. */
+const RETRY_MAX_AGE_SECONDS = 86_400;
+
+export const newClaimNonce = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
+
+/** The nonce of an earlier attempt from this browser, if it carries one. */
+export function retryNonce(cookieHeader: string | undefined): string | null {
+  if (!cookieHeader?.includes(RETRY_COOKIE)) return null;
+  for (const part of cookieHeader.split(";")) {
+    const [name, value = ""] = part.trim().split("=");
+    if (name === RETRY_COOKIE && NONCE_PATTERN.test(value)) return value;
+  }
+  return null;
+}
+
+/** Keeps the nonce of a claim whose outcome is unknown, for this link's path only. */
+export const retryCookieHeader = (id: string, nonce: string): string =>
+  `${RETRY_COOKIE}=${nonce}; Max-Age=${RETRY_MAX_AGE_SECONDS}; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;
+
+/** Drops the nonce once the claim is settled. */
+export const clearRetryCookieHeader = (id: string): string =>
+  `${RETRY_COOKIE}=; Max-Age=0; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;

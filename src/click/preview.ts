@@ -5,6 +5,7 @@
  * taps. A survey can require a confirm page for channels where scanners run real browsers.
  */
 import { isbot } from "isbot";
+import type { UaClass } from "../ledger/invites";
 
 const GENERIC_HTTP_CLIENT =
   /^(?:curl|wget|httpie|python-requests|python-urllib|aiohttp|go-http-client|okhttp|node-fetch|node|undici|axios|postmanruntime|insomnia|java|apache-httpclient|libwww-perl|ruby|php|dart|powershell|wrk|hey|autocannon|k6)\b/i;
@@ -14,10 +15,7 @@ export function isPreviewAgent(userAgent: string): boolean {
 }
 
 /** A coarse class for the click log (never the user agent itself); `previewAgent` as above. */
-export function userAgentClass(
-  userAgent: string,
-  previewAgent: boolean,
-): "mobile" | "desktop" | "bot" | "other" {
+export function userAgentClass(userAgent: string, previewAgent: boolean): UaClass {
   if (previewAgent) return "bot";
   if (/Mobi|Android|iPhone|iPad/i.test(userAgent)) return "mobile";
   if (/Windows|Macintosh|X11|CrOS/i.test(userAgent)) return "desktop";

@@ -1,26 +1,41 @@
 /**
- * The tap: `GET|HEAD|POST /s/:id`. Hot path: one KV read, a JWT verification and, for a first
- * tap, one D1 batch (the conditional claim plus its click event); the KV consumed mark runs in
- * `waitUntil`, and the counters of re-opens, refusals and previews are batched across taps
- * (`tap-recorder.ts`). Every tap is recorded in the ledger, so normal taps are not logged; logs
- * are for what needs an operator (rejected tokens, store failures).
- * The ledger is the truth: when KV has no token (expired, revoked, or not yet replicated to this
- * location) the ledger decides, and a live invite still opens from its ledger row.
+ * The tap: `GET|HEAD|POST /s/:id`. A fresh tap waits for one storage round trip before its 302:
+ * the claim in the invite's shard returns, in the same batch, the row with its signed token (or
+ * why it was refused), while the KV consumed mark is read side by side; when KV already marks
+ * the link consumed the tap is refused at once, without waiting for the ledger. The mark is
+ * written lazily, by the first tap the ledger refuses, in `waitUntil`. Previews and re-opens read
+ * the row (one round trip) and never claim. Counters of re-opens, refusals and previews are
+ * batched across taps (`store/tap-recorder.ts`). Every tap is recorded in the ledger, so normal
+ * taps are not logged; logs are for what needs an operator (rejected tokens, store failures).
  */
 import type { Context } from "hono";
-import type { Survey } from "../config";
+import type { Config } from "../config";
 import type { AppEnv } from "../http/context";
 import { describeError, log } from "../http/log";
 import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow, TapContext, TapOutcome } from "../ledger/invites";
 import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links/survey-link";
-import { claimInvite, findInvite, markLinkConsumed, readLinkToken } from "../store/links";
-import { getStore } from "../store/store";
+import {
+  claimInvite,
+  findInvite,
+  forgetLinks,
+  isMarkedConsumed,
+  markConsumed,
+  releaseClaim,
+} from "../store/links";
+import { getStore, type Store } from "../store/store";
 import { recordTapLater } from "../store/tap-recorder";
 import { isInviteId } from "../tokens/ids";
 import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
-import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
+import {
+  claimCookieHeader,
+  clearRetryCookieHeader,
+  hasClaimCookie,
+  newClaimNonce,
+  retryCookieHeader,
+  retryNonce,
+} from "./claim-cookie";
 import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 
@@ -50,11 +65,10 @@ export function page(
   });
 }
 
-function redirect(location: string, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(null, {
-    status: 302,
-    headers: { ...TAP_HEADERS, Location: location, ...extraHeaders },
-  });
+function redirect(location: string, cookies: string[] = []): Response {
+  const headers = new Headers({ ...TAP_HEADERS, Location: location });
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  return new Response(null, { status: 302, headers });
 }
 
 function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId: string): void {
@@ -76,21 +90,53 @@ function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): vo
   );
 }
 
-/** An invite rebuilt from its ledger row, for when KV does not (or no longer) hold the token. */
-async function inviteFromRow(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
+/** Surveys a tap may claim: all configured ones for a POST, those without a confirm page for a GET. */
+const claimable = new WeakMap<Config, { confirmed: string[]; direct: string[] }>();
+
+function claimableSurveys(config: Config, method: string): string[] {
+  let lists = claimable.get(config);
+  if (!lists) {
+    const surveys = [...config.surveys.values()];
+    lists = {
+      confirmed: surveys.map((s) => s.key),
+      direct: surveys.filter((s) => !s.confirm).map((s) => s.key),
+    };
+    claimable.set(config, lists);
+  }
+  return method === "POST" ? lists.confirmed : lists.direct;
+}
+
+/** The token's `exp` is whole seconds; the ledger's expiry (ms) is what decides. */
+const TOKEN_CLOCK_TOLERANCE_SECONDS = 1;
+
+/**
+ * The invite a redirect is built from: its signed token verified, or for links issued before
+ * tokens moved into the ledger, its values rebuilt from the row and signed again. Null when the
+ * token does not verify (it is logged) or the values are gone (purged).
+ */
+async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
+  const config = c.get("config");
+  if (row.token !== null) {
+    const verified = await verifyInviteToken(config, row.id, row.token, {
+      clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
+    });
+    if (verified.ok) return verified.invite;
+    log("token_rejected", { requestId: c.get("requestId"), inviteId: row.id });
+    return null;
+  }
   const source = linkValueSourceFromRow(row);
-  if (!source) return null; // purged
+  if (!source) return null;
   return {
     ...source,
     id: row.id,
     survey: row.survey,
     expiresAt: row.expires_at,
     ...(row.channel ? { channel: row.channel } : {}),
-    sig: await signLinkValues(c.get("config"), inviteValues(row.id, source)),
+    sig: await signLinkValues(config, inviteValues(row.id, source)),
   };
 }
 
-/** What the ledger says of an invite that cannot be claimed (or whose token KV lacks). */
+/** What the ledger says of an invite that was not claimed by this tap. */
 function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
   if (!row) return "not_found";
   if (row.revoked_at !== null) return "revoked";
@@ -127,104 +173,151 @@ async function tap(c: TapCtx): Promise<Response> {
   const wait = await overRateLimit(config, c.env.TAP_LIMITER, ip);
   if (wait !== null) return page("rate_limited", { "Retry-After": String(wait) });
 
-  const method = c.req.method;
   const userAgent = c.req.header("User-Agent") ?? "";
   const bot = isPreviewAgent(userAgent);
-  const preview = method === "HEAD" || (method === "GET" && bot);
-  const now = Date.now();
   const tapCtx: TapContext = {
-    at: now,
+    at: Date.now(),
     uaClass: userAgentClass(userAgent, bot),
     country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : null,
   };
-
   const store = getStore(c.env);
-  const entry = await readLinkToken(store, id);
-  let invite: VerifiedInvite | null = null;
-  let consumed = entry.consumed;
-  const claimedHere = await hasClaimCookie(config.cookieSecret, id, c.req.header("Cookie"));
-  // A repeat tap from another browser is refused on the KV mark alone: its token is not needed.
-  if (entry.token !== null && consumed && !preview && !claimedHere) {
-    return refuse(c, id, "used", tapCtx);
+  // A preview agent never claims, whatever the method (scanners submit the confirm page's form).
+  if (c.req.method === "HEAD" || bot) return preview(c, store, id, tapCtx);
+  const cookies = c.req.header("Cookie");
+  if (await hasClaimCookie(config.cookieSecret, id, cookies)) {
+    return reopen(c, store, id, tapCtx, retryNonce(cookies));
   }
-  if (entry.token !== null) {
-    const verified = await verifyInviteToken(config, id, entry.token);
-    if (!verified.ok && verified.reason === "expired") return refuse(c, id, "expired", tapCtx);
-    if (!verified.ok) {
-      log("token_rejected", { requestId: c.get("requestId"), inviteId: id });
-      return page("not_found");
-    }
-    invite = verified.invite;
-  } else {
-    const row = await findInvite(store, id);
-    const state = refusal(row, now);
-    if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
-    consumed = state === "consumed";
-    invite = row ? await inviteFromRow(c, row) : null;
-    if (!invite) return page("not_found");
-  }
-
-  const survey = config.surveys.get(invite.survey);
-  if (!survey) {
-    log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
-    return page("not_found");
-  }
-  if (preview) {
-    record(c, id, "preview", tapCtx);
-    return page("preview");
-  }
-  if (claimedHere) {
-    record(c, id, "reopened", tapCtx);
-    return redirect(surveyRedirectUrl(survey, id, invite));
-  }
-  if (consumed) return refuse(c, id, "used", tapCtx);
-  if (survey.confirm && method !== "POST") {
-    const csp = confirmPageCsp(new URL(survey.url).origin);
-    return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
-  }
-  return claimAndRedirect(c, survey, invite, tapCtx, entry.token);
+  return claimOrRefuse(c, store, id, tapCtx, retryNonce(cookies));
 }
 
-async function claimAndRedirect(
+/** A link-preview bot or a HEAD request: a neutral page, counted, never a claim. */
+async function preview(c: TapCtx, store: Store, id: string, tapCtx: TapContext) {
+  const row = await findInvite(store, id);
+  const state = refusal(row, tapCtx.at);
+  if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
+  if (!row || !c.get("config").surveys.has(row.survey)) return page("not_found");
+  record(c, id, "preview", tapCtx);
+  return page("preview");
+}
+
+/** The browser that claimed the link comes back: the survey again, until the link expires. */
+async function reopen(
   c: TapCtx,
-  survey: Survey,
-  invite: VerifiedInvite,
+  store: Store,
+  id: string,
   tapCtx: TapContext,
-  token: string | null,
+  earlierNonce: string | null,
 ): Promise<Response> {
-  const id = invite.id;
-  const store = getStore(c.env);
-  let won: boolean;
+  const row = await findInvite(store, id);
+  const state = refusal(row, tapCtx.at);
+  // Not consumed (yet): an ordinary tap.
+  if (state === "claimable") return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
+  if (state !== "consumed") return refuse(c, id, state, tapCtx);
+  if (!row) return page("not_found");
+  const invite = await inviteOf(c, row);
+  const survey = invite && c.get("config").surveys.get(invite.survey);
+  if (!invite || !survey) return page("not_found");
+  record(c, id, "reopened", tapCtx);
+  return redirect(surveyRedirectUrl(survey, id, invite));
+}
+
+/**
+ * Claims the invite, reading the KV mark side by side: one storage round trip. A tap whose
+ * claim gets no answer keeps its nonce in a cookie, so its retry can tell whether it won.
+ */
+async function claimOrRefuse(
+  c: TapCtx,
+  store: Store,
+  id: string,
+  tapCtx: TapContext,
+  earlierNonce: string | null,
+): Promise<Response> {
+  const config = c.get("config");
+  const method = c.req.method;
+  const nonce = earlierNonce ?? newClaimNonce();
+  // KV trouble only costs the fast path; the ledger still answers. A retry after a lost reply
+  // asks the ledger only: the mark cannot tell whose claim it was.
+  const marked =
+    earlierNonce === null ? isMarkedConsumed(store, id).catch(() => false) : Promise.resolve(false);
+  const claim = claimInvite(store, id, {
+    tap: tapCtx,
+    nonce,
+    claimableSurveys: claimableSurveys(config, method),
+  });
+  // Handled below, or not needed at all when KV answers first.
+  const settled = claim.catch(() => undefined);
+  if (await marked) {
+    // Consumed for good, so the claim attempt changes nothing. Should the mark be stale (the
+    // ledger let this tap claim), the claim is undone and the mark dropped: the tap was refused.
+    inBackground(
+      c,
+      settled.then((r) => (r?.won ? dropStaleMark(c, store, id, nonce) : undefined)),
+      "stale_mark",
+      id,
+    );
+    return refuse(c, id, "used", tapCtx);
+  }
+  let result: Awaited<typeof claim>;
   try {
-    won = await claimInvite(store, id, tapCtx);
+    result = await claim;
   } catch (error) {
-    // Nothing was consumed: the claim is one statement and it did not commit.
+    // Whether the claim committed is unknown: this browser's retry will tell (its nonce).
     log("claim_failed", {
       requestId: c.get("requestId"),
       inviteId: id,
       error: describeError(error),
     });
-    return page("unavailable", { "Retry-After": "5" });
+    return page("unavailable", { "Retry-After": "5", "Set-Cookie": retryCookieHeader(id, nonce) });
   }
-  if (!won) {
-    const state = refusal(await findInvite(store, id), tapCtx.at);
-    // Claimable here means another tap is mid-claim: it is refused like a used link.
-    return refuse(c, id, state === "consumed" || state === "claimable" ? "used" : state, tapCtx);
+  const { won, row } = result;
+  if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
+  const state = refusal(row, tapCtx.at);
+  if (state === "consumed") {
+    // The first refusal marks the link in KV: later repeat taps are refused from there.
+    if (row)
+      inBackground(c, markConsumed(store, id, row.expires_at, tapCtx.at), "consumed_mark", id);
+    return refuse(c, id, "used", tapCtx);
   }
-  // KV allows ~1 write per second per key and may fail: the mark is only a fast path.
-  if (token !== null) {
-    inBackground(
-      c,
-      markLinkConsumed(store, id, token, invite.expiresAt, tapCtx.at),
-      "consumed_mark",
-      id,
-    );
+  if (state !== "claimable") return refuse(c, id, state, tapCtx);
+  if (!row) return page("not_found");
+  // Live but not claimable by this tap: its survey shows a confirm page first, or is not
+  // configured (any more), or its data was purged.
+  const survey = config.surveys.get(row.survey);
+  if (survey?.confirm && method !== "POST" && row.customer_ref !== null) {
+    const csp = confirmPageCsp(new URL(survey.url).origin);
+    return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
   }
-  const cookie = await claimCookieHeader(
-    c.get("config").cookieSecret,
-    id,
-    invite.expiresAt,
-    tapCtx.at,
-  );
-  return redirect(surveyRedirectUrl(survey, id, invite), { "Set-Cookie": cookie });
+  if (!survey) log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
+  return page("not_found");
+}
+
+async function dropStaleMark(c: TapCtx, store: Store, id: string, nonce: string): Promise<void> {
+  log("stale_consumed_mark", { requestId: c.get("requestId"), inviteId: id });
+  await releaseClaim(store, id, nonce);
+  await forgetLinks(store, [id]);
+}
+
+/**
+ * The claim is this tap's (or this browser's earlier one's): cookie, then the survey. A token
+ * that does not verify is never honoured, and its claim is undone.
+ */
+async function openSurvey(
+  c: TapCtx,
+  store: Store,
+  row: InviteRow,
+  tapCtx: TapContext,
+  nonce: string,
+  retried: boolean,
+): Promise<Response> {
+  const invite = await inviteOf(c, row);
+  const survey = invite && c.get("config").surveys.get(invite.survey);
+  if (!invite || !survey) {
+    await releaseClaim(store, row.id, nonce);
+    return page("not_found");
+  }
+  const cookies = [
+    await claimCookieHeader(c.get("config").cookieSecret, row.id, invite.expiresAt, tapCtx.at),
+  ];
+  if (retried) cookies.push(clearRetryCookieHeader(row.id));
+  return redirect(surveyRedirectUrl(survey, row.id, invite), cookies);
 }

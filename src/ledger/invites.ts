@@ -1,6 +1,7 @@
 /**
- * The invites ledger in D1: the only place invite SQL lives. D1 is the truth for single use
- * (KV's consumed mark is only a fast path), for idempotent issue and for every count.
+ * The invites ledger of one shard: the only place invite SQL lives. The ledger is the truth for
+ * single use (KV's consumed mark is only a fast path), for idempotent issue and for every count,
+ * and it holds each invite's signed token, so a tap needs nothing else.
  */
 export interface NewInvite {
   id: string;
@@ -13,6 +14,8 @@ export interface NewInvite {
   requestHash: string;
   issuedAt: number;
   expiresAt: number;
+  /** The signed invite JWT the tap verifies. */
+  token: string;
 }
 
 export interface InviteRow {
@@ -32,13 +35,29 @@ export interface InviteRow {
   preview_count: number;
   revoked_at: number | null;
   completed_at: number | null;
+  /** Null for links issued before tokens moved into the ledger (theirs is in KV) and once purged. */
+  token: string | null;
+  claim_nonce: string | null;
 }
 
-export type TapOutcome = "opened" | "reopened" | "blocked" | "preview" | "expired" | "revoked";
+/** What a tap was, as click_events.outcome records it. */
+export const TAP_OUTCOMES = [
+  "opened",
+  "reopened",
+  "blocked",
+  "preview",
+  "expired",
+  "revoked",
+] as const;
+export type TapOutcome = (typeof TAP_OUTCOMES)[number];
+
+/** Who tapped, coarsely (click_events.ua_class; never the user agent itself). */
+export const UA_CLASSES = ["mobile", "desktop", "bot", "other"] as const;
+export type UaClass = (typeof UA_CLASSES)[number];
 
 export interface TapContext {
   at: number;
-  uaClass: string;
+  uaClass: UaClass;
   country: string | null;
 }
 
@@ -50,8 +69,8 @@ export async function insertInvites(db: D1Database, invites: NewInvite[]): Promi
   if (invites.length === 0) return [];
   const statement = db.prepare(
     `INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel, embedded_data,
-       request_hash, issued_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       request_hash, issued_at, expires_at, token)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (survey, transaction_id) DO NOTHING
      RETURNING id`,
   );
@@ -68,6 +87,7 @@ export async function insertInvites(db: D1Database, invites: NewInvite[]): Promi
         i.requestHash,
         i.issuedAt,
         i.expiresAt,
+        i.token,
       ),
     ),
   );
@@ -91,28 +111,73 @@ export async function getInvite(db: D1Database, id: string): Promise<InviteRow |
   return db.prepare("SELECT * FROM invites WHERE id = ?").bind(id).first<InviteRow>();
 }
 
+export interface ClaimAttempt {
+  tap: TapContext;
+  /** Recorded with a winning claim; a retry carrying the same nonce is that claim's browser. */
+  nonce: string;
+  /** Surveys this tap may claim (configured ones; for a GET, not those behind a confirm page). */
+  claimableSurveys: readonly string[];
+}
+
+export interface ClaimResult {
+  /** This tap consumed the invite, or an earlier claim with the same nonce did. */
+  won: boolean;
+  /** The invite as it is after the attempt; null when there is no invite with this id. */
+  row: InviteRow | null;
+}
+
 /**
- * The single-use claim: one conditional UPDATE, so of any number of concurrent taps exactly one
- * sees a row come back. The opened event is written in the same batch (same transaction) only
- * when the UPDATE changed a row, so the event log and the claim cannot disagree.
+ * The single-use claim, and everything the tap answers with, in one round trip: a conditional
+ * UPDATE (of any number of concurrent taps exactly one sees a row come back), the opened event
+ * only when that UPDATE changed a row (same transaction, so the event log and the claim cannot
+ * disagree), and the row as it is afterwards: its token for the redirect, or why it was refused.
+ * Invites whose personal data is gone (purged) cannot be claimed: there is nothing to send.
  */
-export async function claimInvite(db: D1Database, id: string, tap: TapContext): Promise<boolean> {
-  const [claim] = await db.batch([
+export async function claimInvite(
+  db: D1Database,
+  id: string,
+  { tap, nonce, claimableSurveys }: ClaimAttempt,
+): Promise<ClaimResult> {
+  const [claim, , read] = await db.batch<InviteRow | { id: string }>([
     db
       .prepare(
-        `UPDATE invites SET consumed_at = ?1
+        `UPDATE invites SET consumed_at = ?1, claim_nonce = ?3
          WHERE id = ?2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+           AND customer_ref IS NOT NULL AND survey IN (SELECT value FROM json_each(?4))
          RETURNING id`,
       )
-      .bind(tap.at, id),
+      .bind(tap.at, id, nonce, JSON.stringify(claimableSurveys)),
     db
       .prepare(
         `INSERT INTO click_events (invite_id, at, outcome, country, ua_class)
          SELECT ?1, ?2, 'opened', ?3, ?4 WHERE changes() = 1`,
       )
       .bind(id, tap.at, tap.country, tap.uaClass),
+    db.prepare("SELECT * FROM invites WHERE id = ?").bind(id),
   ]);
-  return (claim?.results.length ?? 0) === 1;
+  const row = (read?.results[0] as InviteRow | undefined) ?? null;
+  const claimed = (claim?.results.length ?? 0) === 1;
+  return { won: claimed || (row !== null && row.claim_nonce === nonce), row };
+}
+
+/**
+ * Undoes a claim whose token turned out not to verify (storage was tampered with, or its signing
+ * key was removed from the ring): the invite is as unclaimed as before, its opened event gone.
+ * Only the claim with this nonce, so a later genuine claim is never undone.
+ */
+export async function releaseClaim(db: D1Database, id: string, nonce: string): Promise<void> {
+  await db.batch([
+    db
+      .prepare(
+        "UPDATE invites SET consumed_at = NULL, claim_nonce = NULL WHERE id = ? AND claim_nonce = ?",
+      )
+      .bind(id, nonce),
+    db
+      .prepare(
+        "DELETE FROM click_events WHERE invite_id = ? AND outcome = 'opened' AND changes() = 1",
+      )
+      .bind(id),
+  ]);
 }
 
 const COUNTER: Partial<Record<TapOutcome, string>> = {

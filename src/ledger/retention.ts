@@ -1,7 +1,8 @@
 /**
  * Ledger queries of the retention job: find invites whose personal data is due for deletion and
- * clear it. Only `customer_ref` and `embedded_data` are cleared (and `purged_at` set); ids,
- * timestamps, counters and click events stay, so every count survives the purge.
+ * clear it. Only `customer_ref`, `embedded_data` and the signed `token` (which carries both) are
+ * cleared (and `purged_at` set); ids, timestamps, counters and click events stay, so every count
+ * survives the purge.
  */
 interface PurgeCandidate {
   id: string;
@@ -34,7 +35,7 @@ export async function purgePersonalData(
 ): Promise<number> {
   if (ids.length === 0) return 0;
   const statement = db.prepare(
-    `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, purged_at = ?1
+    `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, token = NULL, purged_at = ?1
      WHERE id = ?2 AND purged_at IS NULL`,
   );
   const results = await db.batch(ids.map((id) => statement.bind(at, id)));

@@ -1,7 +1,8 @@
 /**
- * Issuing links: validate against the survey, sign the invite JWT, store it in KV (with its
- * expiry) and record it in the ledger shard its survey and transaction id place it in, in one
- * round trip per shard (in parallel) whatever the batch size.
+ * Issuing links: validate against the survey, sign the invite JWT and record the invite with its
+ * token in the ledger shard its survey and transaction id place it in, in one round trip per
+ * shard (in parallel) whatever the batch size. Nothing goes to KV: the tap reads the token from
+ * the row its claim returns.
  * Idempotent on (survey, transactionId): the same request again gets the same link (200), a
  * different request for the same pair gets 409. The pair always lands in the same shard, where
  * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count
@@ -10,13 +11,7 @@
 import type { Config } from "../config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
 import type { InviteRow, NewInvite } from "../ledger/invites";
-import {
-  findInvitesByTransaction,
-  forgetLinkTokens,
-  insertInvites,
-  putLinkToken,
-  type TransactionKey,
-} from "../store/links";
+import { findInvitesByTransaction, insertInvites, type TransactionKey } from "../store/links";
 import { placeTransaction } from "../store/placement";
 import type { Store } from "../store/store";
 import { inviteIdShard, newInviteId } from "../tokens/ids";
@@ -43,7 +38,6 @@ export interface IssueContext {
   store: Store;
   /** Origin for the link URLs (PUBLIC_BASE_URL, else the origin of the issue call). */
   origin: string;
-  waitUntil: (promise: Promise<unknown>) => void;
   now: number;
 }
 
@@ -109,7 +103,6 @@ function linkFromRow(ctx: IssueContext, row: InviteRow): Link {
 
 interface Prepared {
   invite: NewInvite;
-  token: string;
   /** Shards this pair went to under earlier shard counts (usually none). */
   earlierShards: number[];
 }
@@ -141,7 +134,6 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
     requestHash(request),
   ]);
   return {
-    token,
     earlierShards: placement.earlier,
     invite: {
       id,
@@ -154,6 +146,7 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
       requestHash: hash,
       issuedAt: ctx.now,
       expiresAt,
+      token,
     },
   };
 }
@@ -207,11 +200,7 @@ function answerExisting(ctx: IssueContext, p: Prepared, row: InviteRow | null): 
   return replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT;
 }
 
-/**
- * Issues every request (already schema-valid); one result per request, in order. KV writes and
- * the ledger inserts run side by side; a KV entry whose insert lost to an existing invite is
- * deleted afterwards (it is unreachable anyway: a tap on it finds no ledger row).
- */
+/** Issues every request (already schema-valid); one result per request, in order. */
 export async function issueLinks(
   ctx: IssueContext,
   requests: LinkRequest[],
@@ -233,27 +222,15 @@ export async function issueLinks(
     return !row;
   });
 
-  const [inserted] = await Promise.all([
-    insertInvites(
-      ctx.store,
-      prepared.map((p) => p.invite),
-    ),
-    ...prepared.map((p) => putLinkToken(ctx.store, p.invite.id, p.token, p.invite.expiresAt)),
-  ]);
-
+  const inserted = await insertInvites(
+    ctx.store,
+    prepared.map((p) => p.invite),
+  );
   const lost = prepared.filter((_, i) => !inserted[i]);
   const existing = await findInvitesByTransaction(
     ctx.store,
     lost.map((p) => ({ ...p.invite, shard: inviteIdShard(p.invite.id) })),
   );
-  if (lost.length > 0) {
-    ctx.waitUntil(
-      forgetLinkTokens(
-        ctx.store,
-        lost.map((p) => p.invite.id),
-      ),
-    );
-  }
   prepared.forEach((p, i) => {
     if (inserted[i]) results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
     else results.set(p.index, answerExisting(ctx, p, existing[lost.indexOf(p)] ?? null));

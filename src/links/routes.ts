@@ -47,7 +47,6 @@ function issueContext(c: Context<AppEnv>): IssueContext {
     config,
     store: getStore(c.env),
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
-    waitUntil: (p) => c.executionCtx.waitUntil(p),
     now: Date.now(),
   };
 }

@@ -1,25 +1,23 @@
 /**
- * Links in the store: each invite's ledger row in the shard its id names, its signed token and
- * consumed mark in KV. The ledger is the truth for single use, idempotent issue and every count;
- * KV is the tap's fast path (the token, and a mark so repeat taps are refused without the ledger).
+ * Links in the store: each invite's ledger row, with its signed token, in the shard its id names;
+ * in KV only a consumed mark, written the first time a tap from another browser is refused, so
+ * that later repeat taps are refused without waiting for the ledger. Links issued before tokens
+ * moved into the ledger also still have their token in KV until it expires (never read again).
  */
 import {
+  type ClaimAttempt,
+  type ClaimResult,
   claimInvite as claimInLedger,
   findInvitesByTransaction as findInLedger,
   getInvite,
   type InviteRow,
   insertInvites as insertInLedger,
   type NewInvite,
+  releaseClaim as releaseInLedger,
   revokeInvite as revokeInLedger,
-  type TapContext,
 } from "../ledger/invites";
 import { inviteIdShard } from "../tokens/ids";
 import { groupByShard, type Store, shardOf } from "./store";
-
-/** KV metadata on a link's token once it was claimed (a fast path; the ledger is the truth). */
-interface LinkMark {
-  consumedAt?: number;
-}
 
 /**
  * Inserts invites, each into the shard its id names, one round trip per shard (in parallel).
@@ -78,10 +76,23 @@ export async function findInvite(store: Store, id: string): Promise<InviteRow | 
   return db ? getInvite(db, id) : null;
 }
 
-/** The single-use claim, in the invite's shard (see `ledger/invites.ts`). */
-export async function claimInvite(store: Store, id: string, tap: TapContext): Promise<boolean> {
+/**
+ * The single-use claim in the invite's shard: one round trip that also returns the row (its
+ * token, or why it was refused). See `ledger/invites.ts`.
+ */
+export async function claimInvite(
+  store: Store,
+  id: string,
+  attempt: ClaimAttempt,
+): Promise<ClaimResult> {
   const db = shardOf(store, id);
-  return db ? claimInLedger(db, id, tap) : false;
+  return db ? claimInLedger(db, id, attempt) : { won: false, row: null };
+}
+
+/** Undoes this nonce's claim (its token did not verify): see `ledger/invites.ts`. */
+export async function releaseClaim(store: Store, id: string, nonce: string): Promise<void> {
+  const db = shardOf(store, id);
+  if (db) await releaseInLedger(db, id, nonce);
 }
 
 /**
@@ -99,50 +110,39 @@ export async function revokeInvite(
   return row;
 }
 
-// ---- KV: tokens and marks ------------------------------------------------------------------
+// ---- KV: consumed marks ------------------------------------------------------------------
 
-/** Stores a link's signed token until the link expires (KV deletes it then by itself). */
-export function putLinkToken(
-  store: Store,
-  id: string,
-  token: string,
-  expiresAt: number,
-): Promise<void> {
-  return store.kv.put(id, token, { expiration: Math.ceil(expiresAt / 1000) });
+/** KV metadata of a link whose claim a refused tap saw (a fast path; the ledger is the truth). */
+interface LinkMark {
+  consumedAt?: number;
 }
 
-export interface LinkTokenEntry {
-  /** The signed token; null when KV has none (expired, revoked, purged, or not replicated yet). */
-  token: string | null;
-  /** True when a claim was marked: repeat taps from other browsers can be refused at once. */
-  consumed: boolean;
-}
-
-export async function readLinkToken(store: Store, id: string): Promise<LinkTokenEntry> {
-  const entry = await store.kv.getWithMetadata<LinkMark>(id);
-  return { token: entry.value, consumed: entry.metadata?.consumedAt !== undefined };
+/** True when KV carries the consumed mark (also on entries of links issued before). */
+export async function isMarkedConsumed(store: Store, id: string): Promise<boolean> {
+  const { metadata } = await store.kv.getWithMetadata<LinkMark>(id);
+  return metadata?.consumedAt !== undefined;
 }
 
 /** KV entries live at least 60 s, and a key takes ~1 write per second: later is not worth it. */
 const MIN_MARK_LIFETIME_MS = 61_000;
 
 /**
- * Marks a claimed link's token consumed (a fast path for repeat taps). Skipped when the link
- * expires within a minute (KV's shortest lifetime); the ledger refuses those taps anyway.
+ * Marks a link consumed in KV, once a tap from another browser was refused by the ledger: links
+ * tapped once (most of them) never pay this write; links that are tapped again get refused from
+ * KV from then on. Skipped when the link expires within a minute (KV's shortest lifetime).
  */
-export async function markLinkConsumed(
+export async function markConsumed(
   store: Store,
   id: string,
-  token: string,
   expiresAt: number,
   at: number,
 ): Promise<void> {
   if (expiresAt - at <= MIN_MARK_LIFETIME_MS) return;
   const mark: LinkMark = { consumedAt: at };
-  await store.kv.put(id, token, { expiration: Math.floor(expiresAt / 1000), metadata: mark });
+  await store.kv.put(id, "", { expiration: Math.floor(expiresAt / 1000), metadata: mark });
 }
 
-/** Removes links' tokens and marks from KV (revoked, purged, or lost an issue race). */
-export async function forgetLinkTokens(store: Store, ids: readonly string[]): Promise<void> {
+/** Removes links' KV entries: marks, and tokens of links issued before they moved to the ledger. */
+export async function forgetLinks(store: Store, ids: readonly string[]): Promise<void> {
   await Promise.all(ids.map((id) => store.kv.delete(id)));
 }

@@ -1,10 +1,9 @@
 /**
  * The retention purge in the store: shard by shard, the invites issued before a cutoff lose
- * their personal data in the ledger, and their live tokens (which carry the same data) leave KV
- * first. Bounded batches, so one run stays within a scheduled invocation's limits.
+ * their personal data (and signed token) in the ledger; their live links' KV entries go first. Bounded batches, so one run stays within a scheduled invocation's limits.
  */
 import { findInvitesToPurge, purgePersonalData } from "../ledger/retention";
-import { forgetLinkTokens } from "./links";
+import { forgetLinks } from "./links";
 import type { Store } from "./store";
 
 export interface PurgeLimits {
@@ -35,9 +34,10 @@ export async function purgePersonalDataIssuedBefore(
       if (result.batches >= maxBatches) return result;
       const due = await findInvitesToPurge(db, issuedBefore, batchSize);
       if (due.length === 0) break;
-      // KV first: if a delete fails the run fails before the ledger forgets which tokens remain.
+      // KV first (marks, and tokens of links issued before tokens moved into the ledger): if a
+      // delete fails the run fails before the ledger forgets which links are still live.
       const live = due.filter((invite) => invite.expires_at > now).map((invite) => invite.id);
-      await forgetLinkTokens(store, live);
+      await forgetLinks(store, live);
       result.linksDeleted += live.length;
       result.purged += await purgePersonalData(
         db,

@@ -1,5 +1,5 @@
 /**
- * The invite JWT: everything a tap needs, signed at issue time, stored as the KV value.
+ * The invite JWT: everything a tap needs, signed at issue time, stored on the invite's ledger row.
  * Verification pins the algorithms, issuer, audience, expiry and `jti` = the id in the link, and
  * only accepts keys from our ring (by `kid`).
  */
@@ -60,10 +60,16 @@ function isClaims(payload: JWTPayload): payload is JWTPayload & InviteClaims {
   );
 }
 
+export interface VerifyOptions {
+  /** Seconds of leeway on `exp` (the ledger's own expiry, in ms, is checked by the caller). */
+  clockTolerance?: number;
+}
+
 export async function verifyInviteToken(
   config: Config,
   id: string,
   token: string,
+  { clockTolerance = 0 }: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const ring = await getKeyRing(config);
   try {
@@ -79,6 +85,7 @@ export async function verifyInviteToken(
         issuer: config.issuer,
         audience: config.audience,
         requiredClaims: ["jti", "iat", "exp"],
+        clockTolerance,
       },
     );
     if (payload.jti !== id || !isClaims(payload) || payload.exp === undefined) {

@@ -67,7 +67,10 @@ describe("D1 failing during a claim", () => {
     expect(failed.status).toBe(503);
     expect(failed.headers.get("Content-Type")).toContain("text/html");
     expect(failed.headers.get("Retry-After")).toBe("5");
-    expect(failed.headers.get("Set-Cookie")).toBeNull();
+    // Only the nonce of the attempt, for this link's path: never a claim cookie.
+    expect(failed.headers.get("Set-Cookie")).toMatch(
+      new RegExp(`^ie_retry=[A-Za-z0-9_-]{22}; Max-Age=\\d+; Path=/s/${link.id}; HttpOnly; Secure`),
+    );
     expect(failed.headers.get("Cache-Control")).toBe("no-store");
     const html = await failed.text();
     expect(html).toContain("Please try again");
@@ -86,9 +89,8 @@ describe("D1 failing during a claim", () => {
     expect(await clickOutcomes(link.id)).toEqual(["opened"]);
   });
 
-  it("answers a 503 page when the ledger cannot even be read (KV lacks the token)", async () => {
+  it("answers a 503 page when the ledger cannot be reached at all", async () => {
     const link = await issue();
-    await env.LINKS.delete(link.id); // e.g. not yet replicated to this location: the ledger decides
     const failed = await callWorker(
       tapRequest(link.id),
       wrapShards((db) => failingD1(db, { reads: true })),
@@ -116,28 +118,89 @@ describe("D1 failing during a claim", () => {
 });
 
 describe("KV failing to write the consumed mark", () => {
-  it("still redirects after a successful claim; the ledger refuses another browser", async () => {
+  it("never touches a first tap; a refused tap still gets its 410 and the ledger keeps refusing", async () => {
     const link = await issue();
     const log = vi.spyOn(console, "log");
 
+    // A first tap writes nothing to KV: failing writes cannot matter to it.
     const first = await callWorker(tapRequest(link.id), { LINKS: kvFailingWrites() });
     expect(first.status).toBe(302);
     expect(first.headers.get("Location")).toContain("inv=");
     const cookie = cookieFrom(first);
     expect(cookie).toMatch(/^ie_claim=/);
 
-    // The mark was not written, and the failure was logged (after the response, in waitUntil).
+    // Another browser is refused by the ledger; writing the mark fails, and that is logged.
+    const other = await callWorker(tapRequest(link.id, { ip: "192.0.2.11" }), {
+      LINKS: kvFailingWrites(),
+    });
+    expect(other.status).toBe(410);
+    expect(await other.text()).toContain("already been used");
     expect((await env.LINKS.getWithMetadata(link.id)).metadata).toBeNull();
     const lines = log.mock.calls.map((c) => String(c[0]));
     expect(lines.some((l) => l.includes('"event":"background_write_failed"'))).toBe(true);
     expect(lines.some((l) => l.includes('"what":"consumed_mark"'))).toBe(true);
 
-    // The ledger is the truth: another browser is refused, the first one re-opens.
-    const other = await callWorker(tapRequest(link.id, { ip: "192.0.2.11" }));
-    expect(other.status).toBe(410);
-    expect(await other.text()).toContain("already been used");
+    // The ledger is the truth: a third browser is refused too, the first one re-opens.
+    expect((await callWorker(tapRequest(link.id, { ip: "192.0.2.12" }))).status).toBe(410);
     const again = await callWorker(tapRequest(link.id, { cookie }));
     expect(again.status).toBe(302);
-    expect(await clickOutcomes(link.id)).toEqual(["opened", "blocked", "reopened"]);
+    expect(await clickOutcomes(link.id)).toEqual(["opened", "blocked", "blocked", "reopened"]);
+  });
+});
+
+describe("a lost reply", () => {
+  /** The real shard, except that a batch's reply is lost after it committed. */
+  function losingReplies(db: D1Database): D1Database {
+    return new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            await target.batch(statements);
+            throw new Error("D1_ERROR: Network connection lost.");
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it("never locks the customer out: the same browser's retry opens the survey, others are refused", async () => {
+    const link = await issue();
+    const lost = await callWorker(tapRequest(link.id), wrapShards(losingReplies));
+    expect(lost.status).toBe(503);
+    const retryCookie = cookieFrom(lost);
+    expect(retryCookie).toMatch(/^ie_retry=[A-Za-z0-9_-]{22}$/);
+    // The claim did commit.
+    expect((await ledgerRow(link.id))?.consumed_at).not.toBeNull();
+
+    // Another browser: refused, as for any used link.
+    expect((await callWorker(tapRequest(link.id, { ip: "192.0.2.21" }))).status).toBe(410);
+    // A forged or foreign nonce proves nothing.
+    const forged = await callWorker(
+      tapRequest(link.id, { ip: "192.0.2.22", cookie: `ie_retry=${"A".repeat(22)}` }),
+    );
+    expect(forged.status).toBe(410);
+
+    // The same browser retries with its nonce: its claim is recognised.
+    const retry = await callWorker(tapRequest(link.id, { cookie: retryCookie }));
+    expect(retry.status).toBe(302);
+    const cookies = retry.headers.get("Set-Cookie") ?? "";
+    expect(cookies).toMatch(/(^|, )ie_claim=[A-Za-z0-9_-]+;/);
+    expect(cookies).toMatch(/(^|, )ie_retry=; Max-Age=0;/);
+    // One open, counted once.
+    expect(await clickOutcomes(link.id)).toEqual(["opened", "blocked", "blocked"]);
+  });
+
+  it("a retry whose first attempt never reached the ledger claims as usual", async () => {
+    const link = await issue();
+    const failed = await callWorker(
+      tapRequest(link.id),
+      wrapShards((db) => failingD1(db)),
+    );
+    expect(failed.status).toBe(503);
+    const retry = await callWorker(tapRequest(link.id, { cookie: cookieFrom(failed) }));
+    expect(retry.status).toBe(302);
+    expect(await clickOutcomes(link.id)).toEqual(["opened"]);
   });
 });

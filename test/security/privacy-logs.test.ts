@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { api, cookieFrom, type IssuedLink, issue, linkRequest, ORIGIN, tap } from "../helpers/api";
 import { ledgerOf, wrapShards } from "../helpers/ledger";
-import { callWorker, devSigningJwk, tapRequest } from "./helpers";
+import { callWorker, devSigningJwk, ledgerRow, tapRequest } from "./helpers";
 
 const CUSTOMER = "cust-PRIVATE-51d7c0";
 const EMBEDDED = {
@@ -53,7 +53,7 @@ const request = (overrides: Record<string, unknown> = {}) =>
 
 /** Remembers the token of a link and the pieces of it, which must not be logged either. */
 async function rememberToken(id: string) {
-  const token = await env.LINKS.get(id);
+  const token = (await ledgerRow(id))?.token;
   if (!token) return;
   sensitive.add(token);
   for (const part of token.split(".")) sensitive.add(part);
@@ -128,15 +128,18 @@ describe("logs over a full scenario", () => {
     // Forged and edited tokens.
     const victim = await issue({ customerId: CUSTOMER, embeddedData: EMBEDDED });
     await rememberToken(victim.id);
-    const token = (await env.LINKS.get(victim.id)) ?? "";
+    const token = (await ledgerRow(victim.id))?.token ?? "";
     const [header, payload, signature] = token.split(".");
     const edited = `${header}.${payload?.slice(0, -4)}AAAA.${signature}`;
     sensitive.add(edited);
-    await env.LINKS.put(victim.id, edited);
+    await ledgerOf(victim.id)
+      .prepare("UPDATE invites SET token = ? WHERE id = ?")
+      .bind(edited, victim.id)
+      .run();
     await tap(victim.id);
     await tap("AAAAAAAAAAAAAAAAAAAAAA");
 
-    // Store faults: D1 down during a claim, KV failing the consumed mark.
+    // Store faults: D1 down during a claim, KV failing the consumed mark of a refused tap.
     const faulty = await issue({ customerId: CUSTOMER, embeddedData: EMBEDDED });
     await rememberToken(faulty.id);
     const d1Down = wrapShards(
@@ -156,6 +159,7 @@ describe("logs over a full scenario", () => {
           : Reflect.get(target, property).bind(target),
     });
     rememberRedirect(await callWorker(tapRequest(faulty.id), { LINKS: kvDown }));
+    await callWorker(tapRequest(faulty.id, { ip: "192.0.2.77" }), { LINKS: kvDown });
 
     // A broken configuration, and the retention cron.
     await callWorker(tapRequest(faulty.id), { COOKIE_SECRET: "short" });

@@ -91,14 +91,18 @@ describe("retention job on the cron", () => {
     expect(kept?.purged_at).toBeNull();
   });
 
-  it("removes a still-live token from KV, so a purged invite can no longer reveal its data", async () => {
+  it("clears a still-live link's token and KV entry, so a purged invite can no longer reveal its data", async () => {
     const link = await issue({ survey: "demo-ws", customerId: "customer-old-2" });
     await issuedDaysAgo(link.id, 120);
-    expect(await env.LINKS.get(link.id)).not.toBeNull();
+    expect((await ledgerRow(link.id))?.token).toBeTruthy();
+    // A KV entry for it (a consumed mark, or the token of a link issued before tokens moved
+    // into the ledger) goes too.
+    await env.LINKS.put(link.id, "legacy-token-with-customer-old-2", { expirationTtl: 3600 });
 
     await runCron();
 
     expect(await env.LINKS.get(link.id)).toBeNull();
+    expect((await ledgerRow(link.id))?.token).toBeNull();
     const res = await tap(link.id);
     expect(res.status).not.toBe(302);
     expect([404, 410]).toContain(res.status);

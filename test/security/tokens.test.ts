@@ -1,8 +1,9 @@
 /**
- * Attacks on the token in KV. Whoever can write KV (or replay a token under another id) must not
- * be able to open a survey with data they chose: every token that is not a valid ES256/EdDSA JWT
- * signed by a key of our ring, for our issuer and audience, with `jti` = the id in the link, is
- * treated as not found (404). An expired one is told apart (410). None of them consumes the link.
+ * Attacks on the token stored with the invite. Whoever can write storage (or replay a token under
+ * another id) must not be able to open a survey with data they chose: every token that is not a
+ * valid ES256/EdDSA JWT signed by a key of our ring, for our issuer and audience, with `jti` = the
+ * id in the link and not expired, is treated as not found (404), and the claim it rode on is
+ * undone: none of them consumes the link.
  */
 import { env } from "cloudflare:test";
 import {
@@ -15,7 +16,8 @@ import {
   SignJWT,
 } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, type IssuedLink, issue, tap } from "../helpers/api";
+import { api, eventually, type IssuedLink, issue, tap } from "../helpers/api";
+import { ledgerOf } from "../helpers/ledger";
 import { clickOutcomes, devSigningJwk, ledgerRow } from "./helpers";
 
 const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
@@ -27,11 +29,11 @@ interface RealToken {
   payload: JWTPayload & Record<string, unknown>;
 }
 
-/** Issues a real link and reads its genuine token from KV. */
+/** Issues a real link and reads its genuine token from its ledger row. */
 async function realToken(): Promise<RealToken> {
   const link = await issue();
-  const token = await env.LINKS.get(link.id);
-  if (!token) throw new Error("issued link has no token in KV");
+  const token = (await ledgerRow(link.id))?.token;
+  if (!token) throw new Error("issued link has no token in the ledger");
   const [header, payload] = token.split(".");
   return {
     link,
@@ -41,10 +43,12 @@ async function realToken(): Promise<RealToken> {
   };
 }
 
-/** Puts `forged` in KV under the link's id (as someone with KV write access would) and taps it. */
+/** Puts `forged` as the link's token (as someone with storage write access would) and taps it. */
 async function tapForged(link: IssuedLink, forged: string): Promise<Response> {
-  const expiration = Math.floor(Date.parse(link.expiresAt) / 1000);
-  await env.LINKS.put(link.id, forged, { expiration });
+  await ledgerOf(link.id)
+    .prepare("UPDATE invites SET token = ? WHERE id = ?")
+    .bind(forged, link.id)
+    .run();
   return tap(link.id);
 }
 
@@ -75,7 +79,7 @@ beforeAll(async () => {
   jwks = await (await api("/.well-known/jwks.json", { key: null })).json();
 });
 
-describe("forged tokens in KV", () => {
+describe("forged tokens in storage", () => {
   it("a genuine token opens the survey (control)", async () => {
     const { link } = await realToken();
     expect((await tap(link.id)).status).toBe(302);
@@ -112,11 +116,11 @@ describe("forged tokens in KV", () => {
     }
   });
 
-  it("an expired token gets the 410 expired page", async () => {
+  it("an expired token on a live invite is not found (the ledger decides expiry)", async () => {
     const { link, payload } = await realToken();
     const past = Math.floor(Date.now() / 1000) - 3600;
     const forged = await signWithDevKey({ ...payload, iat: past - 60, exp: past });
-    await expectRefused(link, await tapForged(link, forged), 410);
+    await expectRefused(link, await tapForged(link, forged), 404);
   });
 
   it("a wrong audience or issuer is not found", async () => {
@@ -183,7 +187,7 @@ describe("forged tokens in KV", () => {
     }
   });
 
-  it("garbage KV values (not a JWT, JSON, empty, huge) are not found", async () => {
+  it("garbage token values (not a JWT, JSON, empty, huge) are not found", async () => {
     const values = [
       "not-a-token",
       JSON.stringify({ survey: "demo", customerId: "attacker" }),
@@ -198,16 +202,30 @@ describe("forged tokens in KV", () => {
     }
   });
 
-  it("a forged consumed mark cannot re-open a link for a stranger", async () => {
-    const { link, token } = await realToken();
+  it("a cleared consumed mark cannot re-open a link for a stranger", async () => {
+    const { link } = await realToken();
     expect((await tap(link.id)).status).toBe(302);
-    // Someone clears the mark (or it never got written): the ledger still refuses.
-    await env.LINKS.put(link.id, token, {
-      expiration: Math.floor(Date.parse(link.expiresAt) / 1000),
-    });
+    expect((await tap(link.id, { ip: "198.51.100.98" })).status).toBe(410);
+    await eventually(async () => expect(await env.LINKS.get(link.id)).not.toBeNull());
+    // Someone clears the mark (or it never got written here): the ledger still refuses.
+    await env.LINKS.delete(link.id);
     const stranger = await tap(link.id, { ip: "198.51.100.99" });
     expect(stranger.status).toBe(410);
     expect(stranger.headers.get("Location")).toBeNull();
+  });
+
+  it("a stale consumed mark refuses one tap, then heals: the claim is undone, the mark dropped", async () => {
+    const { link } = await realToken();
+    await env.LINKS.put(link.id, "", {
+      expiration: Math.floor(Date.parse(link.expiresAt) / 1000),
+      metadata: { consumedAt: Date.now() },
+    });
+    expect((await tap(link.id)).status).toBe(410);
+    // The claim that ran side by side won (the ledger had no claim): it is undone.
+    await eventually(async () => expect(await env.LINKS.get(link.id)).toBeNull());
+    expect((await ledgerRow(link.id))?.consumed_at).toBeNull();
+    expect(await clickOutcomes(link.id)).not.toContain("opened");
+    expect((await tap(link.id)).status).toBe(302);
   });
 
   it("a forged claim cookie re-opens nothing", async () => {

@@ -1,0 +1,238 @@
+/**
+ * Storage round trips on the tap's hot path, recorded in the order the Worker makes them: every
+ * KV and D1 call's start and end on one shared clock, and the moment the response is ready. The
+ * response waited for the calls that ended before it; "one round trip" means each of those
+ * started before any of them ended: none waited for another. The rest runs in the background.
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import worker from "../src/index";
+import {
+  apiRequest,
+  cookieFrom,
+  type IssuedLink,
+  linkRequest,
+  PHONE_UA,
+  randomIp,
+} from "./helpers/api";
+import { wrapShards } from "./helpers/ledger";
+
+interface Call {
+  what: string;
+  start: number;
+  end?: number;
+}
+
+/**
+ * An env whose KV and shard bindings record their calls. `gate` holds D1 calls back, `writeGate`
+ * KV writes: a response that waited for them would never come.
+ */
+function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
+  let clock = 0;
+  const calls: Call[] = [];
+  const track = <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    const call: Call = { what, start: ++clock };
+    calls.push(call);
+    return run().finally(() => {
+      call.end = ++clock;
+    });
+  };
+  const held = <T>(run: () => Promise<T>) => (gate ? gate.then(run) : run());
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(s, {
+      get(target, property) {
+        if (property === "bind") {
+          return (...values: unknown[]) => statement(target.bind(...values));
+        }
+        if (
+          property === "first" ||
+          property === "all" ||
+          property === "run" ||
+          property === "raw"
+        ) {
+          return (...args: unknown[]) =>
+            track(`d1.${String(property)}`, () =>
+              held(() => (target[property] as (...a: unknown[]) => Promise<unknown>)(...args)),
+            );
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    real.set(proxy, s);
+    return proxy;
+  };
+  const shards = wrapShards(
+    (db) =>
+      new Proxy(db, {
+        get(target, property) {
+          if (property === "prepare") return (sql: string) => statement(target.prepare(sql));
+          if (property === "batch") {
+            return (statements: D1PreparedStatement[]) =>
+              track("d1.batch", () =>
+                held(() => target.batch(statements.map((s) => real.get(s) ?? s))),
+              );
+          }
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+  );
+  const kv = new Proxy(env.LINKS, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      const write = property === "put" || property === "delete";
+      return (...args: unknown[]) =>
+        track(`kv.${String(property)}`, async () => {
+          if (write && writeGate) await writeGate;
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        });
+    },
+  });
+  const recorded: Env = { ...env, ...shards, LINKS: kv };
+  return { env: recorded, calls, now: () => ++clock };
+}
+
+/**
+ * Calls the Worker; returns the response, the calls it waited for, and the rest. KV writes are
+ * held until the response is ready, so one made in the background is never taken for one the
+ * response waited for.
+ */
+async function traced(request: Request) {
+  let release = () => {};
+  const writes = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const recorder = recordingEnv(undefined, writes);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    recorder.env,
+    ctx,
+  );
+  const ready = recorder.now();
+  release();
+  await waitOnExecutionContext(ctx);
+  const waited = (c: Call) => c.end !== undefined && c.end < ready;
+  const before = recorder.calls.filter(waited);
+  return {
+    response,
+    before: before.map((c) => c.what).sort(),
+    after: recorder.calls
+      .filter((c) => !waited(c))
+      .map((c) => c.what)
+      .sort(),
+    roundTrips: roundTrips(before),
+  };
+}
+
+/** The longest chain of calls where each started after the previous one ended. */
+function roundTrips(calls: Call[]): number {
+  const sorted = [...calls].sort((a, b) => a.start - b.start);
+  const depth = new Map<Call, number>();
+  for (const call of sorted) {
+    const waitedFor = sorted.filter((p) => p.end !== undefined && p.end < call.start);
+    depth.set(call, 1 + Math.max(0, ...waitedFor.map((p) => depth.get(p) ?? 0)));
+  }
+  return Math.max(0, ...depth.values());
+}
+
+const tapRequest = (id: string, init: { method?: string; cookie?: string; ua?: string } = {}) =>
+  new Request(`https://invite-edge.test/s/${id}`, {
+    method: init.method ?? "GET",
+    headers: {
+      "User-Agent": init.ua ?? PHONE_UA,
+      "CF-Connecting-IP": randomIp(),
+      ...(init.cookie ? { Cookie: init.cookie } : {}),
+    },
+    redirect: "manual",
+  });
+
+async function issued(overrides: Record<string, unknown> = {}) {
+  const res = await traced(
+    apiRequest("/v1/links", { method: "POST", json: linkRequest(overrides) }),
+  );
+  expect(res.response.status).toBe(201);
+  return { ...res, link: (await res.response.json()) as IssuedLink };
+}
+
+describe("storage round trips", () => {
+  it("issuing: one D1 batch in the invite's shard, nothing in KV", async () => {
+    const { before, after, roundTrips: trips } = await issued();
+    expect(before).toEqual(["d1.batch"]);
+    expect(after).toEqual([]);
+    expect(trips).toBe(1);
+  });
+
+  it("a fresh tap: the claim and the KV mark read side by side, one round trip, no KV write", async () => {
+    const { link } = await issued();
+    const { response, before, after, roundTrips: trips } = await traced(tapRequest(link.id));
+    expect(response.status).toBe(302);
+    expect(before).toEqual(["d1.batch", "kv.getWithMetadata"]);
+    expect(trips).toBe(1);
+    expect(after).toEqual([]);
+  });
+
+  it("the first refused tap: one round trip, then the mark and the counters in the background", async () => {
+    const { link } = await issued();
+    expect((await traced(tapRequest(link.id))).response.status).toBe(302);
+    const refused = await traced(tapRequest(link.id));
+    expect(refused.response.status).toBe(410);
+    expect(refused.before).toEqual(["d1.batch", "kv.getWithMetadata"]);
+    expect(refused.roundTrips).toBe(1);
+    expect(refused.after).toEqual(["d1.batch", "kv.put"]);
+  });
+
+  it("a marked link is refused from KV alone: the answer does not wait for the ledger", async () => {
+    const { link } = await issued();
+    expect((await traced(tapRequest(link.id))).response.status).toBe(302);
+    expect((await traced(tapRequest(link.id))).response.status).toBe(410); // writes the mark
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const recorder = recordingEnv(gate);
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      tapRequest(link.id) as Request<unknown, IncomingRequestCfProperties>,
+      recorder.env,
+      ctx,
+    );
+    // Answered while every ledger call is still held back.
+    expect(response.status).toBe(410);
+    expect(recorder.calls.filter((c) => c.what.startsWith("d1.") && c.end !== undefined)).toEqual(
+      [],
+    );
+    open();
+    await waitOnExecutionContext(ctx);
+  });
+
+  it("previews, HEAD and re-opens: one read of the row, never a claim", async () => {
+    const { link } = await issued();
+    const head = await traced(tapRequest(link.id, { method: "HEAD" }));
+    expect(head.response.status).toBe(200);
+    expect(head.before).toEqual(["d1.first"]);
+    const bot = await traced(tapRequest(link.id, { ua: "Slackbot-LinkExpanding 1.0" }));
+    expect(bot.before).toEqual(["d1.first"]);
+
+    const first = await traced(tapRequest(link.id));
+    const reopened = await traced(tapRequest(link.id, { cookie: cookieFrom(first.response) }));
+    expect(reopened.response.status).toBe(302);
+    expect(reopened.before).toEqual(["d1.first"]);
+    expect(reopened.roundTrips).toBe(1);
+  });
+
+  it("a confirm survey: the page without a claim, then the form's POST claims, one round trip each", async () => {
+    const { link } = await issued({ survey: "demo-confirm" });
+    const page = await traced(tapRequest(link.id));
+    expect(page.response.status).toBe(200);
+    expect(await page.response.text()).toContain(`action="/s/${link.id}"`);
+    expect(page.roundTrips).toBe(1);
+    const post = await traced(tapRequest(link.id, { method: "POST" }));
+    expect(post.response.status).toBe(302);
+    expect(post.roundTrips).toBe(1);
+  });
+});
