@@ -1,10 +1,12 @@
 /**
  * The HTTP app: middleware (request id, config), the APIs, the tap, and the public documents
- * (JWKS, OpenAPI). Machine errors are JSON envelopes; pages for people are HTML.
+ * (JWKS, OpenAPI, its reference at /docs, the operators' page at /). Machine errors are JSON
+ * envelopes; pages for people are HTML.
  */
 import { handleTap, page } from "./click/tap";
 import { getConfig, scopes } from "./config";
-import { DOCS_HTML, DOCS_JS } from "./docs";
+import { docsRoutes } from "./docs";
+import { homeRoutes } from "./home";
 import { ApiError, errorResponse, renderError } from "./http/errors";
 import { createRouter, registerSharedComponents } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
@@ -41,6 +43,8 @@ app.route("/", statsRoutes);
 app.route("/", dashboardRoutes);
 app.route("/", reconcileRoutes);
 
+app.route("/", docsRoutes);
+app.route("/", homeRoutes);
 
 registerSharedComponents(app.openAPIRegistry, scopes);
 registerPublicPaths(app.openAPIRegistry);
@@ -69,10 +73,6 @@ app.doc31("/openapi.json", {
     { name: "Service", description: "Health and public keys." },
   ],
 });
-app.get("/docs", (c) => c.html(DOCS_HTML));
-app.get("/docs.js", (c) =>
-  c.body(DOCS_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
-);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;
