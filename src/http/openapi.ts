@@ -42,7 +42,7 @@ export const ErrorSchema = z
 
 const header = (description: string) => ({ description, schema: { type: "string" as const } });
 
-/** Each error status: its component name, its `error.code` values and when it happens. */
+/** Each error status: its component name, its `error.code` and when it happens. */
 const ERRORS = {
   400: ["BadRequest", "invalid_request", "The body, a parameter or the query is invalid."],
   401: [
