@@ -1,14 +1,17 @@
 /**
  * The HTTP app: middleware (request id, config), the APIs, the tap, and the public documents
- * (JWKS, OpenAPI). Machine errors are JSON envelopes; pages for people are HTML.
+ * (JWKS, OpenAPI, its reference at /docs, the operators' page at /). Machine errors are JSON
+ * envelopes; pages for people are HTML.
  */
 import { handleTap, page } from "./click/tap";
-import { getConfig } from "./config";
-import { DOCS_HTML, DOCS_JS } from "./docs";
+import { getConfig, scopes } from "./config";
+import { docsRoutes } from "./docs";
+import { homeRoutes } from "./home";
 import { ApiError, errorResponse, renderError } from "./http/errors";
-import { createRouter } from "./http/openapi";
+import { createRouter, registerSharedComponents } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { registerPublicPaths } from "./public-paths";
 import { reconcileRoutes } from "./qualtrics/routes";
 import { dashboardRoutes } from "./stats/dashboard";
 import { statsRoutes } from "./stats/routes";
@@ -40,22 +43,36 @@ app.route("/", statsRoutes);
 app.route("/", dashboardRoutes);
 app.route("/", reconcileRoutes);
 
-app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-  type: "http",
-  scheme: "bearer",
-});
+app.route("/", docsRoutes);
+app.route("/", homeRoutes);
+
+registerSharedComponents(app.openAPIRegistry, scopes);
+registerPublicPaths(app.openAPIRegistry);
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "invite-edge",
     version: "0.1.0",
-    description: "Signed, single-use Qualtrics survey invite links.",
+    description:
+      "Signed, single-use Qualtrics survey invite links. A notification platform issues a link " +
+      "per trigger event (`POST /v1/links`); the customer's tap lands once on the survey with " +
+      "the invite's values signed; analysts read the stats; operators reconcile with Qualtrics.\n\n" +
+      "Authentication: an API key as `Authorization: Bearer <key>`, whose scopes each operation " +
+      "names (`admin` holds them all); the web-service data route takes a shared secret header " +
+      'instead. Errors are one JSON envelope, `{"error": {"code", "message", "details"?}}`.',
   },
+  tags: [
+    { name: "Links", description: "Issue, read and revoke invite links (notification platforms)." },
+    {
+      name: "Web service",
+      description: "The invite's values for a survey's Web Service element (Qualtrics' servers).",
+    },
+    { name: "Stats", description: "Counts and rates for analysts." },
+    { name: "Reconcile", description: "Pushing invites to Qualtrics and reading completions." },
+    { name: "Tap", description: "The link a customer opens: HTML pages and redirects, not JSON." },
+    { name: "Service", description: "Health and public keys." },
+  ],
 });
-app.get("/docs", (c) => c.html(DOCS_HTML));
-app.get("/docs.js", (c) =>
-  c.body(DOCS_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
-);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

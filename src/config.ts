@@ -54,7 +54,7 @@ const surveyKey = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "survey keys are a-z, 0-9, - or _");
 
-const scopes = ["links:write", "links:read", "stats:read", "admin"] as const;
+export const scopes = ["links:write", "links:read", "stats:read", "admin"] as const;
 export type Scope = (typeof scopes)[number];
 
 const apiKeySchema = z

@@ -10,7 +10,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError, zodDetails } from "../http/errors";
 import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { log } from "../http/log";
-import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow } from "../ledger/invites";
 import { findInvite, revokeInvite } from "../store/links";
@@ -54,8 +54,14 @@ function issueContext(c: Context<AppEnv>): IssueContext {
 const issueRoute = createRoute({
   method: "post",
   path: "/v1/links",
+  operationId: "issueLink",
+  tags: ["Links"],
   summary: "Issue a signed, single-use survey link for one trigger event",
-  security: bearerAuth,
+  ...apiKeyAuth(
+    "links:write",
+    "Idempotent on (survey, transactionId): the same request again answers 200 with the same " +
+      "link; a different request for the same pair answers 409. Body limit 64 KB.",
+  ),
   middleware: [...issueGuards, jsonBody(ONE_LINK_LIMIT)],
   request: {
     body: { required: true, content: { "application/json": { schema: LinkRequestSchema } } },
@@ -73,8 +79,14 @@ const issueRoute = createRoute({
 const batchRoute = createRoute({
   method: "post",
   path: "/v1/links/batch",
+  operationId: "issueLinks",
+  tags: ["Links"],
   summary: "Issue up to 500 links; one result per item, in order",
-  security: bearerAuth,
+  ...apiKeyAuth(
+    "links:write",
+    "Each item is a `LinkRequest` and gets its own result with the status a single call would " +
+      "have answered, so one bad item does not fail the batch. Body limit 1 MB.",
+  ),
   middleware: [...issueGuards, jsonBody(BATCH_LIMIT)],
   request: {
     body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
@@ -91,8 +103,10 @@ const batchRoute = createRoute({
 const statusRoute = createRoute({
   method: "get",
   path: "/v1/links/{id}",
+  operationId: "getLink",
+  tags: ["Links"],
   summary: "A link's status, timestamps and counts",
-  security: bearerAuth,
+  ...apiKeyAuth("links:read"),
   middleware: [requireScope("links:read")] as const,
   request: { params: IdParamSchema },
   responses: {
@@ -104,8 +118,10 @@ const statusRoute = createRoute({
 const revokeRoute = createRoute({
   method: "delete",
   path: "/v1/links/{id}",
+  operationId: "revokeLink",
+  tags: ["Links"],
   summary: "Revoke a link; later taps get the revoked page",
-  security: bearerAuth,
+  ...apiKeyAuth("links:write"),
   middleware: [requireScope("links:write")] as const,
   request: { params: IdParamSchema },
   responses: {

@@ -1,5 +1,6 @@
 /** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
 import { z } from "@hono/zod-openapi";
+import { ErrorBodySchema } from "../http/openapi";
 
 // Control characters (CR, LF, NUL…) have no place in ids; checked without a regex literal.
 const hasNoControlCharacters = (value: string) =>
@@ -68,20 +69,12 @@ export const LinkSchema = z
   })
   .openapi("Link");
 
-const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .openapi("Error");
-
 export const BatchRequestSchema = z
   .object({
+    // Items are validated one by one (a bad item is a 400 in its result, not for the batch), so
+    // the runtime type is unknown; the document says what each item must be.
     links: z
-      .array(z.unknown().openapi({ type: "object", description: "A LinkRequest" }))
+      .array(z.unknown().openapi({ allOf: [{ $ref: "#/components/schemas/LinkRequest" }] }))
       .min(1)
       .max(500, "at most 500 links per batch"),
   })
@@ -90,10 +83,14 @@ export const BatchRequestSchema = z
 
 const BatchResultSchema = z
   .object({
-    index: z.number().int(),
-    status: z.union([z.literal(201), z.literal(200), z.literal(400), z.literal(409)]),
-    link: LinkSchema.optional(),
-    error: ErrorSchema.shape.error.optional(),
+    index: z.number().int().openapi({ description: "The item's position in the request." }),
+    status: z.union([z.literal(201), z.literal(200), z.literal(400), z.literal(409)]).openapi({
+      description:
+        "What a single call would have answered: 201 issued, 200 the same request again, 400 " +
+        "invalid item (see `error.details`), 409 a different request for the same survey and transactionId.",
+    }),
+    link: LinkSchema.optional().openapi({ description: "With 201 and 200." }),
+    error: ErrorBodySchema.optional().openapi({ description: "With 400 and 409." }),
   })
   .openapi("BatchResult");
 

@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { secretsEqual } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { createRouter, errorResponses } from "../http/openapi";
+import { createRouter, errorResponses, webserviceSecretAuth } from "../http/openapi";
 import { findInvite } from "../store/links";
 import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
@@ -16,17 +16,31 @@ import { inviteValues, linkValueSourceFromRow } from "./survey-link";
 const dataRoute = createRoute({
   method: "get",
   path: "/v1/invites/{id}/data",
+  operationId: "getInviteData",
+  tags: ["Web service"],
   summary: "An invite's values for the survey's Web Service element",
-  request: {
-    params: IdParamSchema,
-    headers: z.object({ "x-webservice-secret": z.string().optional() }),
-  },
+  ...webserviceSecretAuth(
+    "For surveys in webservice mode: the survey's Web Service element calls this from " +
+      "Qualtrics' servers with the `inv` value from the survey link, so personal values never " +
+      "appear in the link itself.",
+  ),
+  request: { params: IdParamSchema },
   responses: {
     200: {
       description:
         "Flat map of strings: the embedded data plus customer_id, transaction_id, trigger, inv",
       content: {
-        "application/json": { schema: z.record(z.string(), z.string()).openapi("InviteData") },
+        "application/json": {
+          schema: z.record(z.string(), z.string()).openapi("InviteData", {
+            example: {
+              venue: "Arena North",
+              customer_id: "customer-42",
+              transaction_id: "scan-2026-11-28-0001",
+              trigger: "ticket_scanned",
+              inv: "3q2-7wEAbcDEfGhIjKlMnO",
+            },
+          }),
+        },
       },
     },
     ...errorResponses(401, 404, 410),

@@ -7,7 +7,7 @@ import { requireScope } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { log } from "../http/log";
-import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { getImport, type ImportStatus, listImports } from "../ledger/reconcile/imports";
 import { listRuns } from "../ledger/reconcile/runs";
 import { pushBacklog, resolveUnknownImport } from "../store/push-queue";
@@ -30,11 +30,14 @@ import {
 const runNowRoute = createRoute({
   method: "post",
   path: "/v1/reconcile",
+  operationId: "runReconcile",
+  tags: ["Reconcile"],
   summary: "Run a reconcile with Qualtrics now and return its record",
-  description:
+  ...apiKeyAuth(
+    "admin",
     "Pushes queued invites to XM Directory, settles imports, reads completions and stamps " +
-    "responses. A run while another holds the lease is recorded as skipped.",
-  security: bearerAuth,
+      "responses. A run while another holds the lease is recorded as skipped.",
+  ),
   middleware: [requireScope("admin")] as const,
   responses: {
     200: {
@@ -48,8 +51,10 @@ const runNowRoute = createRoute({
 const runsRoute = createRoute({
   method: "get",
   path: "/v1/reconcile/runs",
+  operationId: "listReconcileRuns",
+  tags: ["Reconcile"],
   summary: "Recent reconcile runs, newest first, and the invites still to push",
-  security: bearerAuth,
+  ...apiKeyAuth("admin"),
   middleware: [requireScope("admin")] as const,
   request: { query: RunsQuerySchema },
   responses: {
@@ -61,8 +66,10 @@ const runsRoute = createRoute({
 const importsRoute = createRoute({
   method: "get",
   path: "/v1/reconcile/imports",
+  operationId: "listReconcileImports",
+  tags: ["Reconcile"],
   summary: "Imports to XM Directory (default: the open ones and those with an unknown outcome)",
-  security: bearerAuth,
+  ...apiKeyAuth("admin"),
   middleware: [requireScope("admin")] as const,
   request: { query: ImportsQuerySchema },
   responses: {
@@ -79,8 +86,13 @@ const importsRoute = createRoute({
 const resolveRoute = createRoute({
   method: "post",
   path: "/v1/reconcile/imports/{id}/resolve",
+  operationId: "resolveReconcileImport",
+  tags: ["Reconcile"],
   summary: "Say whether Qualtrics received an import whose outcome is unknown",
-  security: bearerAuth,
+  ...apiKeyAuth(
+    "admin",
+    "Only an import whose outcome is `unknown` can be resolved; any other answers 409.",
+  ),
   middleware: [requireScope("admin"), jsonBody(ONE_LINK_LIMIT)] as const,
   request: {
     params: ImportIdParamSchema,
@@ -88,7 +100,7 @@ const resolveRoute = createRoute({
   },
   responses: {
     200: { description: "The import", content: { "application/json": { schema: ImportSchema } } },
-    ...errorResponses(400, 401, 403, 404, 409, 415),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 

@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireScope } from "../http/auth";
 import { invalidRequest } from "../http/errors";
-import { bearerAuth, createRouter, errorResponses } from "../http/openapi";
+import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { getStore } from "../store/store";
 import { csvFilename, statsCsv } from "./csv";
 import { inviteStats } from "./report";
@@ -14,11 +14,14 @@ import { StatsQuerySchema, StatsSchema } from "./schema";
 const statsRoute = createRoute({
   method: "get",
   path: "/v1/stats",
+  operationId: "getStats",
+  tags: ["Stats"],
   summary: "Invite counts, rates and time to open, grouped by day, survey, trigger or channel",
-  description:
+  ...apiKeyAuth(
+    "stats:read",
     "Invites are counted by issue time. `opened`, `revoked` and `expired` never overlap; what " +
-    "remains of `issued` is still live. CSV has the same table, a header row and a `(total)` row.",
-  security: bearerAuth,
+      "remains of `issued` is still live. CSV has the same table, a header row and a `(total)` row.",
+  ),
   middleware: [requireScope("stats:read")] as const,
   request: { query: StatsQuerySchema },
   responses: {

@@ -1,5 +1,5 @@
 /**
- * The customer's path in a real browser: Debian's Chromium (playwright-core, a phone's user agent)
+ * The customer's path in a real browser: Chromium (playwright-core, a phone's user agent)
  * against `wrangler dev`, with a loopback stand-in for the Qualtrics survey page. The surveys under
  * test point at the stand-in through an explicit ALLOWED_SURVEY_HOSTS entry (test configuration
  * only). Screenshots of every page go to test-output/.

@@ -1,19 +1,19 @@
 /**
  * End-to-end harness (runs in Node, not workerd): starts `wrangler dev` on a free loopback port
- * with its own local KV/D1 state and migrations applied, and a headless Debian Chromium driven by
- * playwright-core. Everything started here is stopped by process id when the test ends.
+ * with its own local KV/D1 state and migrations applied; the browser comes from ./chromium.ts.
+ * Everything started here is stopped by process id when the test ends.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+
+export { launchChromium } from "./chromium";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 export const OUTPUT_DIR = join(ROOT, "test-output");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -117,22 +117,6 @@ export async function startDevServer(vars: Record<string, string> = {}): Promise
     await new Promise((r) => setTimeout(r, 250));
   }
   return { url, port, persistDir, stop };
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
 }
 
 export function screenshotPath(name: string): string {
