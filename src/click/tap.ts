@@ -137,7 +137,8 @@ async function tap(c: TapCtx): Promise<Response> {
   const method = c.req.method;
   const userAgent = c.req.header("User-Agent") ?? "";
   const bot = isPreviewAgent(userAgent);
-  const preview = method === "HEAD" || (method === "GET" && bot);
+  // A preview agent never claims, whatever the method (scanners submit the confirm page's form).
+  const preview = method === "HEAD" || bot;
   const now = Date.now();
   const tapCtx: TapContext = {
     at: now,
