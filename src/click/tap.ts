@@ -10,6 +10,7 @@
 import type { Context } from "hono";
 import type { Survey } from "../config";
 import type { AppEnv } from "../http/context";
+import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../http/failures";
 import { describeError, log } from "../http/log";
 import { overRateLimit } from "../http/rate-limit";
 import {
@@ -122,8 +123,14 @@ export async function handleTap(c: TapCtx): Promise<Response> {
       error: error instanceof Error ? error.name : "unknown",
       message: describeError(error),
     });
-    return page("unavailable", { "Retry-After": "5" });
+    return failurePage(error);
   }
+}
+
+/** A transient store failure asks for a retry (503); anything else is a bug (500). */
+function failurePage(error: unknown): Response {
+  if (!isTransientStoreFailure(error)) return page("error");
+  return page("unavailable", { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) });
 }
 
 async function tap(c: TapCtx): Promise<Response> {
@@ -210,7 +217,7 @@ async function claimAndRedirect(
       inviteId: id,
       error: describeError(error),
     });
-    return page("unavailable", { "Retry-After": "5" });
+    return failurePage(error);
   }
   if (!won) {
     const state = refusal(await getInvite(c.env.DB, id), tapCtx.at);
