@@ -10,6 +10,8 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: { TEST_MIGRATIONS: migrations },
+          // An empty ledger database (no migrations applied): the health check must notice.
+          d1Databases: { BLANK_DB: "invite-edge-blank" },
         },
       }),
     ],

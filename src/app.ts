@@ -1,11 +1,14 @@
 /**
  * The HTTP app: middleware (request id, config), the APIs, the tap, and the public documents
- * (JWKS, OpenAPI). Machine errors are JSON envelopes; pages for people are HTML.
+ * (JWKS, OpenAPI). Machine errors are JSON envelopes; pages for people are HTML. Every response
+ * carries `X-Request-Id`, the id the log lines of that request carry.
  */
 import { handleTap, page } from "./click/tap";
-import { getConfig } from "./config";
+import { ConfigError, getConfig } from "./config";
 import { DOCS_HTML, DOCS_JS } from "./docs";
+import { answerMisconfigured } from "./http/config-failure";
 import { ApiError, errorResponse, renderError } from "./http/errors";
+import { healthCheck } from "./http/health";
 import { createRouter } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
@@ -17,14 +20,27 @@ import { getKeyRing } from "./tokens/keyring";
 export const app = createRouter();
 
 app.use(async (c, next) => {
-  c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
-  c.set("config", getConfig(c.env));
+  const requestId = c.req.header("CF-Ray") ?? crypto.randomUUID();
+  c.set("requestId", requestId);
   await next();
+  c.res.headers.set("X-Request-Id", requestId);
 });
 
 app.onError(renderError);
 
-app.get("/healthz", (c) => c.json({ ok: true }));
+// Pages that need no configuration answer even while it is broken.
+app.get("/healthz", healthCheck);
+app.route("/", dashboardRoutes);
+
+app.use(async (c, next) => {
+  try {
+    c.set("config", getConfig(c.env));
+  } catch (error) {
+    if (error instanceof ConfigError) return answerMisconfigured(c, error);
+    throw error;
+  }
+  await next();
+});
 
 app.get("/.well-known/jwks.json", async (c) => {
   const { jwks } = await getKeyRing(c.get("config"));
@@ -37,7 +53,6 @@ app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
-app.route("/", dashboardRoutes);
 app.route("/", reconcileRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -22,7 +22,12 @@ export interface Env {
   TOKEN_AUDIENCE?: string;
   /** Secret: HMAC key for the cookie that lets the first browser re-open its link. */
   COOKIE_SECRET: string;
-  /** Origin used in issued URLs; defaults to the origin the issue call arrived on. */
+  /** "development" (default) or "production"; production requires PUBLIC_BASE_URL. */
+  ENVIRONMENT?: string;
+  /**
+   * Origin used in issued URLs. Required in production; in development it defaults to the origin
+   * the issue call arrived on.
+   */
   PUBLIC_BASE_URL?: string;
 
   // Surveys

@@ -1,0 +1,28 @@
+/**
+ * `GET /healthz`: `200` only when the configuration parses and the ledger's schema is in place;
+ * otherwise `503` saying which of the two is wrong and nothing more (the configuration's problems
+ * go to the log). Answered before the config middleware, so it works while the config is broken.
+ */
+import type { Context } from "hono";
+import { ConfigError, getConfig } from "../config";
+import { ledgerSchemaState } from "../ledger/schema-check";
+import type { AppEnv } from "./context";
+import { log } from "./log";
+
+function configState(c: Context<AppEnv>): "ok" | "invalid" {
+  try {
+    getConfig(c.env);
+    return "ok";
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log("config_error", { requestId: c.get("requestId"), problems: error.message });
+    return "invalid";
+  }
+}
+
+export async function healthCheck(c: Context<AppEnv>): Promise<Response> {
+  const config = configState(c);
+  const ledger = await ledgerSchemaState(c.env.DB);
+  const ok = config === "ok" && ledger === "ready";
+  return c.json({ ok, config, ledger }, ok ? 200 : 503, { "Cache-Control": "no-store" });
+}
