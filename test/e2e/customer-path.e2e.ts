@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { base64url, compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TRICKY_VALUES } from "../fixtures/link-values";
+import { PREVIEW_AGENTS } from "../fixtures/user-agents";
 import {
   type DevServer,
   launchChromium,
@@ -303,6 +305,72 @@ describe("the customer's path in Chromium", () => {
       headers: { "X-Webservice-Secret": "guess" },
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+describe("exact values in Chromium", () => {
+  it("reserved characters, emoji, RTL marks and newlines land exactly as issued, spaces as %20, and sig verifies", async () => {
+    const page = await phone();
+    for (const [name, value] of Object.entries(TRICKY_VALUES)) {
+      const link = await issue("e2e", { venue: value, event: name, seat: value });
+      const response = await page.goto(link.url);
+      expect(response?.status()).toBe(200);
+      const redirect = await response?.request().redirectedFrom()?.response();
+      const location = (await redirect?.headerValue("location")) ?? "";
+      // The browser went exactly where the Location said: nothing re-encoded on the way.
+      expect(page.url()).toBe(location);
+      const query = new URL(page.url()).search;
+      expect(query).toMatch(/^\?[A-Za-z0-9\-._~%=&]*$/);
+      const strict = Object.fromEntries(
+        query
+          .slice(1)
+          .split("&")
+          .map((pair) => pair.split("=").map(decodeURIComponent) as [string, string]),
+      );
+      expect(strict).toMatchObject({ venue: value, event: name, seat: value, inv: link.id });
+      // What the survey's server decoded (a form decoder, which would turn + into a space).
+      expect(standIn.hits.at(-1)?.params).toEqual(strict);
+      await verifySig(strict);
+    }
+    await page.screenshot({ path: screenshotPath("9-survey-exact-values") });
+  });
+});
+
+describe("preview agents in Chromium", () => {
+  it("never claim: a GET and a submitted confirm form get the preview page; the customer then gets the survey", async () => {
+    const [bot, scanner, customer] = [await phone(), await phone(), await phone()];
+    const botAgent = await bot.context().newCDPSession(bot);
+    const scannerAgent = await scanner.context().newCDPSession(scanner);
+    for (const [name, ua] of Object.entries(PREVIEW_AGENTS)) {
+      const direct = await issue("e2e", EMBEDDED);
+      await botAgent.send("Network.setUserAgentOverride", { userAgent: ua });
+      const previewed = await bot.goto(direct.url);
+      expect(previewed?.status(), name).toBe(200);
+      await expect(bot.locator("h1").textContent()).resolves.toBe("Survey invitation");
+
+      // A scanner that renders the confirm page, then submits its form as a preview agent.
+      const confirm = await issue("e2e-confirm", EMBEDDED);
+      await scannerAgent.send("Network.setUserAgentOverride", { userAgent: PHONE_UA });
+      await scanner.goto(confirm.url);
+      await scannerAgent.send("Network.setUserAgentOverride", { userAgent: ua });
+      const [posted] = await Promise.all([
+        scanner.waitForResponse((r) => r.request().method() === "POST"),
+        scanner.getByRole("button", { name: "Start the survey" }).click(),
+      ]);
+      expect(posted.status(), name).toBe(200);
+      await expect(scanner.locator("h1").textContent()).resolves.toBe("Survey invitation");
+      expect(await linkStatus(direct.id)).toMatchObject({ status: "issued", previews: 1 });
+      expect(await linkStatus(confirm.id)).toMatchObject({ status: "issued", previews: 1 });
+
+      await customer.goto(direct.url);
+      expect(new URL(customer.url()).origin, name).toBe(standIn.origin);
+      await customer.goto(confirm.url);
+      await Promise.all([
+        customer.waitForURL(`${standIn.origin}/**`),
+        customer.getByRole("button", { name: "Start the survey" }).click(),
+      ]);
+      expect((await linkStatus(confirm.id)).status, name).toBe("opened");
+    }
   });
 });
 
