@@ -9,10 +9,18 @@ export interface Env {
   /** D1: the ledger (invites, click events, reconcile runs). */
   DB: D1Database;
 
-  // Rate limiting (Workers Rate Limiting bindings)
-  TAP_LIMITER?: RateLimit;
+  // Rate limiting (Workers Rate Limiting bindings; the policy is docs/rate-limits.md)
+  /** Taps per client address and link. */
+  TAP_LINK_LIMITER?: RateLimit;
+  /** Taps per client address, every link: a ceiling far above a venue's crowd. */
+  TAP_ADDRESS_LIMITER?: RateLimit;
+  /** Taps on unknown or malformed ids per client address. */
+  TAP_MISS_LIMITER?: RateLimit;
+  /** Wrong X-Webservice-Secret values per client address. */
+  WEBSERVICE_LIMITER?: RateLimit;
+  /** Issue calls per API key. */
   ISSUE_LIMITER?: RateLimit;
-  /** "off" disables both limiters (benchmarks, load tests). */
+  /** "off" disables every limiter (benchmarks, load tests). */
   RATE_LIMITS?: string;
 
   // Tokens and links

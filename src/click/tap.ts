@@ -9,10 +9,10 @@
  */
 import type { Context } from "hono";
 import type { Survey } from "../config";
+import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "../http/context";
 import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../http/failures";
 import { describeError, log } from "../http/log";
-import { overRateLimit } from "../http/rate-limit";
 import {
   claimInvite,
   getInvite,
@@ -27,6 +27,7 @@ import { signLinkValues } from "../tokens/link-signature";
 import { claimCookieHeader, hasClaimCookie } from "./claim-cookie";
 import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
+import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
 /** KV metadata on a link's token once it was claimed (a fast path; D1 is the truth). */
@@ -133,13 +134,21 @@ function failurePage(error: unknown): Response {
   return page("unavailable", { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) });
 }
 
+const rateLimited = (wait: number) => page("rate_limited", { "Retry-After": String(wait) });
+
+/** A tap on an id nobody issued: the 404 page, or 429 once its address walks too many. */
+async function unknownId(c: TapCtx, address: string): Promise<Response> {
+  const wait = await countUnknownId(c.env, c.get("config"), address);
+  return wait === null ? page("not_found") : rateLimited(wait);
+}
+
 async function tap(c: TapCtx): Promise<Response> {
   const id = c.req.param("id") ?? "";
-  if (!isInviteId(id)) return page("not_found");
+  const address = clientAddress(c.req.raw);
+  if (!isInviteId(id)) return unknownId(c, address);
   const config = c.get("config");
-  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
-  const wait = await overRateLimit(config, c.env.TAP_LIMITER, ip);
-  if (wait !== null) return page("rate_limited", { "Retry-After": String(wait) });
+  const wait = await limitTap(c.env, config, address, id);
+  if (wait !== null) return rateLimited(wait);
 
   const method = c.req.method;
   const userAgent = c.req.header("User-Agent") ?? "";
@@ -171,6 +180,7 @@ async function tap(c: TapCtx): Promise<Response> {
     invite = verified.invite;
   } else {
     const row = await getInvite(c.env.DB, id);
+    if (!row) return unknownId(c, address);
     const state = refusal(row, now);
     if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
     consumed = state === "consumed";

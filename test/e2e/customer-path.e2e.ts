@@ -385,7 +385,7 @@ async function defaultUserAgent(): Promise<string> {
 }
 
 describe("rate limit on the tap path under wrangler dev (local Rate Limiting simulation)", () => {
-  it("a flood of hundreds of taps per second from one client IP gets 429 with Retry-After after 100", async () => {
+  it("a flood of hundreds of taps per second on one link from one client gets 429 with Retry-After after 10", async () => {
     const flooded = await issue("e2e", EMBEDDED);
     // Windows are fixed and aligned to the clock: start with at least 5 s left in this one.
     const remaining = 10_000 - (Date.now() % 10_000);
@@ -414,9 +414,9 @@ describe("rate limit on the tap path under wrangler dev (local Rate Limiting sim
       `wrangler dev tap flood: 300 taps in ${seconds.toFixed(2)} s (${Math.round(300 / seconds)}/s)`,
     );
     expect(Math.floor(Date.now() / 10_000)).toBe(window);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(200);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(290);
     expect(statuses.filter((s) => s === 302)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 410)).toHaveLength(99);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(9);
     expect([...retryAfter]).toEqual(["10"]);
 
     // Another client (the browser, from its own address) is not limited.
