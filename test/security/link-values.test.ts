@@ -5,9 +5,10 @@
  * the documented recipe (docs/link-signature.md) and the public JWKS.
  */
 import { SELF } from "cloudflare:test";
-import { base64url, compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
 import { surveyRedirectUrl } from "../../src/links/survey-link";
+import { verifyLinkSignature } from "../fixtures/link-signature";
 import { TRICKY_VALUES } from "../fixtures/link-values";
 import { issue, ORIGIN, tap } from "../helpers/api";
 
@@ -22,22 +23,11 @@ function strictPairs(location: string): [string, string][] {
   });
 }
 
-/** docs/link-signature.md: detached JWS over the sorted, encoded values other than `sig`. */
-async function verifySig(values: Record<string, string>): Promise<void> {
+async function verifySig(values: Record<string, string>) {
   const keys = (await (
     await SELF.fetch(`${ORIGIN}/.well-known/jwks.json`)
   ).json()) as JSONWebKeySet;
-  const canonical = Object.keys(values)
-    .filter((name) => name !== "sig")
-    .sort()
-    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(values[name] ?? "")}`)
-    .join("&");
-  const [header, payload, signature] = (values.sig ?? "").split(".");
-  expect(payload).toBe("");
-  await compactVerify(
-    `${header}.${base64url.encode(canonical)}.${signature}`,
-    createLocalJWKSet(keys),
-  );
+  return verifyLinkSignature(values, createLocalJWKSet(keys));
 }
 
 describe("values on the survey link", () => {
