@@ -91,6 +91,10 @@ const ErrorSchema = z
       code: z.string(),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      requestId: z
+        .string()
+        .optional()
+        .openapi({ description: "On 5xx: the request's id, as in the X-Request-Id header." }),
     }),
   })
   .openapi("Error");
