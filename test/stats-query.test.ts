@@ -3,7 +3,7 @@
  * 400 naming `survey`, and CSV or JSON follows the `Accept` header's q-values (`format` wins).
  */
 import { describe, expect, it } from "vitest";
-import { ANALYST_KEY, api } from "./helpers/api";
+import { ADMIN_KEY, ANALYST_KEY, api, ISSUER_KEY } from "./helpers/api";
 
 const stats = (query: string, accept?: string) =>
   api(`/v1/stats?${query}`, { key: ANALYST_KEY, headers: accept ? { Accept: accept } : {} });
@@ -45,5 +45,18 @@ describe("GET /v1/stats", () => {
     expect(json.headers.get("Content-Type")).toMatch(/^application\/json/);
     const csv = await stats("format=csv", "application/json");
     expect(csv.headers.get("Content-Type")).toMatch(/^text\/csv/);
+  });
+
+  it("answers the dashboard's sign-in check: 403 without stats:read, 401 for an unknown key", async () => {
+    // The request the dashboard sends before it keeps a key (test/e2e/dashboard.e2e.ts).
+    const today = new Date().toISOString().slice(0, 10);
+    const check = (key: string) =>
+      api(`/v1/stats?from=${today}&to=${today}&groupBy=survey`, { key });
+    const issuer = await check(ISSUER_KEY);
+    expect(issuer.status).toBe(403);
+    expect(await issuer.json()).toMatchObject({ error: { code: "forbidden" } });
+    expect((await check("not-a-key")).status).toBe(401);
+    expect((await check(ANALYST_KEY)).status).toBe(200);
+    expect((await check(ADMIN_KEY)).status).toBe(200);
   });
 });
