@@ -17,6 +17,8 @@ export default defineConfig(async () => {
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
+              // An empty ledger database (no migrations applied): the health check must notice.
+              d1Databases: { BLANK_DB: "invite-edge-blank" },
             },
           }),
         ],

@@ -1,13 +1,16 @@
 /**
  * The HTTP app: middleware (request id, config), the APIs, the tap, and the public documents
  * (JWKS, OpenAPI, its reference at /docs, the operators' page at /). Machine errors are JSON
- * envelopes; pages for people are HTML.
+ * envelopes; pages for people are HTML. Every response carries `X-Request-Id`, the id the log
+ * lines of that request carry.
  */
 import { handleTap, page } from "./click/tap";
-import { getConfig, scopes } from "./config";
+import { ConfigError, getConfig, scopes } from "./config";
 import { docsRoutes } from "./docs";
 import { homeRoutes } from "./home";
+import { answerMisconfigured } from "./http/config-failure";
 import { ApiError, errorResponse, renderError } from "./http/errors";
+import { healthCheck } from "./http/health";
 import { createRouter, registerSharedComponents } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
@@ -20,14 +23,29 @@ import { getKeyRing } from "./tokens/keyring";
 export const app = createRouter();
 
 app.use(async (c, next) => {
-  c.set("requestId", c.req.header("CF-Ray") ?? crypto.randomUUID());
-  c.set("config", getConfig(c.env));
+  const requestId = c.req.header("CF-Ray") ?? crypto.randomUUID();
+  c.set("requestId", requestId);
   await next();
+  c.res.headers.set("X-Request-Id", requestId);
 });
 
 app.onError(renderError);
 
-app.get("/healthz", (c) => c.json({ ok: true }));
+// Pages that need no configuration answer even while it is broken.
+app.get("/healthz", healthCheck);
+app.route("/", dashboardRoutes);
+app.route("/", docsRoutes);
+app.route("/", homeRoutes);
+
+app.use(async (c, next) => {
+  try {
+    c.set("config", getConfig(c.env));
+  } catch (error) {
+    if (error instanceof ConfigError) return answerMisconfigured(c, error);
+    throw error;
+  }
+  await next();
+});
 
 app.get("/.well-known/jwks.json", async (c) => {
   const { jwks } = await getKeyRing(c.get("config"));
@@ -40,11 +58,7 @@ app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
-app.route("/", dashboardRoutes);
 app.route("/", reconcileRoutes);
-
-app.route("/", docsRoutes);
-app.route("/", homeRoutes);
 
 registerSharedComponents(app.openAPIRegistry, scopes);
 registerPublicPaths(app.openAPIRegistry);

@@ -18,10 +18,18 @@ export interface Env {
   /** Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls still check. */
   LEDGER_SHARDS_PREVIOUS?: string;
 
-  // Rate limiting (Workers Rate Limiting bindings)
-  TAP_LIMITER?: RateLimit;
+  // Rate limiting (Workers Rate Limiting bindings; the policy is docs/rate-limits.md)
+  /** Taps per client address and link. */
+  TAP_LINK_LIMITER?: RateLimit;
+  /** Taps per client address, every link: a ceiling far above a venue's crowd. */
+  TAP_ADDRESS_LIMITER?: RateLimit;
+  /** Taps on unknown or malformed ids per client address. */
+  TAP_MISS_LIMITER?: RateLimit;
+  /** Wrong X-Webservice-Secret values per client address. */
+  WEBSERVICE_LIMITER?: RateLimit;
+  /** Issue calls per API key. */
   ISSUE_LIMITER?: RateLimit;
-  /** "off" disables both limiters (benchmarks, load tests). */
+  /** "off" disables every limiter (benchmarks, load tests). */
   RATE_LIMITS?: string;
 
   // Tokens and links
@@ -31,7 +39,12 @@ export interface Env {
   TOKEN_AUDIENCE?: string;
   /** Secret: HMAC key for the cookie that lets the first browser re-open its link. */
   COOKIE_SECRET: string;
-  /** Origin used in issued URLs; defaults to the origin the issue call arrived on. */
+  /** "development" (default) or "production"; production requires PUBLIC_BASE_URL. */
+  ENVIRONMENT?: string;
+  /**
+   * Origin used in issued URLs. Required in production; in development it defaults to the origin
+   * the issue call arrived on.
+   */
   PUBLIC_BASE_URL?: string;
 
   // Surveys

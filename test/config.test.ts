@@ -85,19 +85,85 @@ describe("survey configuration", () => {
   });
 });
 
-describe("a bad config at request time", () => {
-  it("fails loudly with the variable's name, never a stack trace", async () => {
-    const { default: worker } = await import("../src/index");
-    const broken = withSurveys({ s: { ...survey, url: "https://evil.example/" } });
-    const res = await worker.fetch(
-      new Request("https://invite-edge.test/v1/links/AAAAAAAAAAAAAAAAAAAAAA"),
-      broken,
-      {} as ExecutionContext,
+describe("every problem at once", () => {
+  it("names every bad variable, survey and field in one error", () => {
+    const broken: Env = {
+      ...base,
+      SIGNING_KEYS: "[]",
+      API_KEYS: '[{"id":"x","sha256":"abc","scopes":["nope"]}]',
+      COOKIE_SECRET: "short",
+      WEBSERVICE_SECRET: "",
+      RETENTION_DAYS: "0",
+      ENVIRONMENT: "staging",
+      PUBLIC_BASE_URL: "not a url",
+      SURVEYS: {
+        one: { ...survey, url: "https://evil.example/x", mode: "email" },
+        two: { ...survey, fields: ["inv", "ok_field"], maxTtlSeconds: 30 },
+        fine: survey,
+      },
+    };
+    let error: unknown;
+    try {
+      parseConfig(broken);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    for (const named of [
+      "SIGNING_KEYS",
+      "API_KEYS.0.sha256",
+      "API_KEYS.0.scopes.0",
+      "COOKIE_SECRET",
+      "WEBSERVICE_SECRET",
+      "RETENTION_DAYS",
+      "ENVIRONMENT",
+      "PUBLIC_BASE_URL",
+      "SURVEYS.one.mode",
+      "SURVEYS.two.fields.0",
+      "SURVEYS.two.maxTtlSeconds",
+    ]) {
+      expect(problems).toContain(named);
+    }
+    // A survey whose shape is fine still has its URL checked, beside the other problems.
+    const message = configError({
+      ...broken,
+      SURVEYS: { one: { ...survey, url: "https://evil.example/x" }, two: survey },
+    });
+    expect(message).toContain("SURVEYS.one.url: host evil.example");
+    expect(message).toContain("COOKIE_SECRET");
+  });
+});
+
+describe("production", () => {
+  const production = (extra: Partial<Env>): Env => ({
+    ...base,
+    ENVIRONMENT: "production",
+    ...extra,
+  });
+
+  it("requires PUBLIC_BASE_URL, an https origin", () => {
+    expect(configError(production({ PUBLIC_BASE_URL: undefined }))).toContain(
+      "PUBLIC_BASE_URL is not set (required when ENVIRONMENT is production)",
     );
-    expect(res.status).toBe(500);
-    const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe("config_error");
-    expect(body.error.message).toContain("SURVEYS.s.url");
+    expect(configError(production({ PUBLIC_BASE_URL: "http://links.example.com" }))).toContain(
+      "PUBLIC_BASE_URL must use https",
+    );
+    expect(configError(production({ PUBLIC_BASE_URL: "https://links.example.com/s" }))).toContain(
+      "PUBLIC_BASE_URL must be an origin only",
+    );
+    const config = parseConfig(production({ PUBLIC_BASE_URL: "https://links.example.com" }));
+    expect(config).toMatchObject({
+      environment: "production",
+      publicBaseUrl: "https://links.example.com",
+    });
+  });
+
+  it("development (the default) needs none and allows plain http for a local origin", () => {
+    expect(parseConfig({ ...base, PUBLIC_BASE_URL: undefined }).publicBaseUrl).toBeUndefined();
+    expect(parseConfig({ ...base, PUBLIC_BASE_URL: "http://localhost:8787" }).publicBaseUrl).toBe(
+      "http://localhost:8787",
+    );
   });
 });
 

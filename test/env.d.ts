@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** A D1 database no migration was applied to (vitest.config.ts). */
+      BLANK_DB: D1Database;
     }
   }
 }

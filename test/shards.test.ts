@@ -73,7 +73,7 @@ describe("placement", () => {
 
   it("a link's id names the shard that holds its row, and only that shard", async () => {
     const links = await Promise.all(
-      Array.from({ length: 24 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
+      Array.from({ length: 48 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
     );
     const used = new Set(links.map((l) => inviteIdShard(l.id)));
     expect(used.size).toBe(SHARDS);
@@ -190,7 +190,7 @@ describe("raising the shard count", () => {
     const tapped = await fetchWorker(tapRequest(first.link.id), onFourAfterOne);
     expect(tapped.status).toBe(302);
     const fresh = await Promise.all(
-      Array.from({ length: 16 }, () => issueVia(onFourAfterOne, linkRequest())),
+      Array.from({ length: 48 }, () => issueVia(onFourAfterOne, linkRequest())),
     );
     expect(new Set(fresh.map((f) => inviteIdShard(f.link.id))).size).toBe(4);
   });
@@ -217,7 +217,7 @@ describe("one shard overloaded", () => {
               if (property === "batch" || property === "prepare") {
                 return () => {
                   throw new Error(
-                    "D1_ERROR: Database is overloaded. Requests queued for too long.",
+                    "D1_ERROR: D1 DB is overloaded. Too many requests queued.",
                   );
                 };
               }

@@ -8,12 +8,13 @@ export type PageKind =
   | "expired"
   | "revoked"
   | "unavailable"
+  | "error"
   | "rate_limited"
   | "preview"
   | "confirm";
 
 interface PageText {
-  status: 200 | 404 | 410 | 429 | 503;
+  status: 200 | 404 | 410 | 429 | 500 | 503;
   title: string;
   body: string;
 }
@@ -43,6 +44,11 @@ const TEXT: Record<PageKind, PageText> = {
     status: 503,
     title: "Please try again",
     body: "We couldn't open the survey just now. Your link still works: please try again in a moment.",
+  },
+  error: {
+    status: 500,
+    title: "Something went wrong",
+    body: "We couldn't open the survey because of a problem on our side. We have been told about it; please try again later.",
   },
   rate_limited: {
     status: 429,

@@ -10,9 +10,10 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../config";
+import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "../http/context";
+import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../http/failures";
 import { describeError, log } from "../http/log";
-import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow, TapContext, TapOutcome } from "../ledger/invites";
 import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links/survey-link";
 import {
@@ -38,6 +39,7 @@ import {
 } from "./claim-cookie";
 import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
+import { countUnknownId, limitTap } from "./tap-limits";
 
 type TapCtx = Context<AppEnv>;
 
@@ -145,8 +147,12 @@ function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "
   return "claimable";
 }
 
-/** Answers a tap the ledger refuses, counting refusals, expired and revoked taps. */
-function refuse(c: TapCtx, id: string, kind: PageKind, tap: TapContext): Response {
+/**
+ * Answers a tap the ledger refuses, counting refusals, expired and revoked taps. An id the
+ * ledger does not know counts against its address's budget of misses (walking ids).
+ */
+async function refuse(c: TapCtx, id: string, kind: PageKind, tap: TapContext): Promise<Response> {
+  if (kind === "not_found") return unknownId(c);
   if (kind === "used") record(c, id, "blocked", tap);
   if (kind === "expired" || kind === "revoked") record(c, id, kind, tap);
   return page(kind);
@@ -161,17 +167,30 @@ export async function handleTap(c: TapCtx): Promise<Response> {
       error: error instanceof Error ? error.name : "unknown",
       message: describeError(error),
     });
-    return page("unavailable", { "Retry-After": "5" });
+    return failurePage(error);
   }
+}
+
+/** A transient store failure asks for a retry (503); anything else is a bug (500). */
+function failurePage(error: unknown, extraHeaders: Record<string, string> = {}): Response {
+  if (!isTransientStoreFailure(error)) return page("error");
+  return page("unavailable", { "Retry-After": String(STORE_RETRY_AFTER_SECONDS), ...extraHeaders });
+}
+
+const rateLimited = (wait: number) => page("rate_limited", { "Retry-After": String(wait) });
+
+/** A tap on an id nobody issued: the 404 page, or 429 once its address walks too many. */
+async function unknownId(c: TapCtx): Promise<Response> {
+  const wait = await countUnknownId(c.env, c.get("config"), clientAddress(c.req.raw));
+  return wait === null ? page("not_found") : rateLimited(wait);
 }
 
 async function tap(c: TapCtx): Promise<Response> {
   const id = c.req.param("id") ?? "";
-  if (!isInviteId(id)) return page("not_found");
+  if (!isInviteId(id)) return unknownId(c);
   const config = c.get("config");
-  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
-  const wait = await overRateLimit(config, c.env.TAP_LIMITER, ip);
-  if (wait !== null) return page("rate_limited", { "Retry-After": String(wait) });
+  const wait = await limitTap(c.env, config, clientAddress(c.req.raw), id);
+  if (wait !== null) return rateLimited(wait);
 
   const userAgent = c.req.header("User-Agent") ?? "";
   const bot = isPreviewAgent(userAgent);
@@ -267,7 +286,7 @@ async function claimOrRefuse(
       inviteId: id,
       error: describeError(error),
     });
-    return page("unavailable", { "Retry-After": "5", "Set-Cookie": retryCookieHeader(id, nonce) });
+    return failurePage(error, { "Set-Cookie": retryCookieHeader(id, nonce) });
   }
   const { won, row } = result;
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);

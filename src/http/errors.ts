@@ -1,7 +1,9 @@
 /**
- * Errors for machines: one JSON envelope `{error: {code, message, details?}}` with the right
- * status. Routes throw `ApiError`; `renderError` (the app's onError) turns anything into the
- * envelope, so bad input never becomes a bare 500.
+ * Errors for machines: one JSON envelope `{error: {code, message, details?, requestId?}}` with the
+ * right status. Routes throw `ApiError`; `renderError` (the app's onError) turns anything into the
+ * envelope: a transient store failure is a `503` with `Retry-After`, anything unknown a `500`
+ * (a retry would only repeat a bug). Server-side failures carry the request id and name nothing
+ * internal; the details go to the log.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -9,7 +11,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { ConfigError } from "../config";
 import type { AppEnv } from "./context";
-import { log } from "./log";
+import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "./failures";
+import { describeError, log } from "./log";
 
 export interface ErrorDetail {
   path: string;
@@ -20,6 +23,8 @@ export interface ErrorBody {
   code: string;
   message: string;
   details?: ErrorDetail[];
+  /** On server-side failures: the id to quote to the operator (also the `X-Request-Id` header). */
+  requestId?: string;
 }
 
 export class ApiError extends Error {
@@ -80,17 +85,35 @@ export function renderError(error: Error, c: Context<AppEnv>): Response {
     const code = STATUS_CODES[error.status] ?? "error";
     return errorResponse(c, new ApiError(error.status, code, error.message || code));
   }
+  const requestId = c.get("requestId");
   if (error instanceof ConfigError) {
-    log("config_error", { requestId: c.get("requestId"), message: error.message });
-    return errorResponse(c, new ApiError(500, "config_error", error.message));
+    log("config_error", { requestId, problems: error.message });
+    return serverError(c, 500, "config_error", CONFIG_ERROR_MESSAGE);
   }
-  log("unhandled_error", {
-    requestId: c.get("requestId"),
+  const transient = isTransientStoreFailure(error);
+  log(transient ? "store_unavailable" : "unhandled_error", {
+    requestId,
     error: error.name,
-    message: error.message,
+    message: describeError(error),
   });
-  return errorResponse(
-    c,
-    new ApiError(503, "unavailable", "The service could not complete the request; try again."),
-  );
+  if (transient) {
+    return serverError(c, 503, "unavailable", "A store is briefly unavailable; retry shortly.", {
+      "Retry-After": String(STORE_RETRY_AFTER_SECONDS),
+    });
+  }
+  return serverError(c, 500, "internal_error", "The service failed to complete the request.");
+}
+
+export const CONFIG_ERROR_MESSAGE =
+  "The service is not configured correctly; the operator has the details in the log.";
+
+/** A server-side failure's envelope: a generic message and the request id, nothing internal. */
+export function serverError(
+  c: Context<AppEnv>,
+  status: 500 | 503,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
+  return c.json({ error: { code, message, requestId: c.get("requestId") } }, status, headers);
 }

@@ -33,6 +33,10 @@ export const ErrorBodySchema = z
       )
       .optional()
       .openapi({ description: "For invalid input: one entry per bad field." }),
+    requestId: z
+      .string()
+      .optional()
+      .openapi({ description: "On 5xx: the request's id, as in the X-Request-Id header." }),
   })
   .openapi("ErrorBody");
 
@@ -53,14 +57,19 @@ const ERRORS = {
   403: ["Forbidden", "forbidden", "The API key is valid but lacks the scope this route needs."],
   404: ["NotFound", "not_found", "No such link, invite or import."],
   409: ["Conflict", "conflict", "The request conflicts with the current state (see the message)."],
-  410: ["Gone", "gone", "The invite's data was deleted after the retention period."],
+  410: [
+    "Gone",
+    "gone",
+    "The invite was revoked (code `revoked`) or its data deleted after the retention period.",
+  ],
   413: ["PayloadTooLarge", "payload_too_large", "The body is over the route's size limit."],
   415: ["UnsupportedMediaType", "unsupported_media_type", "The body is not application/json."],
   429: ["TooManyRequests", "rate_limited", "Over the rate limit: wait `Retry-After` seconds."],
   500: [
-    "ConfigError",
-    "config_error",
-    "The service is misconfigured; the message names the setting.",
+    "InternalError",
+    "internal_error",
+    "A bug (`internal_error`) or a broken configuration (`config_error`); the message names " +
+      "nothing internal, the log has the details under the request id.",
   ],
   503: ["Unavailable", "unavailable", "A transient failure (a store or upstream); retry later."],
 } as const;

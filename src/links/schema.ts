@@ -29,6 +29,23 @@ const embeddedValueSchema = z.union([
   z.boolean(),
 ]);
 
+/**
+ * JSON.parse keeps a `__proto__` key as an own property, but zod's records drop it silently (it
+ * would replace the prototype of the object they build). Refused here like any undeclared field,
+ * so a request never loses data without being told; no survey field can take the name.
+ */
+function refuseProtoKey(value: unknown, ctx: z.RefinementCtx) {
+  if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["__proto__"],
+      message: "not a field of any survey (no field can be named __proto__)",
+      input: value,
+    });
+  }
+  return value;
+}
+
 export const LinkRequestSchema = z
   .object({
     survey: identifier(64).openapi({ example: "demo" }),
@@ -39,7 +56,7 @@ export const LinkRequestSchema = z
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ . : -")
       .openapi({ example: "ticket_scanned" }),
     embeddedData: z
-      .record(z.string().max(64), embeddedValueSchema)
+      .preprocess(refuseProtoKey, z.record(z.string().max(64), embeddedValueSchema))
       .optional()
       .openapi({ example: { venue: "Arena North", event: "Finals", seat: "B12" } }),
     channel: z.enum(CHANNELS).optional(),

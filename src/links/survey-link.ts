@@ -43,19 +43,39 @@ export function inviteValues(id: string, source: LinkValueSource): Record<string
   return values;
 }
 
+/**
+ * A query component that every decoder reads back as issued: everything but RFC 3986's unreserved
+ * characters is percent-encoded as UTF-8, so a space is `%20` (never `+`, which URLSearchParams
+ * writes and only form decoders read as a space) and `!'()*` are encoded too.
+ */
+export function encodeQueryComponent(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** The parameter name of one `name=value` pair of a query string. */
+function pairName(pair: string): string {
+  return new URLSearchParams(pair).keys().next().value ?? "";
+}
+
 export function surveyRedirectUrl(
   survey: Survey,
   id: string,
   source: LinkValueSource & { sig: string },
 ): string {
   const url = new URL(survey.url);
-  if (survey.mode === "webservice") {
-    url.searchParams.set("inv", id);
-  } else {
-    for (const [name, value] of Object.entries(inviteValues(id, source))) {
-      url.searchParams.set(name, value);
-    }
-    url.searchParams.set("sig", source.sig);
-  }
+  const values: Record<string, string> =
+    survey.mode === "webservice" ? { inv: id } : { ...inviteValues(id, source), sig: source.sig };
+  // The anonymous link's own parameters stay as configured, except those the invite sets.
+  const kept = url.search
+    .slice(1)
+    .split("&")
+    .filter((pair) => pair !== "" && !Object.hasOwn(values, pairName(pair)));
+  const added = Object.entries(values).map(
+    ([name, value]) => `${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`,
+  );
+  url.search = [...kept, ...added].join("&");
   return url.toString();
 }

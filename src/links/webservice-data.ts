@@ -1,12 +1,17 @@
 /**
  * `GET /v1/invites/:id/data` for a survey's Web Service element (webservice mode): the invite's
  * values as a flat JSON object of strings. Called from Qualtrics' servers, so it is public and
- * guarded by a shared secret header compared in constant time.
+ * guarded by a shared secret header compared in constant time. Wrong secrets are rate-limited
+ * per client address; a right secret is never refused, because Qualtrics' servers are shared by
+ * every Qualtrics customer and someone else's survey must not lock ours out (docs/rate-limits.md).
+ * A revoked invite's data is no longer served.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { secretsEqual } from "../http/auth";
+import { clientAddress } from "../http/client-address";
 import { ApiError } from "../http/errors";
 import { createRouter, errorResponses, webserviceSecretAuth } from "../http/openapi";
+import { overRateLimit } from "../http/rate-limit";
 import { findInvite } from "../store/links";
 import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
@@ -43,18 +48,35 @@ const dataRoute = createRoute({
         },
       },
     },
-    ...errorResponses(401, 404, 410),
+    ...errorResponses(401, 404, 410, 429),
   },
 });
 
+/** The period of WEBSERVICE_LIMITER in wrangler.toml, in seconds. */
+const WRONG_SECRET_PERIOD = 60;
+
 export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
+  const config = c.get("config");
   const presented = c.req.header("X-Webservice-Secret") ?? "";
-  if (!(await secretsEqual(presented, c.get("config").webserviceSecret))) {
+  if (!(await secretsEqual(presented, config.webserviceSecret))) {
+    const address = clientAddress(c.req.raw);
+    const wait = await overRateLimit(
+      config,
+      c.env.WEBSERVICE_LIMITER,
+      address,
+      WRONG_SECRET_PERIOD,
+    );
+    if (wait !== null) {
+      throw new ApiError(429, "rate_limited", "Too many wrong secrets; wait.", undefined, {
+        "Retry-After": String(wait),
+      });
+    }
     throw new ApiError(401, "unauthorized", "Missing or wrong X-Webservice-Secret.");
   }
   const { id } = c.req.valid("param");
   const row = isInviteId(id) ? await findInvite(getStore(c.env), id) : null;
   if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+  if (row.revoked_at !== null) throw new ApiError(410, "revoked", "This invite was revoked.");
   const source = linkValueSourceFromRow(row);
   if (!source) {
     throw new ApiError(410, "gone", "This invite's data was deleted after the retention period.");

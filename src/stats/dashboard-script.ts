@@ -1,7 +1,8 @@
 /**
- * The dashboard's script, a plain ES module run by the analyst's browser. The analyst key lives
- * in sessionStorage only (gone when the tab closes) and goes out only as the bearer header of
- * same-origin requests to /v1/stats. Everything is drawn with DOM APIs (textContent, attributes),
+ * The dashboard's script, a plain ES module run by the analyst's browser. A key is kept only once
+ * the API accepted it for stats (a key without `stats:read` is refused at sign-in and never
+ * stored); it lives in sessionStorage only (gone when the tab closes) and goes out only as the
+ * bearer header of same-origin requests to /v1/stats. Everything is drawn with DOM APIs (textContent, attributes),
  * never innerHTML, so no value from an answer can become markup.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: backslashes in the browser code stay as written
@@ -95,8 +96,9 @@ async function stats(params, accept) {
     headers: { Authorization: "Bearer " + state.key, Accept: accept },
     cache: "no-store",
   });
-  if (response.status === 401) {
-    signOut("That key was not accepted. Check it and enter it again.");
+  const refused = keyProblem(response.status);
+  if (refused) {
+    signOut(refused);
     throw new SignedOut();
   }
   if (!response.ok) {
@@ -114,6 +116,28 @@ async function stats(params, accept) {
 }
 
 const json = async (params) => (await stats(params, "application/json")).json();
+
+/** Why the API refuses a key, from its answer's status; null when it did not refuse the key. */
+function keyProblem(status) {
+  if (status === 401) return "That key was not accepted. Check it and enter it again.";
+  if (status === 403) return "That key cannot read stats (it lacks the stats:read scope). Use an analyst key.";
+  return null;
+}
+
+/** Asks the API whether the key may read stats (today's totals, a cheap call); null when it may. */
+async function checkKey(key) {
+  const today = new Date().toISOString().slice(0, 10);
+  try {
+    const response = await fetch("/v1/stats?from=" + today + "&to=" + today + "&groupBy=survey", {
+      headers: { Authorization: "Bearer " + key, Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (response.ok) return null;
+    return keyProblem(response.status) || "The key could not be checked (HTTP " + response.status + "). Try again.";
+  } catch {
+    return "The key could not be checked: the server did not answer. Try again.";
+  }
+}
 
 /** A round step for the y axis (1, 2 or 5 times a power of ten, at least 1) and its top. */
 function yScale(max) {
@@ -284,14 +308,23 @@ async function downloadCsv() {
   }
 }
 
-$("key-form").addEventListener("submit", (event) => {
+$("key-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const key = $("key").value.trim();
   if (!key) return;
+  const submit = $("key-form").querySelector("button");
+  submit.disabled = true;
+  $("key-error").textContent = "";
+  const problem = await checkKey(key);
+  submit.disabled = false;
+  if (problem) {
+    $("key-error").textContent = problem;
+    $("key").focus();
+    return;
+  }
   sessionStorage.setItem(KEY_STORAGE, key);
   state.key = key;
   $("key").value = "";
-  $("key-error").textContent = "";
   showSignedIn(true);
   refresh();
 });

@@ -1,7 +1,8 @@
 /**
  * `/dashboard`: the analysts' page, its script and its stylesheet, all served by the Worker (no
  * CDN: the browser may have no internet). The page holds no data and no key; the script asks for
- * the analyst key, keeps it in sessionStorage only and reads `/v1/stats` with it as a bearer.
+ * the analyst key, checks with the API that it may read stats, keeps it in sessionStorage only
+ * and reads `/v1/stats` with it as a bearer.
  * The Content-Security-Policy allows this origin only: no inline script or style, no framing.
  */
 import { createRouter } from "../http/openapi";
@@ -61,7 +62,7 @@ const DASHBOARD_HTML = `<!doctype html>
 <form id="key-form" class="key-form">
 <label for="key">Analyst API key</label>
 <input id="key" name="key" type="password" autocomplete="off" spellcheck="false" required aria-describedby="key-hint key-error">
-<p id="key-hint" class="hint">The key stays in this browser tab only (sessionStorage) and is sent to this server as a bearer header.</p>
+<p id="key-hint" class="hint">A key with the stats:read scope. It stays in this browser tab only (sessionStorage) and is sent to this server as a bearer header.</p>
 <p id="key-error" class="error" role="alert"></p>
 <button type="submit">Show stats</button>
 </form>

@@ -1,9 +1,13 @@
 /**
  * `GET /v1/stats` for analysts (scope `stats:read`): JSON by default, CSV with `?format=csv` or
- * `Accept: text/csv`. The route validates and negotiates; counting lives in the ledger.
+ * when `Accept` prefers `text/csv` (q-values respected). The route validates and negotiates;
+ * counting lives in the ledger.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { accepts } from "hono/accepts";
 import { requireScope } from "../http/auth";
+import type { AppEnv } from "../http/context";
 import { invalidRequest } from "../http/errors";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { getStore } from "../store/store";
@@ -45,15 +49,29 @@ function queryErrors(error: z.ZodError) {
   );
 }
 
-const wantsCsv = (format: string | undefined, accept: string | undefined): boolean =>
-  format === "csv" || (format === undefined && /\btext\/csv\b/i.test(accept ?? ""));
+/** `format` decides; else the `Accept` type with the highest q-value (ties: the first listed). */
+function wantsCsv(c: Context<AppEnv>, format: string | undefined): boolean {
+  if (format) return format === "csv";
+  const type = accepts(c, {
+    header: "Accept",
+    supports: ["application/json", "text/csv"],
+    default: "application/json",
+  });
+  return type === "text/csv";
+}
 
 export const statsRoutes = createRouter().openapi(
   statsRoute,
   async (c) => {
     const query = c.req.valid("query");
+    if (query.survey !== undefined && !c.get("config").surveys.has(query.survey)) {
+      throw invalidRequest(
+        [{ path: "survey", message: `unknown survey "${query.survey}"` }],
+        "The query is invalid.",
+      );
+    }
     const stats = await inviteStats(getStore(c.env), query, Date.now());
-    if (wantsCsv(query.format, c.req.header("Accept"))) {
+    if (wantsCsv(c, query.format)) {
       return c.body(statsCsv(stats), 200, {
         "Content-Type": "text/csv; charset=utf-8; header=present",
         "Content-Disposition": `attachment; filename="${csvFilename(stats)}"`,

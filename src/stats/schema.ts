@@ -43,7 +43,8 @@ export const StatsQuerySchema = z
       .optional()
       .openapi({
         param: { name: "format", in: "query" },
-        description: "`csv` (or `Accept: text/csv`) answers CSV; default JSON.",
+        description:
+          "`csv` or `json`. Without it, the `Accept` type with the higher q-value (`text/csv` or `application/json`); default JSON.",
       }),
   })
   .strict();

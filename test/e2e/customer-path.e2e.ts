@@ -6,9 +6,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { base64url, compactVerify, createLocalJWKSet, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyLinkSignature } from "../fixtures/link-signature";
+import { TRICKY_VALUES } from "../fixtures/link-values";
+import { PREVIEW_AGENTS } from "../fixtures/user-agents";
 import {
   type DevServer,
   launchChromium,
@@ -162,17 +165,8 @@ async function linkStatus(id: string) {
   };
 }
 
-/** Checks `sig` as a third party would: detached JWS over the canonical values, with the JWKS. */
-async function verifySig(params: Record<string, string>) {
-  const canonical = Object.keys(params)
-    .filter((name) => name !== "sig")
-    .sort()
-    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(params[name] ?? "")}`)
-    .join("&");
-  const [header, empty, signature] = (params.sig ?? "").split(".");
-  expect(empty).toBe("");
-  return compactVerify(`${header}.${base64url.encode(canonical)}.${signature}`, jwks);
-}
+/** Checks `sig` as a third party would, with the service's JWKS. */
+const verifySig = (params: Record<string, string>) => verifyLinkSignature(params, jwks);
 
 const EMBEDDED = { venue: "Arena North & Co", event: "Finals = 2026 ✓", seat: "B12" };
 
@@ -306,6 +300,72 @@ describe("the customer's path in Chromium", () => {
   });
 });
 
+describe("exact values in Chromium", () => {
+  it("reserved characters, emoji, RTL marks and newlines land exactly as issued, spaces as %20, and sig verifies", async () => {
+    const page = await phone();
+    for (const [name, value] of Object.entries(TRICKY_VALUES)) {
+      const link = await issue("e2e", { venue: value, event: name, seat: value });
+      const response = await page.goto(link.url);
+      expect(response?.status()).toBe(200);
+      const redirect = await response?.request().redirectedFrom()?.response();
+      const location = (await redirect?.headerValue("location")) ?? "";
+      // The browser went exactly where the Location said: nothing re-encoded on the way.
+      expect(page.url()).toBe(location);
+      const query = new URL(page.url()).search;
+      expect(query).toMatch(/^\?[A-Za-z0-9\-._~%=&]*$/);
+      const strict = Object.fromEntries(
+        query
+          .slice(1)
+          .split("&")
+          .map((pair) => pair.split("=").map(decodeURIComponent) as [string, string]),
+      );
+      expect(strict).toMatchObject({ venue: value, event: name, seat: value, inv: link.id });
+      // What the survey's server decoded (a form decoder, which would turn + into a space).
+      expect(standIn.hits.at(-1)?.params).toEqual(strict);
+      await verifySig(strict);
+    }
+    await page.screenshot({ path: screenshotPath("9-survey-exact-values") });
+  });
+});
+
+describe("preview agents in Chromium", () => {
+  it("never claim: a GET and a submitted confirm form get the preview page; the customer then gets the survey", async () => {
+    const [bot, scanner, customer] = [await phone(), await phone(), await phone()];
+    const botAgent = await bot.context().newCDPSession(bot);
+    const scannerAgent = await scanner.context().newCDPSession(scanner);
+    for (const [name, ua] of Object.entries(PREVIEW_AGENTS)) {
+      const direct = await issue("e2e", EMBEDDED);
+      await botAgent.send("Network.setUserAgentOverride", { userAgent: ua });
+      const previewed = await bot.goto(direct.url);
+      expect(previewed?.status(), name).toBe(200);
+      await expect(bot.locator("h1").textContent()).resolves.toBe("Survey invitation");
+
+      // A scanner that renders the confirm page, then submits its form as a preview agent.
+      const confirm = await issue("e2e-confirm", EMBEDDED);
+      await scannerAgent.send("Network.setUserAgentOverride", { userAgent: PHONE_UA });
+      await scanner.goto(confirm.url);
+      await scannerAgent.send("Network.setUserAgentOverride", { userAgent: ua });
+      const [posted] = await Promise.all([
+        scanner.waitForResponse((r) => r.request().method() === "POST"),
+        scanner.getByRole("button", { name: "Start the survey" }).click(),
+      ]);
+      expect(posted.status(), name).toBe(200);
+      await expect(scanner.locator("h1").textContent()).resolves.toBe("Survey invitation");
+      expect(await linkStatus(direct.id)).toMatchObject({ status: "issued", previews: 1 });
+      expect(await linkStatus(confirm.id)).toMatchObject({ status: "issued", previews: 1 });
+
+      await customer.goto(direct.url);
+      expect(new URL(customer.url()).origin, name).toBe(standIn.origin);
+      await customer.goto(confirm.url);
+      await Promise.all([
+        customer.waitForURL(`${standIn.origin}/**`),
+        customer.getByRole("button", { name: "Start the survey" }).click(),
+      ]);
+      expect((await linkStatus(confirm.id)).status, name).toBe("opened");
+    }
+  });
+});
+
 /** Headless Chromium's own user agent (contains "HeadlessChrome"). */
 async function defaultUserAgent(): Promise<string> {
   const context = await browser.newContext();
@@ -317,7 +377,7 @@ async function defaultUserAgent(): Promise<string> {
 }
 
 describe("rate limit on the tap path under wrangler dev (local Rate Limiting simulation)", () => {
-  it("a flood of hundreds of taps per second from one client IP gets 429 with Retry-After after 100", async () => {
+  it("a flood of hundreds of taps per second on one link from one client gets 429 with Retry-After after 10", async () => {
     const flooded = await issue("e2e", EMBEDDED);
     // Windows are fixed and aligned to the clock: start with at least 5 s left in this one.
     const remaining = 10_000 - (Date.now() % 10_000);
@@ -346,9 +406,9 @@ describe("rate limit on the tap path under wrangler dev (local Rate Limiting sim
       `wrangler dev tap flood: 300 taps in ${seconds.toFixed(2)} s (${Math.round(300 / seconds)}/s)`,
     );
     expect(Math.floor(Date.now() / 10_000)).toBe(window);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(200);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(290);
     expect(statuses.filter((s) => s === 302)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 410)).toHaveLength(99);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(9);
     expect([...retryAfter]).toEqual(["10"]);
 
     // Another client (the browser, from its own address) is not limited.

@@ -123,6 +123,33 @@ describe("analyst dashboard", () => {
     await context.close();
   });
 
+  it("refuses a key without stats:read at sign-in and keeps nothing", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = watchForErrors(page);
+    const stored = () => page.evaluate(() => sessionStorage.getItem("invite-edge.analystKey"));
+    await page.goto(`${server.url}/dashboard`);
+    for (const [key, message] of [
+      ["dev-issuer-key", "lacks the stats:read scope"],
+      ["not-a-key", "not accepted"],
+    ] as const) {
+      await page.getByLabel("Analyst API key").fill(key);
+      await page.getByRole("button", { name: "Show stats" }).click();
+      await page.getByRole("alert").filter({ hasText: message }).first().waitFor();
+      expect(await stored()).toBeNull();
+      await expect(page.locator("#stats").isVisible()).resolves.toBe(false);
+      await expect(page.locator("#sign-in").isVisible()).resolves.toBe(true);
+    }
+    await page.screenshot({ path: screenshotPath("dashboard-key-refused") });
+    // Nothing was kept: a reload asks for a key again.
+    await page.reload();
+    await expect(page.locator("#sign-in").isVisible()).resolves.toBe(true);
+    expect(await stored()).toBeNull();
+    // The browser logs the refused check requests (401, 403); nothing else may be logged.
+    expect(errors.filter((e) => !/\b40[13]\b/.test(e))).toEqual([]);
+    await context.close();
+  });
+
   it("is readable on a phone and asks again for a wrong key", async () => {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 },

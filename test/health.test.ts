@@ -1,0 +1,46 @@
+/**
+ * `/healthz` answers 200 only when the configuration parses and the ledger's schema is in place
+ * (the latest migration applied), and otherwise 503 naming nothing secret.
+ */
+import { applyD1Migrations, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { LATEST_MIGRATION, ledgerSchemaState } from "../src/ledger/schema-check";
+import { ORIGIN } from "./helpers/api";
+import { callWorker } from "./security/helpers";
+
+const health = (overrides: Parameters<typeof callWorker>[1] = {}) =>
+  callWorker(new Request(`${ORIGIN}/healthz`), overrides);
+
+describe("GET /healthz", () => {
+  it("is 200 with a valid configuration and a migrated ledger", async () => {
+    const res = await health();
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, config: "ok", ledger: "ready" });
+  });
+
+  it("is 503 while the configuration is broken, naming no variable or value", async () => {
+    const res = await health({ COOKIE_SECRET: "short", WEBSERVICE_SECRET: "" });
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ ok: false, config: "invalid", ledger: "ready" });
+    expect(text).not.toMatch(/COOKIE_SECRET|WEBSERVICE_SECRET|short/);
+  });
+
+  it("is 503 until every migration is applied to the ledger, then 200", async () => {
+    const blank = { DB: env.BLANK_DB };
+    expect(await ledgerSchemaState(env.BLANK_DB)).toBe("not_migrated");
+    const none = await health(blank);
+    expect(none.status).toBe(503);
+    expect(await none.json()).toEqual({ ok: false, config: "ok", ledger: "not_migrated" });
+
+    await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS.slice(0, -1));
+    expect((await health(blank)).status).toBe(503);
+    await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS);
+    const all = await health(blank);
+    expect(all.status).toBe(200);
+  });
+
+  it("knows the newest migration in migrations/", () => {
+    expect(env.TEST_MIGRATIONS.at(-1)?.name).toBe(LATEST_MIGRATION);
+  });
+});
