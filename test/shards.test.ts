@@ -216,9 +216,7 @@ describe("one shard overloaded", () => {
             get(target, property, receiver) {
               if (property === "batch" || property === "prepare") {
                 return () => {
-                  throw new Error(
-                    "D1_ERROR: D1 DB is overloaded. Too many requests queued.",
-                  );
+                  throw new Error("D1_ERROR: D1 DB is overloaded. Too many requests queued.");
                 };
               }
               const value = Reflect.get(target, property, receiver);
