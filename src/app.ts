@@ -11,6 +11,7 @@ import { ApiError, errorResponse, renderError } from "./http/errors";
 import { createRouter, registerSharedComponents } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { privacyRoutes } from "./privacy/routes";
 import { registerPublicPaths } from "./public-paths";
 import { reconcileRoutes } from "./qualtrics/routes";
 import { dashboardRoutes } from "./stats/dashboard";
@@ -42,6 +43,7 @@ app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
 app.route("/", dashboardRoutes);
 app.route("/", reconcileRoutes);
+app.route("/", privacyRoutes);
 
 app.route("/", docsRoutes);
 app.route("/", homeRoutes);
@@ -69,6 +71,10 @@ app.doc31("/openapi.json", {
     },
     { name: "Stats", description: "Counts and rates for analysts." },
     { name: "Reconcile", description: "Pushing invites to Qualtrics and reading completions." },
+    {
+      name: "Privacy",
+      description: "Finding and erasing one customer's data on request; the erasures' audit trail.",
+    },
     { name: "Tap", description: "The link a customer opens: HTML pages and redirects, not JSON." },
     { name: "Service", description: "Health and public keys." },
   ],

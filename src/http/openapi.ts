@@ -53,7 +53,7 @@ const ERRORS = {
   403: ["Forbidden", "forbidden", "The API key is valid but lacks the scope this route needs."],
   404: ["NotFound", "not_found", "No such link, invite or import."],
   409: ["Conflict", "conflict", "The request conflicts with the current state (see the message)."],
-  410: ["Gone", "gone", "The invite's data was deleted after the retention period."],
+  410: ["Gone", "gone", "The invite's data was deleted (retention period, or erased on request)."],
   413: ["PayloadTooLarge", "payload_too_large", "The body is over the route's size limit."],
   415: ["UnsupportedMediaType", "unsupported_media_type", "The body is not application/json."],
   429: ["TooManyRequests", "rate_limited", "Over the rate limit: wait `Retry-After` seconds."],
