@@ -33,6 +33,7 @@ import {
   foundIn,
   lookupAll,
   privacyCall,
+  storedText,
 } from "./helpers/privacy";
 import {
   addResponses,
@@ -243,6 +244,8 @@ describe("a customer across surveys, modes and states, erased", () => {
     expect(foundIn(stored, customerValues)).toEqual([]);
     // The other customer's data is all still there, in the ledger and (decoded) in KV.
     expect(foundIn(stored, otherValues)).toEqual(otherValues);
+    const { kv } = await storedText();
+    expect(foundIn(kv, [OTHER, `venue-other-ws-${tag}`])).toHaveLength(2);
     // The erased rows: personal columns cleared, everything counted kept.
     const row = await ledgerOf(links.opened?.id ?? "")
       .prepare("SELECT * FROM invites WHERE id = ?")

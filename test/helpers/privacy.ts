@@ -117,11 +117,12 @@ function decodedParts(value: string): string[] {
 
 /**
  * Everything the stores hold, as text: every row of every table of every shard (names from
- * sqlite_master, so a table added later is read too), and every KV key with its value, metadata
- * and the decoded parts of a token (a JWT carries its claims in base64url).
+ * sqlite_master, so a table or column added later is read too; `_cf_` tables are D1's own, which
+ * SQL may not read), and every KV key with its value and metadata. Any value shaped like a token
+ * is also decoded, since a JWT carries its claims in base64url.
  */
-export async function everythingStored(): Promise<string> {
-  const out: string[] = [];
+export async function storedText(): Promise<{ ledger: string; kv: string }> {
+  const ledger: string[] = [];
   for (const [shard, db] of allShards().entries()) {
     const { results: tables } = await db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'")
@@ -129,20 +130,31 @@ export async function everythingStored(): Promise<string> {
     expect(tables.map((t) => t.name)).toContain("invites");
     for (const { name } of tables) {
       const { results } = await db.prepare(`SELECT * FROM "${name}"`).all();
-      out.push(`shard ${shard} ${name}: ${JSON.stringify(results)}`);
+      ledger.push(`shard ${shard} ${name}: ${JSON.stringify(results)}`);
+      for (const row of results) {
+        for (const value of Object.values(row)) {
+          if (typeof value === "string" && value.includes(".")) ledger.push(...decodedParts(value));
+        }
+      }
     }
   }
+  const kv: string[] = [];
   let cursor: string | undefined;
   do {
     const page = await env.LINKS.list(cursor ? { cursor } : {});
     for (const key of page.keys) {
       const { value, metadata } = await env.LINKS.getWithMetadata(key.name);
-      out.push(`kv ${key.name} ${JSON.stringify(key.metadata)} ${JSON.stringify(metadata)}`);
-      if (value !== null) out.push(value, ...decodedParts(value));
+      kv.push(`kv ${key.name} ${JSON.stringify(key.metadata)} ${JSON.stringify(metadata)}`);
+      if (value !== null) kv.push(value, ...decodedParts(value));
     }
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);
-  return out.join("\n");
+  return { ledger: ledger.join("\n"), kv: kv.join("\n") };
+}
+
+export async function everythingStored(): Promise<string> {
+  const { ledger, kv } = await storedText();
+  return `${ledger}\n${kv}`;
 }
 
 /** Which of `values` appear in `text` (values shorter than 6 characters are too common to test). */
