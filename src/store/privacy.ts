@@ -108,14 +108,15 @@ export async function eraseCustomerData(
   const control = controlDb(store);
   const { customerId, subject, apiKeyId, now } = request;
   const open = () => openErasure(control, { id: request.newId, apiKeyId, subject, at: now });
-  let erasureId = (await open()).id;
+  let erasureId = await open();
 
   const record = async (invites: readonly ErasedInvite[]) => {
     if (invites.length === 0) return;
     const entries = recorded(invites);
     if (await recordErasedInvites(control, erasureId, entries, now)) return;
-    // A concurrent request for the same customer finished the erasure: this one goes on in a new one.
-    erasureId = (await open()).id;
+    // A concurrent request for the same customer finished the erasure: this one goes on in a new
+    // one (both records may then count an invite the two requests raced for).
+    erasureId = await open();
     if (!(await recordErasedInvites(control, erasureId, entries, now))) {
       throw new Error(`erasure ${erasureId} ended while this request was recording into it`);
     }

@@ -38,13 +38,13 @@ export interface RecordedInvite {
 }
 
 /**
- * The running erasure of this subject, started now when there is none (then with `id` and
- * `apiKeyId`); a retry or a concurrent request for the same customer gets the same row.
+ * The id of the running erasure of this subject, started now when there is none (then with
+ * `id` and `apiKeyId`); a retry or a concurrent request for the same customer gets the same row.
  */
 export async function openErasure(
   db: D1Database,
   erasure: { id: string; apiKeyId: string; subject: string; at: number },
-): Promise<{ id: string; requested_at: number }> {
+): Promise<string> {
   const row = await db
     .prepare(
       `INSERT INTO privacy_erasures (id, api_key_id, status, requested_at, updated_at, subject,
@@ -52,12 +52,12 @@ export async function openErasure(
        VALUES (?1, ?2, 'running', ?3, ?3, ?4, '{}')
        ON CONFLICT (subject) WHERE subject IS NOT NULL
          DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at
-       RETURNING id, requested_at`,
+       RETURNING id`,
     )
     .bind(erasure.id, erasure.apiKeyId, erasure.at, erasure.subject)
-    .first<{ id: string; requested_at: number }>();
+    .first<{ id: string }>();
   if (!row) throw new Error("opening an erasure returned no row");
-  return row;
+  return row.id;
 }
 
 /**
