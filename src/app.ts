@@ -14,6 +14,7 @@ import { healthCheck } from "./http/health";
 import { createRouter, registerSharedComponents } from "./http/openapi";
 import { linkRoutes } from "./links/routes";
 import { webserviceRoutes } from "./links/webservice-data";
+import { privacyRoutes } from "./privacy/routes";
 import { registerPublicPaths } from "./public-paths";
 import { reconcileRoutes } from "./qualtrics/routes";
 import { dashboardRoutes } from "./stats/dashboard";
@@ -59,6 +60,7 @@ app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
 app.route("/", reconcileRoutes);
+app.route("/", privacyRoutes);
 
 registerSharedComponents(app.openAPIRegistry, scopes);
 registerPublicPaths(app.openAPIRegistry);
@@ -83,6 +85,10 @@ app.doc31("/openapi.json", {
     },
     { name: "Stats", description: "Counts and rates for analysts." },
     { name: "Reconcile", description: "Pushing invites to Qualtrics and reading completions." },
+    {
+      name: "Privacy",
+      description: "Finding and erasing one customer's data on request; the erasures' audit trail.",
+    },
     { name: "Tap", description: "The link a customer opens: HTML pages and redirects, not JSON." },
     { name: "Service", description: "Health and public keys." },
   ],

@@ -66,7 +66,8 @@ const surveyKey = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "survey keys are a-z, 0-9, - or _");
 
-export const scopes = ["links:write", "links:read", "stats:read", "admin"] as const;
+/** `admin` holds every scope (see `requireScope`), `privacy` included. */
+export const scopes = ["links:write", "links:read", "stats:read", "privacy", "admin"] as const;
 export type Scope = (typeof scopes)[number];
 
 const apiKeySchema = z

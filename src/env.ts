@@ -37,7 +37,10 @@ export interface Env {
   SIGNING_KEYS: string | unknown[];
   TOKEN_ISSUER?: string;
   TOKEN_AUDIENCE?: string;
-  /** Secret: HMAC key for the cookie that lets the first browser re-open its link. */
+  /**
+   * Secret: HMAC key for the cookie that lets the first browser re-open its link; a key derived
+   * from it hashes customer ids of running erasures (src/privacy/subject.ts).
+   */
   COOKIE_SECRET: string;
   /** "development" (default) or "production"; production requires PUBLIC_BASE_URL. */
   ENVIRONMENT?: string;

@@ -142,7 +142,7 @@ describe("the OpenAPI document", () => {
         expect(op.security, name).toEqual([{ webserviceSecret: [] }]);
         continue;
       }
-      expect(scope, name).toMatch(/^(links:write|links:read|stats:read|admin)$/);
+      expect(scope, name).toMatch(/^(links:write|links:read|stats:read|privacy|admin)$/);
       expect(op.security, name).toEqual([{ apiKey: [scope] }]);
       expect(op.description, name).toContain(`\`${scope}\` scope`);
     }
@@ -173,6 +173,7 @@ describe("what the document says is what the routes do", () => {
     const keyWith: Record<string, string> = {
       "links:read": ISSUER_KEY,
       "stats:read": ANALYST_KEY,
+      privacy: ADMIN_KEY,
       admin: ADMIN_KEY,
     };
     for (const { path, op } of operations.filter(

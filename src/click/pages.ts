@@ -7,6 +7,7 @@ export type PageKind =
   | "used"
   | "expired"
   | "revoked"
+  | "erased"
   | "unavailable"
   | "error"
   | "rate_limited"
@@ -39,6 +40,13 @@ const TEXT: Record<PageKind, PageText> = {
     status: 410,
     title: "This link is no longer available",
     body: "This survey invitation was withdrawn. Thank you for your interest!",
+  },
+  // 410, not 404: the link was real and is gone for good (404 would tell the customer to check
+  // the link). Says nothing of why: whoever holds a forwarded link learns nothing more.
+  erased: {
+    status: 410,
+    title: "This link is no longer available",
+    body: "This survey invitation has been removed. Thank you for your interest!",
   },
   unavailable: {
     status: 503,

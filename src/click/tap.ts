@@ -141,6 +141,7 @@ async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | nul
 /** What the ledger says of an invite that was not claimed by this tap. */
 function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
   if (!row) return "not_found";
+  if (row.erased_at !== null) return "erased";
   if (row.revoked_at !== null) return "revoked";
   if (row.consumed_at !== null) return row.expires_at > now ? "consumed" : "expired";
   if (row.expires_at <= now) return "expired";

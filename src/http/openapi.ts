@@ -60,7 +60,7 @@ const ERRORS = {
   410: [
     "Gone",
     "gone",
-    "The invite was revoked (code `revoked`) or its data deleted after the retention period.",
+    "The invite was revoked (code `revoked`), or its data deleted (retention period, or erased on request).",
   ],
   413: ["PayloadTooLarge", "payload_too_large", "The body is over the route's size limit."],
   415: ["UnsupportedMediaType", "unsupported_media_type", "The body is not application/json."],

@@ -38,6 +38,8 @@ export interface InviteRow {
   /** Null for links issued before tokens moved into the ledger (theirs is in KV) and once purged. */
   token: string | null;
   claim_nonce: string | null;
+  /** Set when an erasure request deleted its personal data (migrations/0008_privacy.sql). */
+  erased_at: number | null;
 }
 
 /** What a tap was, as click_events.outcome records it. */

@@ -6,7 +6,7 @@
 import { describeError } from "../http/log";
 
 /** The newest file in migrations/. */
-export const LATEST_MIGRATION = "0007_token_in_ledger.sql";
+export const LATEST_MIGRATION = "0008_privacy.sql";
 
 /** `ready`: the latest migration was applied. `not_migrated`: it was not (or none was). */
 export type LedgerSchemaState = "ready" | "not_migrated" | "unavailable";

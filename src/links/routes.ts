@@ -202,6 +202,7 @@ function statusBody(row: InviteRow) {
     openedAt: isoOrNull(row.consumed_at),
     revokedAt: isoOrNull(row.revoked_at),
     completedAt: isoOrNull(row.completed_at),
+    erasedAt: isoOrNull(row.erased_at),
     reopens: row.reopen_count,
     blocked: row.blocked_count,
     previews: row.preview_count,

@@ -21,6 +21,9 @@ const identifier = (max: number) =>
     .refine(hasNoControlCharacters, "must not contain control characters")
     .refine(isWellFormedUnicode, WELL_FORMED);
 
+/** A customer id as the issue call takes it (and the privacy API looks it up). */
+export const CustomerIdSchema = identifier(128).openapi({ example: "customer-42" });
+
 export const CHANNELS = ["in_app", "push", "sms", "email", "web"] as const;
 
 const embeddedValueSchema = z.union([
@@ -49,7 +52,7 @@ function refuseProtoKey(value: unknown, ctx: z.RefinementCtx) {
 export const LinkRequestSchema = z
   .object({
     survey: identifier(64).openapi({ example: "demo" }),
-    customerId: identifier(128).openapi({ example: "customer-42" }),
+    customerId: CustomerIdSchema,
     transactionId: identifier(128).openapi({ example: "scan-2026-11-28-0001" }),
     trigger: z
       .string()
@@ -128,6 +131,10 @@ export const LinkStatusSchema = z
     openedAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
     completedAt: z.string().nullable(),
+    erasedAt: z.string().nullable().openapi({
+      description:
+        "When a privacy erasure deleted its personal data (transactionId is then a placeholder)",
+    }),
     reopens: z.number().int(),
     blocked: z.number().int(),
     previews: z.number().int(),

@@ -76,6 +76,7 @@ export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
   const { id } = c.req.valid("param");
   const row = isInviteId(id) ? await findInvite(getStore(c.env), id) : null;
   if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+  if (row.erased_at !== null) throw new ApiError(410, "gone", "This invite's data was erased.");
   if (row.revoked_at !== null) throw new ApiError(410, "revoked", "This invite was revoked.");
   const source = linkValueSourceFromRow(row);
   if (!source) {

@@ -40,7 +40,11 @@ export async function selectPushCandidates(
   return results;
 }
 
-/** Reserves queued invites for an import; returns the ids actually reserved. */
+/**
+ * Reserves queued invites for an import; returns the ids actually reserved. An invite whose
+ * personal data was deleted since it was selected (erasure, retention) is not reserved, so the
+ * contact built from the stale selection is not sent.
+ */
 export async function reserveInvites(
   db: D1Database,
   importId: string,
@@ -50,6 +54,7 @@ export async function reserveInvites(
     .prepare(
       `UPDATE invites SET push_ref = ?1
        WHERE id IN (SELECT value FROM json_each(?2)) AND pushed_at IS NULL AND push_ref IS NULL
+         AND customer_ref IS NOT NULL
        RETURNING id`,
     )
     .bind(importId, JSON.stringify(ids))

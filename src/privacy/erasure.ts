@@ -1,0 +1,36 @@
+/**
+ * Erasing one customer's personal data on request (`POST /v1/privacy/erasures`): every invite of
+ * the customer in every shard loses its customer id, transaction id, embedded data and anything
+ * derived from them, in the ledger and in KV, while every count stays (src/store/privacy.ts).
+ * Bounded per request; what a request leaves (or a failure interrupts) the same request finishes.
+ */
+import { getConfig } from "../config";
+import type { Env } from "../env";
+import { type ErasureOutcome, eraseCustomerData } from "../store/privacy";
+import { getStore } from "../store/store";
+import { base64url } from "../tokens/ids";
+import { erasureSubject } from "./subject";
+
+export interface ErasureOptions {
+  /** Invites per batch (one shard read, KV deletes, one shard transaction). */
+  batchSize?: number;
+  /** Invites per request (about: see `EraseLimits`); the next request continues. */
+  maxInvites?: number;
+  now?: number;
+}
+
+const newErasureId = () => `era_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
+
+export async function eraseCustomer(
+  env: Env,
+  customerId: string,
+  apiKeyId: string,
+  { batchSize = 100, maxInvites = 400, now = Date.now() }: ErasureOptions = {},
+): Promise<ErasureOutcome> {
+  const subject = await erasureSubject(getConfig(env).cookieSecret, customerId);
+  return eraseCustomerData(
+    getStore(env),
+    { customerId, subject, apiKeyId, newId: newErasureId(), now },
+    { batchSize, maxInvites },
+  );
+}
