@@ -1,9 +1,10 @@
 /**
  * Ledger queries of the retention job: find invites whose personal data is due for deletion and
- * clear it. Only `customer_ref`, `embedded_data` and the signed `token` (which carries both) are
- * cleared (and `purged_at` set); ids, timestamps, counters and click events stay, so every count
- * survives the purge.
+ * clear it, as a privacy erasure does (`personal-data.ts`), setting `purged_at`; ids, survey,
+ * trigger, channel, timestamps, counters and click events stay, so every count survives.
  */
+import { CLEAR_PERSONAL_DATA } from "./personal-data";
+
 interface PurgeCandidate {
   id: string;
   expires_at: number;
@@ -35,7 +36,7 @@ export async function purgePersonalData(
 ): Promise<number> {
   if (ids.length === 0) return 0;
   const statement = db.prepare(
-    `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, token = NULL, purged_at = ?1
+    `UPDATE invites SET ${CLEAR_PERSONAL_DATA}, purged_at = ?1
      WHERE id = ?2 AND purged_at IS NULL`,
   );
   const results = await db.batch(ids.map((id) => statement.bind(at, id)));

@@ -122,7 +122,10 @@ export const LinkStatusSchema = z
   .object({
     id: z.string(),
     survey: z.string(),
-    transactionId: z.string(),
+    transactionId: z.string().openapi({
+      description:
+        "A placeholder (`erased:<id>`) once the personal data is gone (retention or erasure)",
+    }),
     trigger: z.string(),
     channel: z.string().nullable(),
     status: z.enum(LINK_STATUSES),

@@ -65,12 +65,16 @@ describe("retention job on the cron", () => {
     const after = await ledgerRow(old.id);
     expect(after?.customer_ref).toBeNull();
     expect(after?.embedded_data).toBeNull();
+    expect(after?.token).toBeNull();
+    // What could be matched back to the customer goes too: the request hash, the transaction id.
+    expect(after?.request_hash).toBe("");
+    expect(after?.transaction_id).toBe(`erased:${old.id}`);
+    expect(after?.transaction_id).not.toBe(before?.transaction_id);
     expect(after?.purged_at).toEqual(expect.any(Number));
     // Counts and lifecycle stay.
     expect(after).toMatchObject({
       id: old.id,
       survey: before?.survey,
-      transaction_id: before?.transaction_id,
       trigger: before?.trigger,
       channel: before?.channel,
       issued_at: before?.issued_at,

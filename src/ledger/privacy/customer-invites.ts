@@ -1,3 +1,5 @@
+import { CLEAR_PERSONAL_DATA } from "../personal-data";
+
 /**
  * One customer's invites in one shard: the paged lookup and the erasure of their personal data
  * (index invites_customer, migrations/0008_privacy.sql). Erasing keeps the row, its counters,
@@ -77,17 +79,8 @@ export async function findInvitesToErase(
   return results;
 }
 
-/**
- * What erasure writes. Personal data goes (the customer id, the embedded data, the signed token
- * that carries both, the request hash that could be matched against a guessed request, the
- * Qualtrics response id that leads to the answers); the transaction id, which
- * UNIQUE(survey, transaction_id) needs, becomes a value derived from the invite id alone. A new
- * personal column is cleared by adding it here. With customer_ref gone the claim refuses the
- * invite (it only claims invites whose personal data is there).
- */
-const ERASED_COLUMNS = `customer_ref = NULL, embedded_data = NULL, token = NULL, request_hash = '',
-  transaction_id = 'erased:' || id, response_id = NULL,
-  purged_at = COALESCE(purged_at, ?2), erased_at = ?2`;
+/** What erasure writes: the personal data cleared, and when (see `ledger/personal-data.ts`). */
+const ERASED_COLUMNS = `${CLEAR_PERSONAL_DATA}, purged_at = COALESCE(purged_at, ?2), erased_at = ?2`;
 
 /**
  * Erases these invites (those not erased yet) in one transaction, and returns the state each

@@ -1,0 +1,13 @@
+/**
+ * The ledger columns that hold personal data, and how they are cleared — the one list the
+ * retention purge and a privacy erasure share, so that both leave the same thing behind: the
+ * row with its survey, trigger, channel, times and counters (every count survives), and nothing
+ * that names or could be matched back to the customer. Gone: the customer id, the embedded data,
+ * the signed token that carries both, the request hash (a guessed request could be matched
+ * against it), the Qualtrics response id (it leads to the answers), and the transaction id, which
+ * becomes a placeholder derived from the invite id alone (UNIQUE (survey, transaction_id) needs
+ * a value). None of these columns is watched by the stats triggers. A new personal column is
+ * cleared by adding it here.
+ */
+export const CLEAR_PERSONAL_DATA = `customer_ref = NULL, embedded_data = NULL, token = NULL,
+  request_hash = '', transaction_id = 'erased:' || id, response_id = NULL`;
