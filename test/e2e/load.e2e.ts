@@ -111,6 +111,7 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
 
   it("issues the links through the batch API, 500 per call", async () => {
     const started = performance.now();
+    let batchRetries = 0;
     const batches = Math.ceil(LINKS / BATCH);
     const results: string[][] = new Array(batches);
     await runConcurrently(batches, 2, async (b) => {
@@ -123,19 +124,32 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
         channel: "in_app",
         embeddedData: { venue: "Load Arena", event: `batch ${b}`, seat: String(i) },
       }));
-      const res = await fetch(`${server.url}/v1/links/batch`, {
-        method: "POST",
-        headers: { Authorization: "Bearer dev-issuer-key", "Content-Type": "application/json" },
-        body: JSON.stringify({ links }),
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { results: { status: number; link?: { id: string } }[] };
-      expect(body.results.every((r) => r.status === 201)).toBe(true);
+      // A 503 with Retry-After is retried, as a notification platform would: issuing is
+      // idempotent per survey + transactionId, so a retry answers 200 with the same links
+      // for those the first attempt created. (`wrangler dev`'s proxy answers such a 503 when
+      // its runtime restarts mid-request on a loaded machine.)
+      let res: Response | undefined;
+      let attempt = 0;
+      for (; attempt < 4; attempt++) {
+        res = await fetch(`${server.url}/v1/links/batch`, {
+          method: "POST",
+          headers: { Authorization: "Bearer dev-issuer-key", "Content-Type": "application/json" },
+          body: JSON.stringify({ links }),
+        });
+        if (res.status !== 503 || !res.headers.has("Retry-After")) break;
+        batchRetries += 1;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(res?.status).toBe(200);
+      const body = (await res?.json()) as { results: { status: number; link?: { id: string } }[] };
+      const expected = attempt === 0 ? [201] : [200, 201];
+      expect(body.results.every((r) => expected.includes(r.status))).toBe(true);
       results[b] = body.results.map((r) => r.link?.id ?? "");
     });
     ids.push(...results.flat());
     expect(new Set(ids).size).toBe(LINKS);
     summary.issueSeconds = (performance.now() - started) / 1000;
+    summary.batchRetries = batchRetries;
   }, 600_000);
 
   it(`taps each link once with ${CLIENTS} clients while ${REUSED} taps hit used links`, async () => {
