@@ -43,10 +43,23 @@ export function signedValues(row: AwaitingInvite): Record<string, string> | null
 }
 
 export async function collectCompletions(ctx: RunContext): Promise<void> {
-  for (const survey of ctx.config.surveys.values()) {
+  const surveys = [...ctx.config.surveys.values()].filter((s) => s.qualtricsSurveyId);
+  // Who is between tap and response, for every survey at once: one query per shard.
+  const since = ctx.now() - AWAITING_RESPONSE_DAYS * 86_400_000;
+  const awaiting = await oldestOpenedAwaitingResponse(
+    ctx.store,
+    surveys.map((s) => s.key),
+    since,
+  );
+  for (const survey of surveys) {
     if (!survey.qualtricsSurveyId) continue;
     try {
-      await collectSurveyCompletions(ctx, survey, survey.qualtricsSurveyId);
+      await collectSurveyCompletions(
+        ctx,
+        survey,
+        survey.qualtricsSurveyId,
+        awaiting.get(survey.key) ?? null,
+      );
     } catch (error) {
       if (stopsRun(error)) throw error;
       ctx.tally.errors.push(`completions for ${survey.key}: ${describeError(error)}`);
@@ -58,6 +71,7 @@ async function collectSurveyCompletions(
   ctx: RunContext,
   survey: Survey,
   surveyId: string,
+  oldest: number | null,
 ): Promise<void> {
   const { control, client } = ctx;
   const fields = exportedFields(survey);
@@ -65,8 +79,6 @@ async function collectSurveyCompletions(
   let progressId = state?.progress_id ?? null;
   let startedNow = false;
   if (progressId === null) {
-    const since = ctx.now() - AWAITING_RESPONSE_DAYS * 86_400_000;
-    const oldest = await oldestOpenedAwaitingResponse(ctx.store, survey.key, since);
     if (oldest === null) return; // nobody is between tap and response: nothing to learn
     const token = state?.continuation_token;
     const started = await client.startResponseExport(

@@ -32,11 +32,18 @@ function stampUpdate(invite: StampCandidate): ResponseUpdate | null {
 
 export async function stampResponses(ctx: RunContext): Promise<void> {
   let started = 0;
-  for (const survey of ctx.config.surveys.values()) {
+  const surveys = [...ctx.config.surveys.values()].filter((s) => s.qualtricsSurveyId);
+  // Every survey's candidates at once: one query per shard.
+  const candidates = await selectStampCandidates(
+    ctx.store,
+    surveys.map((s) => s.key),
+    MAX_UPDATES_PER_JOB,
+  );
+  for (const survey of surveys) {
     const surveyId = survey.qualtricsSurveyId;
     if (!surveyId) continue;
     try {
-      started += await startStampJobs(ctx, survey.key, surveyId);
+      started += await startStampJobs(ctx, surveyId, candidates.get(survey.key) ?? []);
     } catch (error) {
       if (stopsRun(error)) throw error;
       ctx.tally.errors.push(`stamps for ${survey.key}: ${describeError(error)}`);
@@ -45,8 +52,11 @@ export async function stampResponses(ctx: RunContext): Promise<void> {
   await settleStampJobs(ctx, started > 0);
 }
 
-async function startStampJobs(ctx: RunContext, survey: string, surveyId: string): Promise<number> {
-  const invites = await selectStampCandidates(ctx.store, survey, MAX_UPDATES_PER_JOB);
+async function startStampJobs(
+  ctx: RunContext,
+  surveyId: string,
+  invites: StampCandidate[],
+): Promise<number> {
   const pairs = invites.flatMap((invite) => {
     const update = stampUpdate(invite);
     return update ? [{ invite, update }] : [];

@@ -15,16 +15,22 @@ import { advanceExport } from "../ledger/reconcile/exports";
 import { inviteIdShard } from "../tokens/ids";
 import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
 
-/** When the oldest invite of a survey still waiting for its response was opened (null: none). */
+/**
+ * Per survey, when its oldest invite still waiting for a response was opened, over every shard
+ * (one statement per shard for all surveys); surveys with none are absent.
+ */
 export async function oldestOpenedAwaitingResponse(
   store: Store,
-  survey: string,
+  surveys: readonly string[],
   openedAfter: number,
-): Promise<number | null> {
-  const oldest = (await onEveryShard(store, (db) => oldestInShard(db, survey, openedAfter))).filter(
-    (at): at is number => at !== null,
-  );
-  return oldest.length === 0 ? null : Math.min(...oldest);
+): Promise<Map<string, number>> {
+  const oldest = new Map<string, number>();
+  if (surveys.length === 0) return oldest;
+  const perShard = await onEveryShard(store, (db) => oldestInShard(db, surveys, openedAfter));
+  for (const { survey, at } of perShard.flat()) {
+    oldest.set(survey, Math.min(at, oldest.get(survey) ?? at));
+  }
+  return oldest;
 }
 
 /** The invites among `ids` of this survey that have no completion yet, from their shards. */

@@ -16,17 +16,30 @@ import {
 import { inviteIdShard } from "../tokens/ids";
 import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
 
-/** Completed invites of a survey not stamped yet, over all shards, by completion time. */
+/**
+ * Per survey, its completed invites not stamped yet over all shards (one statement per shard for
+ * every survey), oldest completion first, at most `limit` each.
+ */
 export async function selectStampCandidates(
   store: Store,
-  survey: string,
+  surveys: readonly string[],
   limit: number,
-): Promise<StampCandidate[]> {
-  const perShard = await onEveryShard(store, (db) => selectInShard(db, survey, limit));
-  return perShard
-    .flat()
-    .sort((a, b) => a.completed_at - b.completed_at || (a.id < b.id ? -1 : 1))
-    .slice(0, limit);
+): Promise<Map<string, StampCandidate[]>> {
+  const bySurvey = new Map<string, StampCandidate[]>();
+  if (surveys.length === 0) return bySurvey;
+  const perShard = await onEveryShard(store, (db) => selectInShard(db, surveys, limit));
+  for (const candidate of perShard.flat()) {
+    const list = bySurvey.get(candidate.survey) ?? [];
+    list.push(candidate);
+    bySurvey.set(candidate.survey, list);
+  }
+  for (const [survey, list] of bySurvey) {
+    const oldestFirst = list.sort(
+      (a, b) => a.completed_at - b.completed_at || (a.id < b.id ? -1 : 1),
+    );
+    bySurvey.set(survey, oldestFirst.slice(0, limit));
+  }
+  return bySurvey;
 }
 
 export async function recordStampJob(

@@ -3,20 +3,25 @@
  * marking them completed (once) with their response id and tamper check.
  */
 
-/** When the oldest invite of a survey still waiting for its response was opened (null: none). */
+/**
+ * Per survey, when its oldest invite still waiting for a response was opened (surveys with none
+ * are left out). One statement for every survey (index invites_awaiting_response).
+ */
 export async function oldestOpenedAwaitingResponse(
   db: D1Database,
-  survey: string,
+  surveys: readonly string[],
   openedAfter: number,
-): Promise<number | null> {
-  const row = await db
+): Promise<{ survey: string; at: number }[]> {
+  const { results } = await db
     .prepare(
-      `SELECT MIN(consumed_at) AS at FROM invites
-       WHERE survey = ?1 AND consumed_at IS NOT NULL AND completed_at IS NULL AND consumed_at > ?2`,
+      `SELECT survey, MIN(consumed_at) AS at FROM invites
+       WHERE survey IN (SELECT value FROM json_each(?1)) AND consumed_at IS NOT NULL
+         AND completed_at IS NULL AND consumed_at > ?2
+       GROUP BY survey`,
     )
-    .bind(survey, openedAfter)
-    .first<{ at: number | null }>();
-  return row?.at ?? null;
+    .bind(JSON.stringify(surveys), openedAfter)
+    .all<{ survey: string; at: number }>();
+  return results;
 }
 
 /** The invite row fields a completion needs to check the response against the signed values. */

@@ -8,6 +8,7 @@ export type StampJobStatus = (typeof STAMP_JOB_STATUSES)[number];
 
 export interface StampCandidate {
   id: string;
+  survey: string;
   response_id: string;
   customer_ref: string;
   transaction_id: string;
@@ -17,23 +18,29 @@ export interface StampCandidate {
   completed_at: number;
 }
 
-/** Completed invites of a survey whose response was not stamped yet (and whose data remains). */
+/**
+ * Per survey, up to `limit` completed invites whose response was not stamped yet (and whose data
+ * remains), oldest completion first: one statement for every survey.
+ */
 export async function selectStampCandidates(
   db: D1Database,
-  survey: string,
+  surveys: readonly string[],
   limit: number,
 ): Promise<StampCandidate[]> {
   const { results } = await db
     .prepare(
-      `SELECT id, response_id, customer_ref, transaction_id, trigger, embedded_data, tampered,
-              completed_at
-       FROM invites
-       WHERE survey = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL AND stamp_ref IS NULL
-         AND response_id IS NOT NULL AND tampered IS NOT NULL
-         AND customer_ref IS NOT NULL AND embedded_data IS NOT NULL
-       ORDER BY completed_at, id LIMIT ?2`,
+      `SELECT id, survey, response_id, customer_ref, transaction_id, trigger, embedded_data,
+              tampered, completed_at
+       FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY survey ORDER BY completed_at, id) AS n
+         FROM invites
+         WHERE survey IN (SELECT value FROM json_each(?1)) AND completed_at IS NOT NULL
+           AND stamped_at IS NULL AND stamp_ref IS NULL AND response_id IS NOT NULL
+           AND tampered IS NOT NULL AND customer_ref IS NOT NULL AND embedded_data IS NOT NULL
+       )
+       WHERE n <= ?2`,
     )
-    .bind(survey, limit)
+    .bind(JSON.stringify(surveys), limit)
     .all<StampCandidate>();
   return results;
 }
