@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run bench`: the numbers of issue 5, measured side by side in one run.
+ * `npm run bench`: the numbers of issues 5 and 10, measured side by side in one run.
  *
  * Starts every `wrangler dev` it needs (bare 302 ceiling, naive storage floors,
- * the service), runs each phase (warm-up, then a fixed time at a fixed
- * concurrency), stops everything by process id, prints the table, writes
- * BENCHMARKS.md, and prints the summary line last. A phase whose endpoint does
- * not exist yet (404) or cannot run is reported as `na`, never fatal.
+ * the service, and their metered entries for latency and cost), runs each phase
+ * (warm-up, then a fixed time at a fixed concurrency), stops everything by
+ * process id, prints the table, writes BENCHMARKS.md, and prints the summary
+ * line last. A phase whose endpoint does not exist yet (404) or cannot run is
+ * reported as `na`, never fatal.
  *
  * Settings: see bench/README.md (BENCH_DURATION, BENCH_WARMUP, BENCH_PHASES, …).
  */
@@ -15,10 +16,14 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT, readConfig } from "./lib/config.js";
+import { countFloorCosts, countServiceCosts } from "./lib/cost-counts.js";
+import { seedFloor } from "./lib/floors.js";
+import { tapRoundTrips } from "./lib/latency.js";
 import { runLoad, stopLoadGenerators } from "./lib/load.js";
+import { perOperation } from "./lib/meter-client.js";
 import { isStopping, stopAll, stopEverythingOnExit } from "./lib/processes.js";
 import { measureQualtricsCallsPerInvite } from "./lib/qualtrics-cost.js";
-import { renderTable, summaryLine, writeBenchmarksMd } from "./lib/report.js";
+import { fmt, renderTable, summaryLine, writeBenchmarksMd } from "./lib/report.js";
 import {
   benchLink,
   call,
@@ -27,9 +32,18 @@ import {
   issueOne,
   KEYS,
   pool,
+  restartRetries,
   tap,
 } from "./lib/service.js";
-import { ROLLUP_CHECK_SQL, timeFormatOf, writeSeedSql } from "./lib/stats-seed.js";
+import {
+  ROLLUP_CHECK_SQL,
+  shardBinding,
+  shardPrefix,
+  shardRows,
+  timeFormatOf,
+  writeSeedSql,
+} from "./lib/stats-seed.js";
+import { costMarkdown, inviteCosts, usdPerMillion } from "./lib/storage-cost.js";
 import { applyMigrations, d1Execute, hasWranglerConfig, startDevServer } from "./lib/wrangler.js";
 
 /** @typedef {import("./lib/load.js").Workload} Workload */
@@ -46,6 +60,8 @@ const startedAt = new Date();
 const runTag = startedAt.getTime().toString(36);
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), "invite-edge-bench-"));
 const WORKERS = path.join(REPO_ROOT, "bench", "workers");
+/** The service with its storage metered (bench only): latency, cost and reconcile share. */
+const METERED_SERVICE_ENTRY = path.join(WORKERS, "service-metered", "index.ts");
 /** Links the refused-tap phase cycles through. */
 const REFUSED_POOL = 500;
 /** Upper bound on links issued for one tap run (keeps pre-issuing bounded). */
@@ -80,11 +96,31 @@ declare("stats-day", "6a stats 30 d by day", "D1 query");
 declare("stats-survey", "6b stats 30 d by survey", "D1 query");
 declare("stats-csv", "6c stats 30 d CSV", "D1 query");
 declare("qualtrics", "7  Qualtrics calls/invite", "reconcile");
+declare("latency-floor", "8a floor: tap, storage as is", "KV+D1");
+declare("latency-floor-delayed", `8b floor: tap, +${config.latencyMs} ms per round trip`, "KV+D1");
+declare("latency-service", "8c tap (fresh link), storage as is", "service");
+declare(
+  "latency-service-delayed",
+  `8d tap (fresh link), +${config.latencyMs} ms per round trip`,
+  "service",
+);
+declare("cost", "9  cost per invite (list prices)", "KV+D1+requests");
 
 /** @type {Map<string, Measured>} */
 const measured = new Map();
 /** @type {number | null} */
 let qualtricsCallsPerInvite = null;
+/**
+ * Storage round trips before a fresh tap's answer (phase 8).
+ * @type {{ service: number | null; floor: number | null }}
+ */
+const roundTrips = { service: null, floor: null };
+/** Storage use per operation (phase 9; phase 7 adds the reconcile share). */
+/** @type {import("./lib/storage-cost.js").CostLine[]} */
+const costLines = [];
+/** Ledger shards the stats phase ran on (phase 6). */
+/** @type {number | null} */
+let statsShards = null;
 
 /** @param {string} key @param {string} reason */
 function markNa(key, reason) {
@@ -106,7 +142,7 @@ async function measure(key, options) {
     url: options.url,
     auth: options.auth,
     connections,
-    threads: config.threads,
+    threads: Math.min(config.threads, connections),
     tmpDir,
     loadgen: config.loadgen,
   };
@@ -218,10 +254,14 @@ function serviceOptions(name, persistTo) {
   };
 }
 
-/** Applies the service's migrations (if it has any) to a fresh local state. */
-async function prepareServiceState(/** @type {string} */ persistTo) {
-  if (existsSync(path.join(config.serviceDir, "migrations"))) {
-    await applyMigrations({ cwd: config.serviceDir, persistTo });
+/**
+ * Applies the service's migrations (if it has any) to a fresh local state, on every ledger
+ * shard (DB, DB_1, …: what `npm run provision-shards -- --local` does).
+ */
+async function prepareServiceState(/** @type {string} */ persistTo, shards = 1) {
+  if (!existsSync(path.join(config.serviceDir, "migrations"))) return;
+  for (let shard = 0; shard < shards; shard++) {
+    await applyMigrations({ cwd: config.serviceDir, persistTo, database: shardBinding(shard) });
   }
 }
 
@@ -234,15 +274,15 @@ const poolFor = (/** @type {number} */ rps, /** @type {number} */ seconds, facto
  * the rate of `status` answers.
  * @param {string} url @param {Workload} workload @param {string} tag @param {number} status
  */
-async function warmUp(url, workload, tag, status) {
+async function warmUp(url, workload, tag, status, connections = config.connections) {
   if (config.warmup <= 0) return null;
   const warm = await runLoad({
     url,
     workload,
     tag: `${runTag}-${tag}-w`,
-    connections: config.connections,
+    connections,
     seconds: config.warmup,
-    threads: config.threads,
+    threads: Math.min(config.threads, connections),
     tmpDir,
     loadgen: config.loadgen,
   });
@@ -262,23 +302,6 @@ async function runCeiling(server) {
 }
 
 // ---------------------------------------------------------------- phase 2
-
-/**
- * Creates ids `prefix0..prefix(count-1)` in the floors Worker (untimed).
- * @param {string} base @param {"tap" | "refused"} kind @param {string} prefix @param {number} count
- */
-async function seedFloor(base, kind, prefix, count) {
-  for (let from = 0; from < count; from += 5000) {
-    const n = Math.min(5000, count - from);
-    const { status, text } = await call(
-      base,
-      `/seed?kind=${kind}&prefix=${prefix}&from=${from}&count=${n}`,
-      { method: "POST" },
-    );
-    if (status !== 200) throw new Error(`floors /seed answered ${status}: ${text.slice(0, 200)}`);
-  }
-  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-}
 
 /** @param {DevServer} floors */
 async function runFloorTap(floors) {
@@ -564,6 +587,126 @@ async function phasesLive() {
   }
 }
 
+// ---------------------------------------------------------------- phases 8–9
+
+const LATENCY_KEYS = [
+  "latency-floor",
+  "latency-floor-delayed",
+  "latency-service",
+  "latency-service-delayed",
+];
+
+/**
+ * Phase 8 for one Worker (metered entry): p50 of fresh taps without and with the delay.
+ * @param {DevServer} server @param {"floor" | "service"} target
+ */
+async function runLatency(server, target) {
+  const base = server.url;
+  const key = `latency-${target}`;
+  const prefix = target === "floor" ? "/tap/" : "/s/";
+  /** @param {string[]} ids @returns {Workload} */
+  const workload = (ids) => ({ kind: "ids", prefix, ids });
+  const connections = config.latencyConnections;
+  const result = await tapRoundTrips({
+    base,
+    delayMs: config.latencyMs,
+    connections,
+    seconds: config.latencyDuration,
+    warmupSeconds: config.warmup,
+    // The throughput run of the same tap had more connections: its rate bounds this one.
+    expectedRps: measured.get(target === "floor" ? "floor-tap" : "tap")?.rps ?? 500,
+    freshIds:
+      target === "floor"
+        ? (count, tag) => seedFloor(base, "tap", `l${tag}`, count)
+        : async (count, tag) =>
+            (
+              await issueMany({
+                base,
+                count,
+                tag: `${runTag}-lat${tag}`,
+                batchSize: config.batchSize,
+                useBatch: true,
+              })
+            ).ids,
+    warmUp: (ids) => warmUp(base, workload(ids), key, 302, connections),
+    run: (delayed, ids) =>
+      measure(delayed ? `${key}-delayed` : key, {
+        url: base,
+        run: workload(ids),
+        connections,
+        seconds: config.latencyDuration,
+        expect: (s) => s === 302,
+      }),
+  });
+  roundTrips[target] = result.roundTrips;
+  /** @type {Row} */ (rows.get(`${key}-delayed`)).notes.unshift(
+    `${fmt(result.roundTrips)} round trips before the answer = (p50 − ${fmt(result.plain.p50Ms)} ms) ÷ ${config.latencyMs} ms`,
+  );
+  say(`${target}: ${fmt(result.roundTrips)} storage round trips before a fresh tap's answer`);
+}
+
+/** Phase 9: storage use per operation, service and floor (metered entries, no delay). */
+async function runCost(/** @type {DevServer} */ floors, /** @type {DevServer} */ service) {
+  const ops = config.costOps;
+  const floor = await countFloorCosts({ base: floors.url, ops, tag: runTag });
+  const ours = await countServiceCosts({
+    base: service.url,
+    ops,
+    tag: runTag,
+    batchSize: config.batchSize,
+  });
+  costLines.push(...ours, ...floor);
+  for (const line of [...ours, ...floor]) {
+    say(
+      `cost: ${line.label}: ${fmt(usdPerMillion(line.perOp))} USD per million` +
+        (line.note ? ` [${line.note}]` : ""),
+    );
+  }
+}
+
+/**
+ * Phases 8 and 9 run on the metered entries of the floors and the service (bench only: the
+ * Worker's own configuration with a metering entry as `main`), started after the throughput
+ * phases so that nothing else loads the machine.
+ */
+async function phasesMetered() {
+  const keys = [...LATENCY_KEYS, "cost"].filter((k) => pending(k));
+  if (keys.length === 0) return;
+  if (!hasWranglerConfig(config.serviceDir)) {
+    for (const key of keys) markNa(key, `no wrangler config in ${config.serviceDir}`);
+    return;
+  }
+  const floorsDir = path.join(WORKERS, "floors");
+  const floorsOptions = { ...devOptions("floors-metered", floorsDir), script: "metered.js" };
+  const servicePersist = path.join(tmpDir, "service-metered-state");
+  /** @type {(DevServer | null)[]} */
+  const servers = [];
+  try {
+    const floors = await tryStart(floorsOptions, keys, () =>
+      applyMigrations({ cwd: floorsDir, persistTo: floorsOptions.persistTo }),
+    );
+    servers.push(floors);
+    const service = await tryStart(
+      { ...serviceOptions("service-metered", servicePersist), script: METERED_SERVICE_ENTRY },
+      keys,
+      () => prepareServiceState(servicePersist),
+    );
+    servers.push(service);
+    if (!floors || !service) return;
+    if (pending("latency-floor")) {
+      await guarded(["latency-floor", "latency-floor-delayed"], () => runLatency(floors, "floor"));
+    }
+    if (pending("latency-service")) {
+      await guarded(["latency-service", "latency-service-delayed"], () =>
+        runLatency(service, "service"),
+      );
+    }
+    if (pending("cost")) await guarded(["cost"], () => runCost(floors, service));
+  } finally {
+    for (const server of servers.reverse()) await stopServer(server);
+  }
+}
+
 // ---------------------------------------------------------------- phase 6
 
 const STATS_KEYS = ["stats-day", "stats-survey", "stats-csv"];
@@ -575,8 +718,9 @@ async function phaseStats() {
   if (!hasWranglerConfig(config.serviceDir))
     return naAll(`no wrangler config in ${config.serviceDir} yet`);
   if (serviceFacts.statsAvailable === false) return naAll("GET /v1/stats answers 404");
+  const shards = config.statsShards;
   const persistTo = path.join(tmpDir, "stats-state");
-  await prepareServiceState(persistTo);
+  await prepareServiceState(persistTo, shards);
   const table = /** @type {import("./lib/stats-seed.js").TableColumn[]} */ (
     /** @type {unknown} */ (
       await d1Execute({ cwd: config.serviceDir, persistTo, command: "PRAGMA table_info(invites)" })
@@ -584,45 +728,45 @@ async function phaseStats() {
   );
   if (table.length === 0) return naAll("the service's D1 has no invites table");
   const timeFormat = timeFormatOf(serviceFacts.timeSample, table);
-  const file = path.join(tmpDir, "stats-seed.sql");
-  const { windowStart, notes } = writeSeedSql({
-    file,
-    rows: config.statsRows,
-    now: Date.now(),
-    timeFormat,
-    table,
-  });
-  for (const note of notes) runNotes.push(`stats seed: ${note}`);
-  say(`seeding ${config.statsRows} invites into the service's local D1 (times as ${timeFormat})`);
-  const t0 = Date.now();
-  await d1Execute({ cwd: config.serviceDir, persistTo, file, timeoutMs: 480_000 });
-  const [count] = await d1Execute({
-    cwd: config.serviceDir,
-    persistTo,
-    command: ROLLUP_CHECK_SQL,
-  }).catch(() =>
-    d1Execute({
-      cwd: config.serviceDir,
-      persistTo,
-      command: "SELECT count(*) AS invites FROM invites",
-    }),
-  );
   say(
-    `seeded ${count?.invites} invites in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
-      (count?.rolled !== undefined ? " (stats rollups filled by the invites triggers)" : ""),
+    `seeding ${config.statsRows} invites over ${shards} ledger shard(s) (times as ${timeFormat})`,
   );
-  if (
-    count?.rolled !== undefined &&
-    (count.rolled !== count.invites || count.rolledOpened !== count.opened)
-  ) {
-    runNotes.push(
-      `stats seed: rollups count ${count.rolled} invites (${count.rolledOpened} opened), ` +
-        `the ledger ${count.invites} (${count.opened} opened)`,
-    );
+  const now = Date.now();
+  const t0 = Date.now();
+  let windowStart = new Date(now);
+  /** @type {string[]} */
+  const firstIds = [];
+  for (let shard = 0; shard < shards; shard++) {
+    const { first, last } = shardRows(config.statsRows, shards, shard);
+    if (last < first) continue;
+    const file = path.join(tmpDir, `stats-seed-${shard}.sql`);
+    const seed = writeSeedSql({
+      file,
+      first,
+      last,
+      idPrefix: shardPrefix(shard),
+      now,
+      timeFormat,
+      table,
+    });
+    if (shard === 0) for (const note of seed.notes) runNotes.push(`stats seed: ${note}`);
+    windowStart = seed.windowStart;
+    firstIds.push(seed.firstId);
+    const database = shardBinding(shard);
+    await d1Execute({ cwd: config.serviceDir, persistTo, database, file, timeoutMs: 480_000 });
+    await checkRollups(persistTo, database);
   }
+  say(
+    `seeded ${config.statsRows} invites in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+      " (stats rollups filled by the invites triggers, checked per shard)",
+  );
   const day = (/** @type {Date} */ d) => d.toISOString().slice(0, 10);
   const range = `from=${day(windowStart)}&to=${day(new Date())}`;
-  const server = await tryStart(serviceOptions("stats-service", persistTo), STATS_KEYS);
+  const options = serviceOptions("stats-service", persistTo);
+  const server = await tryStart(
+    { ...options, vars: { ...options.vars, LEDGER_SHARDS: String(shards) } },
+    STATS_KEYS,
+  );
   if (!server) return;
   try {
     const probe = await call(server.url, `/v1/stats?${range}`, { auth: KEYS.analyst });
@@ -630,6 +774,8 @@ async function phaseStats() {
     if (probe.status >= 300) {
       return naAll(`GET /v1/stats answered ${probe.status}: ${probe.text.slice(0, 80)}`);
     }
+    statsShards = shards;
+    await checkSeedServed(server, probe.text, firstIds);
     const queries = {
       "stats-day": `/v1/stats?${range}&groupBy=day`,
       "stats-survey": `/v1/stats?${range}&groupBy=survey`,
@@ -656,9 +802,67 @@ async function phaseStats() {
   }
 }
 
+/**
+ * The shard's rollups count what its invites hold (else a note).
+ * @param {string} persistTo @param {string} database
+ */
+async function checkRollups(persistTo, database) {
+  const [count] = await d1Execute({
+    cwd: config.serviceDir,
+    persistTo,
+    database,
+    command: ROLLUP_CHECK_SQL,
+  }).catch(() =>
+    d1Execute({
+      cwd: config.serviceDir,
+      persistTo,
+      database,
+      command: "SELECT count(*) AS invites FROM invites",
+    }),
+  );
+  say(
+    `${database}: ${count?.invites} invites` +
+      (count?.rolled !== undefined ? `, rollups count ${count.rolled}` : ""),
+  );
+  if (
+    count?.rolled !== undefined &&
+    (count.rolled !== count.invites || count.rolledOpened !== count.opened)
+  ) {
+    runNotes.push(
+      `stats seed, ${database}: rollups count ${count.rolled} invites (${count.rolledOpened} opened), ` +
+        `the ledger ${count.invites} (${count.opened} opened)`,
+    );
+  }
+}
+
+/**
+ * The stats service sees every seeded invite (all shards added up), and finds a seeded link of
+ * each shard where its id says it is; else notes.
+ * @param {DevServer} server @param {string} statsText @param {string[]} firstIds
+ */
+async function checkSeedServed(server, statsText, firstIds) {
+  /** @type {unknown} */
+  let issued;
+  try {
+    issued = JSON.parse(statsText)?.totals?.issued;
+  } catch {
+    // not JSON
+  }
+  if (issued !== config.statsRows) {
+    runNotes.push(`stats: totals.issued is ${issued}, ${config.statsRows} invites were seeded`);
+  }
+  for (const id of firstIds) {
+    const { status } = await call(server.url, `/v1/links/${id}`, { auth: KEYS.issuer });
+    if (status !== 200) runNotes.push(`stats seed: GET /v1/links/${id} answered ${status}`);
+  }
+}
+
 // ---------------------------------------------------------------- phase 7
 
-/** Phase 7 runs its own service, pointed at the fake Qualtrics server, after the load phases. */
+/**
+ * Phase 7 runs its own service (the metered entry, so that the reconcile share of an invite's
+ * storage cost is counted too), pointed at the fake Qualtrics server, after the load phases.
+ */
 async function phaseQualtrics() {
   if (!hasWranglerConfig(config.serviceDir)) {
     return markNa("qualtrics", `no wrangler config in ${config.serviceDir}`);
@@ -668,11 +872,23 @@ async function phaseQualtrics() {
     startService: async (vars) => {
       await prepareServiceState(persistTo);
       const options = serviceOptions("qualtrics-service", persistTo);
-      return startDevServer({ ...options, vars: { ...options.vars, ...vars } });
+      return startDevServer({
+        ...options,
+        script: METERED_SERVICE_ENTRY,
+        vars: { ...options.vars, ...vars },
+      });
     },
   });
   const row = /** @type {Row} */ (rows.get("qualtrics"));
   if (cost.callsPerInvite === null) return markNa("qualtrics", cost.note);
+  if (cost.storage && cost.invites) {
+    costLines.push({
+      label: "service: reconcile share, per invite pushed",
+      count: cost.invites,
+      part: "service",
+      perOp: perOperation(cost.storage, cost.invites),
+    });
+  }
   qualtricsCallsPerInvite = cost.callsPerInvite;
   row.na = undefined;
   row.rps = cost.callsPerInvite;
@@ -713,21 +929,49 @@ function summarize() {
     batch: "floor-issue",
   });
   for (const row of rows.values()) {
-    if (row.na || row.key === "qualtrics" || row.key.startsWith("stats")) continue;
+    if (row.na || !["ceiling", "floors", ...SERVICE_KEYS].includes(phaseOf(row.key))) continue;
     const value = row.key === "batch" ? (row.rps ?? null) : rps(row.key);
     row.vsCeiling = ratio(value, ceiling) ?? undefined;
     if (floorOf[row.key]) row.vsFloor = ratio(value, rps(floorOf[row.key])) ?? undefined;
   }
   // The worst of the three stats queries (all must stay under the goal).
   const statsP99 = STATS_KEYS.map((k) => measured.get(k)?.p99Ms).filter((v) => v !== undefined);
+  const invite = summarizeCost();
   return {
     tap_vs_floor: ratio(rps("tap"), rps("floor-tap")),
     issue_vs_floor: ratio(rps("issue"), rps("floor-issue")),
     refused_vs_floor: ratio(rps("refused"), rps("floor-refused")),
     tap_vs_ceiling: ratio(rps("tap"), ceiling),
     stats_p99_ms: statsP99.length > 0 ? Math.max(...statsP99) : null,
+    stats_shards: statsShards,
     qualtrics_calls_per_invite: qualtricsCallsPerInvite,
+    tap_roundtrips: roundTrips.service,
+    cost_vs_floor: invite.complete ? ratio(invite.service, invite.floor) : null,
+    usd_per_million_invites: invite.complete ? invite.service : null,
   };
+}
+
+/** The cost row from the counted lines: complete only with issue, tap and reconcile share. */
+function summarizeCost() {
+  const invite = inviteCosts(costLines);
+  const row = /** @type {Row} */ (rows.get("cost"));
+  if (row.na !== "not run") return invite;
+  if (!invite.complete) {
+    const missing = costLines.some((l) => l.label.includes("reconcile"))
+      ? "issue and tap counts (phase cost)"
+      : "reconcile share (phase qualtrics)";
+    row.na = `incomplete: ${missing} not measured`;
+    return invite;
+  }
+  row.na = undefined;
+  row.rps = invite.service ?? undefined;
+  row.rpsUnit = "USD/M invites";
+  row.notes.push(
+    `floor ${fmt(invite.floor)} USD/M invites; cost_vs_floor ${fmt(
+      invite.service !== null && invite.floor ? invite.service / invite.floor : null,
+    )}; see "Cost per invite"`,
+  );
+  return invite;
 }
 
 async function main() {
@@ -743,6 +987,7 @@ async function main() {
   try {
     const live = ["ceiling", "floor-tap", "floor-refused", "floor-issue", ...SERVICE_KEYS];
     await guarded(live, phasesLive);
+    await guarded([...LATENCY_KEYS, "cost"], phasesMetered);
     if (config.phases.has("stats")) await guarded(STATS_KEYS, phaseStats);
     if (config.phases.has("qualtrics")) await guarded(["qualtrics"], phaseQualtrics);
   } finally {
@@ -753,7 +998,20 @@ async function main() {
       row.na = "skipped (BENCH_PHASES)";
     }
   }
+  if (restartRetries.count > 0) {
+    runNotes.push(
+      `${restartRetries.count} untimed POST(s) sent again after wrangler dev reloaded the Worker under them`,
+    );
+  }
   const summary = summarize();
+  const cost =
+    costLines.length > 0
+      ? costMarkdown({
+          lines: costLines,
+          servicePerInvite: summary.usd_per_million_invites,
+          floorPerInvite: inviteCosts(costLines).floor,
+        })
+      : null;
   const elapsed = (Date.now() - startedAt.getTime()) / 1000;
   const table = [...rows.values()];
   process.stdout.write(`\n${renderTable(table)}\n\n`);
@@ -766,6 +1024,7 @@ async function main() {
       startedAt,
       elapsedSeconds: elapsed,
       notes: runNotes,
+      sections: cost ? [cost] : [],
       settings: {
         BENCH_DURATION: config.duration,
         BENCH_WARMUP: config.warmup,
@@ -775,6 +1034,11 @@ async function main() {
         BENCH_STATS_CONNECTIONS: config.statsConnections,
         BENCH_STATS_DURATION: config.statsDuration,
         BENCH_STATS_ROWS: config.statsRows,
+        BENCH_STATS_SHARDS: config.statsShards,
+        BENCH_LATENCY_MS: config.latencyMs,
+        BENCH_LATENCY_CONNECTIONS: config.latencyConnections,
+        BENCH_LATENCY_DURATION: config.latencyDuration,
+        BENCH_COST_OPS: config.costOps,
         BENCH_THREADS: config.threads,
         BENCH_WRANGLER_LOG_LEVEL: config.wranglerLogLevel,
       },

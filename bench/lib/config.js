@@ -19,6 +19,8 @@ export const PHASES = /** @type {const} */ ([
   "refused",
   "issue",
   "batch",
+  "latency",
+  "cost",
   "stats",
   "qualtrics",
 ]);
@@ -26,14 +28,14 @@ export const PHASES = /** @type {const} */ ([
 /**
  * @param {string} name
  * @param {number} fallback
- * @param {{ min?: number }} [options]
+ * @param {{ min?: number; integer?: boolean }} [options]
  */
-function numberFromEnv(name, fallback, { min = 0 } = {}) {
+function numberFromEnv(name, fallback, { min = 0, integer = false } = {}) {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`${name} must be a number >= ${min}, got "${raw}"`);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a ${integer ? "whole " : ""}number >= ${min}, got "${raw}"`);
   }
   return value;
 }
@@ -77,6 +79,16 @@ export function readConfig() {
     statsDuration: numberFromEnv("BENCH_STATS_DURATION", duration, { min: 1 }),
     /** invites seeded for the stats phase */
     statsRows: numberFromEnv("BENCH_STATS_ROWS", 1_000_000, { min: 1 }),
+    /** ledger shards the stats service runs on (LEDGER_SHARDS; wrangler.toml binds up to 8) */
+    statsShards: numberFromEnv("BENCH_STATS_SHARDS", 4, { min: 1, integer: true }),
+    /** ms each KV or D1 round trip is delayed by in the latency phase's second runs */
+    latencyMs: numberFromEnv("BENCH_LATENCY_MS", 20, { min: 1 }),
+    /** open connections for the latency runs (low, so that queueing does not dominate) */
+    latencyConnections: numberFromEnv("BENCH_LATENCY_CONNECTIONS", 1, { min: 1, integer: true }),
+    /** seconds measured per latency run */
+    latencyDuration: numberFromEnv("BENCH_LATENCY_DURATION", duration, { min: 1 }),
+    /** operations of each kind whose storage use the cost phase counts and averages */
+    costOps: numberFromEnv("BENCH_COST_OPS", 200, { min: 1, integer: true }),
     /** wrk threads (1 leaves the second core to workerd) */
     threads: numberFromEnv("BENCH_THREADS", 1, { min: 1 }),
     /** auto: wrk, else hey for fixed paths and the built-in Node client */

@@ -8,8 +8,12 @@
  * are issued through the batch API, and reconcile runs (`POST /v1/reconcile`) until the push
  * backlog is empty. The calls are the fake's own count, so nothing of ours is taken on trust; the
  * fake's record must also hold exactly one transaction per invite.
+ *
+ * When the service runs on its metered entry (bench/workers/service-metered), the storage the
+ * reconcile runs use (KV, D1 rows) is counted too: the reconcile share of an invite's cost.
  */
 import { startFakeQualtrics } from "../../test/fake-qualtrics/server.js";
+import { addCounters, readCounters, resetCounters, zeroCounters } from "./meter-client.js";
 import { call, issueMany, KEYS } from "./service.js";
 
 const FAKE_TOKEN = "bench-qualtrics-token";
@@ -19,7 +23,8 @@ const MAX_RUNS = 20;
 
 /**
  * @typedef {{ callsPerInvite: number | null; invites?: number; calls?: number;
- *   wallSeconds?: number; note: string }} QualtricsCost
+ *   wallSeconds?: number; note: string;
+ *   storage?: import("./meter-client.js").Counters }} QualtricsCost
  * @typedef {{ url: string; stop(): Promise<void> }} Service
  */
 
@@ -51,16 +56,24 @@ export async function measureQualtricsCallsPerInvite({ startService, invites = 1
           note: `only ${issued.ids.length} of ${invites} invites issued`,
         };
       }
+      // Only the reconcile runs are counted: issuing and the backlog reads around them are not.
+      const metered = await resetCounters(service.url).then(
+        () => true,
+        () => false,
+      );
+      let storage = zeroCounters();
       const started = performance.now();
       let runs = 0;
       /** @type {{ queued: number; inFlight: number; onHold: number } | undefined} */
       let backlog;
       do {
+        if (metered) await resetCounters(service.url);
         const run = await call(service.url, "/v1/reconcile", { method: "POST", auth: KEYS.admin });
         runs++;
         if (run.status !== 200) {
           return { callsPerInvite: null, note: `POST /v1/reconcile answered ${run.status}` };
         }
+        if (metered) storage = addCounters(storage, await readCounters(service.url));
         const listed = await call(service.url, "/v1/reconcile/runs", { auth: KEYS.admin });
         backlog = JSON.parse(listed.text).backlog;
       } while (backlog && backlog.queued + backlog.inFlight > 0 && runs < MAX_RUNS);
@@ -76,6 +89,7 @@ export async function measureQualtricsCallsPerInvite({ startService, invites = 1
         invites,
         calls,
         wallSeconds,
+        storage: metered ? storage : undefined,
         note:
           `${runs} reconcile run(s); the fake recorded ${transactions} transactions` +
           (onePerInvite ? ", exactly one per invite" : " — NOT one per invite") +

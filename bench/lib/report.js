@@ -79,12 +79,29 @@ function markdownTable(rows) {
 /**
  * @typedef {{ tap_vs_floor: number | null; issue_vs_floor: number | null;
  *   refused_vs_floor: number | null; tap_vs_ceiling: number | null;
- *   stats_p99_ms: number | null; qualtrics_calls_per_invite: number | null }} Summary
+ *   stats_p99_ms: number | null; stats_shards: number | null;
+ *   qualtrics_calls_per_invite: number | null; tap_roundtrips: number | null;
+ *   cost_vs_floor: number | null; usd_per_million_invites: number | null }} Summary
  */
 
-/** The last line printed, exactly as issue 5 specifies. @param {Summary} s */
+/** @param {number | null} n */
+const whole = (n) => (n === null ? "na" : String(n));
+
+/** The last line printed, exactly as issue 10 specifies. @param {Summary} s */
 export function summaryLine(s) {
-  return `bench: tap_vs_floor=${fmt(s.tap_vs_floor)} issue_vs_floor=${fmt(s.issue_vs_floor)} refused_vs_floor=${fmt(s.refused_vs_floor)} tap_vs_ceiling=${fmt(s.tap_vs_ceiling)} stats_p99_ms=${fmt(s.stats_p99_ms)} qualtrics_calls_per_invite=${fmt(s.qualtrics_calls_per_invite)}`;
+  return [
+    "bench:",
+    `tap_vs_floor=${fmt(s.tap_vs_floor)}`,
+    `issue_vs_floor=${fmt(s.issue_vs_floor)}`,
+    `refused_vs_floor=${fmt(s.refused_vs_floor)}`,
+    `tap_vs_ceiling=${fmt(s.tap_vs_ceiling)}`,
+    `stats_p99_ms=${fmt(s.stats_p99_ms)}`,
+    `stats_shards=${whole(s.stats_shards)}`,
+    `qualtrics_calls_per_invite=${fmt(s.qualtrics_calls_per_invite)}`,
+    `tap_roundtrips=${fmt(s.tap_roundtrips)}`,
+    `cost_vs_floor=${fmt(s.cost_vs_floor)}`,
+    `usd_per_million_invites=${fmt(s.usd_per_million_invites)}`,
+  ].join(" ");
 }
 
 /** @param {string} command @param {string[]} args */
@@ -118,7 +135,7 @@ export function machineInfo() {
 }
 
 /**
- * Goal verdicts of issue 5.
+ * Goal verdicts of issues 5 and 10.
  * @param {Summary} s @param {number} statsRows
  */
 function goals(s, statsRows) {
@@ -133,7 +150,7 @@ function goals(s, statsRows) {
       verdict(s.refused_vs_floor, (v) => v >= 1),
     ],
     [
-      `stats p99 < 250 ms over 1,000,000 invites (this run: ${statsRows.toLocaleString("en")})`,
+      `stats p99 < 250 ms over 1,000,000 invites on 4 shards (this run: ${statsRows.toLocaleString("en")} on ${whole(s.stats_shards)} shard(s))`,
       fmt(s.stats_p99_ms),
       verdict(s.stats_p99_ms, (v) => v < 250),
     ],
@@ -141,6 +158,16 @@ function goals(s, statsRows) {
       "Qualtrics calls per invite ≤ 0.002",
       fmt(s.qualtrics_calls_per_invite),
       verdict(s.qualtrics_calls_per_invite, (v) => v <= 0.002),
+    ],
+    [
+      "storage round trips before a fresh tap's answer ≤ 1.0",
+      fmt(s.tap_roundtrips),
+      verdict(s.tap_roundtrips, (v) => v <= 1),
+    ],
+    [
+      "cost per invite ≤ 0.5 × its floor",
+      fmt(s.cost_vs_floor),
+      verdict(s.cost_vs_floor, (v) => v <= 0.5),
     ],
   ];
 }
@@ -165,8 +192,9 @@ function previousAnalysis(/** @type {string} */ file) {
  * Writes BENCHMARKS.md: the run's table, the machine, the method and what
  * bounds each number. The section between the analysis markers is written by
  * people and survives reruns.
+ * `sections` (Markdown, e.g. the cost per invite) follow the results table.
  * @param {{ file: string; rows: Row[]; summary: Summary; settings: Record<string, string | number>;
- *   startedAt: Date; elapsedSeconds: number; notes: string[] }} report
+ *   startedAt: Date; elapsedSeconds: number; notes: string[]; sections: string[] }} report
  */
 export function writeBenchmarksMd({
   file,
@@ -176,6 +204,7 @@ export function writeBenchmarksMd({
   startedAt,
   elapsedSeconds,
   notes,
+  sections,
 }) {
   const machine = machineInfo();
   const analysis =
@@ -199,9 +228,10 @@ req/s counts only the expected answers (302 for taps, 410 for refused taps, 201 
 2xx for batch and stats) over the measured window; p50/p99 are per request (per call for
 batch issue). "× ceiling" divides by the bare-302 Worker's req/s; "× floor" divides by the
 req/s of the naive storage floor for the same operation (batch issue: links/s over the
-single-issue floor's req/s).
-
-## Goals (issue 5)
+single-issue floor's req/s). Rows 8a–8d run at ${settings.BENCH_LATENCY_CONNECTIONS} connection(s) on the metered
+entries: their p50 is a tap's own time, and 8b/8d note the storage round trips it waited for.
+${sections.map((section) => `\n${section}\n`).join("")}
+## Goals (issues 5 and 10)
 
 | goal | this run | verdict |
 |---|---:|---|
@@ -258,10 +288,28 @@ treats them as human taps, not link previews.
 5. **Issue**: \`POST /v1/links\` with unique transactions (\`dev-issuer-key\`); **batch issue**:
    \`POST /v1/links/batch\` with 500 unique links per call (links/s = calls/s × 500).
 6. **Stats**: ${"`"}GET /v1/stats${"`"} (\`dev-analyst-key\`) for the last 30 days by day, by survey, and as
-   CSV, over invites seeded directly into the service's local D1 by a generated SQL file
-   (\`wrangler d1 execute --file\`; the columns come from \`bench/lib/stats-seed.js\`).
+   CSV, with the service on ${settings.BENCH_STATS_SHARDS} ledger shard(s) (\`--var LEDGER_SHARDS:${settings.BENCH_STATS_SHARDS}\`, every shard
+   migrated), over invites seeded directly into the shards' local D1 databases by generated SQL
+   files (\`wrangler d1 execute <DB_n> --file\`; the columns come from \`bench/lib/stats-seed.js\`),
+   an equal share per shard, each with ids naming its shard. The stats rollups are filled by the
+   invites triggers as the rows go in and checked against the invites, shard by shard; the
+   bench also checks that the stats total counts every seeded invite and that a seeded link of
+   each shard is found where its id says.
 7. **Qualtrics cost**: calls per invite for 10,000 invites pushed through the fake Qualtrics
-   server (\`bench/lib/qualtrics-cost.js\`).
+   server (\`bench/lib/qualtrics-cost.js\`), and the storage the reconcile runs use.
+8. **Latency**: the floors and the service run on their metered entries
+   (\`bench/workers/floors/metered.js\`, \`bench/workers/service-metered/index.ts\`: the same
+   Worker and configuration, every KV and D1 call going through \`bench/workers/lib/storage-meter.ts\`).
+   Fresh links are tapped at ${settings.BENCH_LATENCY_CONNECTIONS} connection(s), first as is, then with every KV and D1 round
+   trip delayed by ${settings.BENCH_LATENCY_MS} ms (a KV get/put/delete/list, a D1 statement, a D1 batch: one each). A tap
+   that waits for k round trips in a row answers k × ${settings.BENCH_LATENCY_MS} ms later, whatever runs side by side or
+   in \`waitUntil\`: round trips = (p50 delayed − p50 as is) ÷ ${settings.BENCH_LATENCY_MS} ms (\`tap_roundtrips\` for the
+   service; the floor waits for 3: KV read, D1 claim, KV write).
+9. **Cost**: on the same metered entries without delay, ${settings.BENCH_COST_OPS} operations of each kind; the
+   meter counts Workers requests, KV reads/writes/deletes/lists and D1 rows read and written
+   (each D1 result's \`meta\`, what D1 bills; local D1 reports them), waitUntil work included.
+   Priced at Cloudflare's list prices (see "Cost per invite"). The metered entries and their
+   \`/__bench/\` routes exist only in \`bench/\`: \`npm start\` and a deploy use \`src/index.ts\`.
 
 ## What bounds each number
 
@@ -281,6 +329,11 @@ treats them as human taps, not link previews.
   connection count is low, so p99 is a query's own time.
 - **Qualtrics cost**: the reconcile job's batching (contacts per import, polls), not the
   machine.
+- **Latency (round trips)**: the order of the storage calls on the answer's path, not the
+  machine: the delay is added per call, so the difference of the p50s counts the calls awaited
+  in a row. Noise in either p50 (shared cores) shows up divided by the delay.
+- **Cost**: the storage calls and rows per operation, exact counts (not timings); rows written
+  include index entries and the stats rollups' trigger writes, as D1 bills them.
 ${notes.length > 0 ? `\n## Notes from this run\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
   writeFileSync(file, text);
 }

@@ -12,7 +12,12 @@
  * The stats rollups (migrations/0004_stats_rollup.sql) are filled by the
  * triggers on invites as the rows go in, the same way the service fills them,
  * so the seed time includes building them; ROLLUP_CHECK_SQL then checks them
- * against the invites.
+ * against the invites, shard by shard.
+ *
+ * With several ledger shards each shard gets its own SQL file and its share of
+ * the rows, with ids that name the shard the way the service's do
+ * (src/tokens/ids.ts: two characters naming the shard, then 22), so a seeded
+ * link is found where the service looks for it.
  */
 import { writeFileSync } from "node:fs";
 
@@ -20,11 +25,28 @@ import { writeFileSync } from "node:fs";
  * How the ledger stores times: "ms" / "s" since the epoch, or "iso" text.
  * @typedef {"ms" | "s" | "iso"} TimeFormat
  *
- * Row expressions see: n (1..rows), h (a pseudo-random 0..1000002 derived from n),
- * off (seconds after the start of the 30-day window), and time(secondsExpr)
- * which renders `window start + secondsExpr` in the ledger's time format.
- * @typedef {(time: (seconds: string) => string) => string} ColumnExpression
+ * Row expressions see: n (1..rows, unique across shards), h (a pseudo-random
+ * 0..1000002 derived from n), off (seconds after the start of the 30-day
+ * window); `time(secondsExpr)` renders `window start + secondsExpr` in the
+ * ledger's time format and `idPrefix` is the shard's two id characters.
+ * @typedef {{ time: (seconds: string) => string; idPrefix: string }} SeedContext
+ * @typedef {(context: SeedContext) => string} ColumnExpression
  */
+
+/** The id alphabet of src/tokens/ids.ts (base64url). */
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The two characters that start the ids of invites in `shard` (as src/tokens/ids.ts). */
+export function shardPrefix(/** @type {number} */ shard) {
+  const size = ID_ALPHABET.length;
+  return `${ID_ALPHABET[Math.floor(shard / size)]}${ID_ALPHABET[shard % size]}`;
+}
+
+/** The binding of ledger shard `shard` (as src/config.ts: DB, DB_1, DB_2, …). */
+export const shardBinding = (/** @type {number} */ shard) => (shard === 0 ? "DB" : `DB_${shard}`);
+
+/** The id of seeded row n in the shard with `idPrefix`: 2 + 22 characters. */
+const seedId = (/** @type {string} */ idPrefix) => `'${idPrefix}' || printf('%022d', n)`;
 
 /** Seconds from issue to first open for opened invites: 5 s to ~2 h. */
 const OPEN_DELAY = "(5 + (h % 7200))";
@@ -38,7 +60,7 @@ const OPENED = "(h % 100 < 45)";
  * @type {Record<string, ColumnExpression>}
  */
 export const INVITE_SEED_COLUMNS = {
-  id: () => "'bs' || printf('%014d', n)",
+  id: ({ idPrefix }) => seedId(idPrefix),
   survey: () => "CASE n % 3 WHEN 0 THEN 'demo' WHEN 1 THEN 'demo-ws' ELSE 'demo-confirm' END",
   customer_ref: () => "'cust-' || (n % 200000)",
   transaction_id: () => "'seed-txn-' || n",
@@ -49,14 +71,15 @@ export const INVITE_SEED_COLUMNS = {
   request_hash: () => "printf('%064x', n)",
   embedded_data: () =>
     `'{"venue":"V' || (n % 40) || '","event":"E' || (n % 7) || '","seat":"' || (n % 500) || '"}'`,
-  issued_at: (time) => time("off"),
-  expires_at: (time) => time("(off + 7 * 86400)"),
-  consumed_at: (time) => `CASE WHEN ${OPENED} THEN ${time(`(off + ${OPEN_DELAY})`)} END`,
+  issued_at: ({ time }) => time("off"),
+  expires_at: ({ time }) => time("(off + 7 * 86400)"),
+  consumed_at: ({ time }) => `CASE WHEN ${OPENED} THEN ${time(`(off + ${OPEN_DELAY})`)} END`,
   reopen_count: () => `CASE WHEN ${OPENED} AND h % 10 = 0 THEN 1 ELSE 0 END`,
   blocked_count: () => `CASE WHEN ${OPENED} AND h % 25 = 0 THEN 1 ELSE 0 END`,
   preview_count: () => "CASE WHEN h % 4 = 0 THEN 1 ELSE 0 END",
-  revoked_at: (time) => `CASE WHEN NOT ${OPENED} AND h % 200 = 7 THEN ${time("(off + 60)")} END`,
-  completed_at: (time) =>
+  revoked_at: ({ time }) =>
+    `CASE WHEN NOT ${OPENED} AND h % 200 = 7 THEN ${time("(off + 60)")} END`,
+  completed_at: ({ time }) =>
     `CASE WHEN ${OPENED} AND h % 3 = 0 THEN ${time(`(off + ${OPEN_DELAY} + 300)`)} END`,
   response_id: () => `CASE WHEN ${OPENED} AND h % 3 = 0 THEN 'R_seed' || n END`,
   pushed_at: () => "NULL",
@@ -102,13 +125,31 @@ function placeholder(/** @type {TableColumn} */ column) {
 }
 
 /**
- * Writes the seeding SQL: `rows` invites issued over the 30 days ending `now`,
- * in chunks of 100,000 rows per statement.
- * @param {{ file: string; rows: number; now: number; timeFormat: TimeFormat;
- *   table: TableColumn[] }} options
- * @returns {{ windowStart: Date; notes: string[] }}
+ * Rows first..last of `rows` that shard `shard` of `shards` gets (contiguous, as even as can be).
+ * @param {number} rows @param {number} shards @param {number} shard
  */
-export function writeSeedSql({ file, rows, now, timeFormat, table }) {
+export function shardRows(rows, shards, shard) {
+  const share = (/** @type {number} */ s) => Math.floor((rows * s) / shards);
+  return { first: share(shard) + 1, last: share(shard + 1) };
+}
+
+/**
+ * Writes the seeding SQL of one shard: rows `first`..`last` of the invites issued
+ * over the 30 days ending `now`, in chunks of 100,000 rows per statement, with
+ * ids starting with `idPrefix`.
+ * @param {{ file: string; first: number; last: number; idPrefix: string; now: number;
+ *   timeFormat: TimeFormat; table: TableColumn[] }} options
+ * @returns {{ windowStart: Date; notes: string[]; firstId: string }}
+ */
+export function writeSeedSql({
+  file,
+  first: firstRow,
+  last: lastRow,
+  idPrefix,
+  now,
+  timeFormat,
+  table,
+}) {
   const day = 86_400_000;
   const windowStart = new Date(Math.floor(now / day) * day - 29 * day);
   const startSeconds = Math.floor(windowStart.getTime() / 1000);
@@ -123,7 +164,7 @@ export function writeSeedSql({ file, rows, now, timeFormat, table }) {
   const { used, unknown, placeholders } = planColumns(table);
   const columns = [...used, ...placeholders.map((c) => c.name)];
   const expressions = [
-    ...used.map((c) => INVITE_SEED_COLUMNS[c](time)),
+    ...used.map((c) => INVITE_SEED_COLUMNS[c]({ time, idPrefix })),
     ...placeholders.map(placeholder),
   ];
   /** @type {string[]} */
@@ -138,8 +179,8 @@ export function writeSeedSql({ file, rows, now, timeFormat, table }) {
   }
   const chunk = 100_000;
   const statements = [];
-  for (let first = 1; first <= rows; first += chunk) {
-    const last = Math.min(rows, first + chunk - 1);
+  for (let first = firstRow; first <= lastRow; first += chunk) {
+    const last = Math.min(lastRow, first + chunk - 1);
     statements.push(
       `INSERT INTO invites (${columns.join(", ")})\n` +
         `WITH RECURSIVE seq(n) AS (SELECT ${first} UNION ALL SELECT n + 1 FROM seq WHERE n < ${last}),\n` +
@@ -148,7 +189,7 @@ export function writeSeedSql({ file, rows, now, timeFormat, table }) {
     );
   }
   writeFileSync(file, `${statements.join("\n\n")}\n`);
-  return { windowStart, notes };
+  return { windowStart, notes, firstId: `${idPrefix}${String(firstRow).padStart(22, "0")}` };
 }
 
 /**

@@ -37,7 +37,9 @@ export function tail(file, lines = 20) {
  * Starts `wrangler dev` and waits until the Worker answers `readyPath` (any HTTP
  * status: a 404 means the Worker runs but lacks the route, which the phases
  * handle themselves).
- * @param {{ name: string; cwd: string; config?: string; persistTo: string;
+ * `script` replaces the configuration's `main` (the bench's metered entries run with the
+ * Worker's own configuration, bindings and vars).
+ * @param {{ name: string; cwd: string; config?: string; script?: string; persistTo: string;
  *   vars?: Record<string, string>; logFile: string; readyPath?: string;
  *   readyTimeout: number; logLevel: string }} options
  * @returns {Promise<DevServer>}
@@ -45,7 +47,8 @@ export function tail(file, lines = 20) {
 export async function startDevServer(options) {
   const port = await freePort();
   const inspectorPort = await freePort();
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port)];
+  const args = ["dev", ...(options.script ? [options.script] : [])];
+  args.push("--ip", "127.0.0.1", "--port", String(port));
   args.push("--inspector-port", String(inspectorPort));
   args.push("--local", "--persist-to", options.persistTo);
   args.push("--show-interactive-dev-session=false", "--log-level", options.logLevel);
