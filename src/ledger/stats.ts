@@ -66,11 +66,8 @@ export interface CountsRow extends InviteCounts {
   key: GroupKey;
 }
 
-export interface DigitsRow {
-  key: GroupKey;
-  digits: number;
-  opened: number;
-}
+/** Opened invites of a group per digit count of their time to open: [key, digits, n10, …, n99]. */
+export type OpenTimesRow = [GroupKey, number, ...number[]];
 
 /** Opened invites per (span, group, bin) of a narrowing search (see `readOpenTimeBins`). */
 export interface BinRow {
@@ -130,21 +127,25 @@ function inviteWhere(filter: StatsFilter): Where {
   return { sql: group.sql.map((c) => ` AND ${c}`).join(""), params: group.params };
 }
 
+/** The first two digits of a time to open, as rollup columns n10 … n99 count them. */
+export const FIRST_TWO_DIGITS = Array.from({ length: 90 }, (_, i) => i + 10);
+
 /**
  * One round trip: the counts per group (with the invites that expired earlier today, which a
- * rollup row cannot know), and how many opened invites each group has per digit count.
+ * rollup row cannot know), and each group's histogram of times to open by digit count and first
+ * two digits (the first two steps of an exact median).
  */
 export async function readInviteCounts(
   db: D1Database,
   filter: StatsFilter,
   groupBy: StatsDimension,
-): Promise<{ counts: CountsRow[]; digits: DigitsRow[] }> {
+): Promise<{ counts: CountsRow[]; openTimes: OpenTimesRow[] }> {
   const key = ROLLUP_KEY[groupBy];
   const rollup = rollupWhere(filter);
   const invites = inviteWhere(filter);
   const today = dayNumber(filter.now);
-  const [countResult, expiredTodayResult, digitsResult] = await db.batch<
-    CountsRow | { key: GroupKey; expired: number } | DigitsRow
+  const [countResult, expiredTodayResult, openTimesResult] = await db.batch<
+    CountsRow | { key: GroupKey; expired: number } | Record<string, number | string | null>
   >([
     // In rows whose expiry day is before today, every invite still unclaimed has expired.
     // (A row can hold zeros once its invites moved away: HAVING keeps such groups out.)
@@ -179,7 +180,7 @@ export async function readInviteCounts(
       ),
     db
       .prepare(
-        `SELECT ${key} AS key, digits, SUM(opened) AS opened
+        `SELECT ${key} AS key, digits, ${FIRST_TWO_DIGITS.map((d) => `SUM(n${d}) AS n${d}`).join(", ")}
          FROM invite_open_times
          WHERE ${rollup.sql}
          GROUP BY key, digits`,
@@ -194,33 +195,14 @@ export async function readInviteCounts(
     ...row,
     expired: row.expired + (expiredToday.get(row.key) ?? 0),
   }));
-  return { counts, digits: (digitsResult?.results ?? []) as DigitsRow[] };
-}
-
-/** The first two digits of a time to open, as rollup columns n10 … n99 count them. */
-export const FIRST_TWO_DIGITS = Array.from({ length: 90 }, (_, i) => i + 10);
-
-/**
- * Opened invites per group and first two digits, for the given digit counts only: rows of
- * [key, digits, n10, …, n99].
- */
-export async function readFirstTwoDigits(
-  db: D1Database,
-  filter: StatsFilter,
-  groupBy: StatsDimension,
-  digits: readonly number[],
-): Promise<[GroupKey, number, ...number[]][]> {
-  const rollup = rollupWhere(filter);
-  return db
-    .prepare(
-      `SELECT ${ROLLUP_KEY[groupBy]} AS key, digits,
-         ${FIRST_TWO_DIGITS.map((d) => `SUM(n${d})`).join(", ")}
-       FROM invite_open_times
-       WHERE ${rollup.sql} AND digits IN (SELECT value FROM json_each(?))
-       GROUP BY key, digits`,
-    )
-    .bind(...rollup.params, JSON.stringify(digits))
-    .raw<[GroupKey, number, ...number[]]>();
+  const openTimes = ((openTimesResult?.results ?? []) as Record<string, number | null>[]).map(
+    (row): OpenTimesRow => [
+      row.key ?? null,
+      Number(row.digits),
+      ...FIRST_TWO_DIGITS.map((d) => Number(row[`n${d}`] ?? 0)),
+    ],
+  );
+  return { counts, openTimes };
 }
 
 /** A range of times to open to count in `step`-wide bins (step 0: one bin per value). */
@@ -230,11 +212,14 @@ export interface Span {
   step: number;
   /** Issue days to read: one for a day group's own search, else every day of the range. */
   days: number[];
+  /** Counted per group (some group's middle value is in it), or only over all groups. */
+  byGroup: boolean;
 }
 
 /**
- * Opened invites per span, group and bin: bin = lo + ⌊(time − lo) / step⌋ · step, or the time
- * itself for step 0. Reads the index on (issue day, time to open) over each span's days only.
+ * Opened invites per span, group (for spans counted per group; else key null) and bin:
+ * bin = lo + ⌊(time − lo) / step⌋ · step, or the time itself for step 0. Reads the index on
+ * (issue day, time to open) over each span's days only.
  */
 export async function readOpenTimeBins(
   db: D1Database,
@@ -244,16 +229,17 @@ export async function readOpenTimeBins(
 ): Promise<BinRow[]> {
   const invites = inviteWhere(filter);
   const probes = spans.flatMap((span, i) =>
-    span.days.map((day) => [i, day, span.lo, span.hi, span.step]),
+    span.days.map((day) => [i, day, span.lo, span.hi, span.step, span.byGroup ? 1 : 0]),
   );
   const { results } = await db
     .prepare(
       `WITH probes AS MATERIALIZED (
          SELECT value ->> '$[0]' AS span, value ->> '$[1]' AS day, value ->> '$[2]' AS lo,
-           value ->> '$[3]' AS hi, value ->> '$[4]' AS step
+           value ->> '$[3]' AS hi, value ->> '$[4]' AS step, value ->> '$[5]' AS by_group
          FROM json_each(?)
        )
-       SELECT probes.span AS span, ${INVITE_KEY[groupBy]} AS key,
+       SELECT probes.span AS span,
+         CASE WHEN probes.by_group THEN ${INVITE_KEY[groupBy]} END AS key,
          CASE WHEN probes.step = 0 THEN consumed_at - issued_at
            ELSE probes.lo + (consumed_at - issued_at - probes.lo) / probes.step * probes.step
          END AS bin,

@@ -5,8 +5,8 @@
  * (migration 0004): `digits` 2 holds 0…99 ms one value each (under 10 ms, and negative times, all
  * in 10), then 100-109 ms … 990-999 ms, 1000-1099 ms …; buckets only grow with the time. Which
  * digit count holds a middle value, then which first two digits, come from the rollups; within
- * that bucket, each round counts the opened invites in 100 equal bins (added up over the shards)
- * and keeps the bin holding the middle value's rank, until a bin is one millisecond wide.
+ * that bucket, each round counts the opened invites in 1,000 equal bins (added up over the
+ * shards) and keeps the bin holding the middle value's rank, until a bin is one millisecond wide.
  */
 
 /** The middle one or two positions (1-based) of `n` sorted values. */
@@ -63,8 +63,11 @@ export function bucketRange(digits: number, firstTwo: number): [number, number] 
   return [digits === 2 && firstTwo === 10 ? FIRST_BUCKET_LOW : firstTwo * unit, hi];
 }
 
-/** Bins per narrowing round: each round divides the range by this much. */
-const BINS_PER_ROUND = 100;
+/**
+ * Bins per narrowing round: each round divides the range by this much, so a time to open under a
+ * day is exact after at most two rounds (a bucket is at most 10^6 ms wide below 10^8 ms).
+ */
+const BINS_PER_ROUND = 1000;
 
 /**
  * The bin width for the next round over [lo, hi]: 0 (one bin per distinct value) for the first

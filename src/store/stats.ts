@@ -12,7 +12,7 @@ import {
   FIRST_TWO_DIGITS,
   type GroupKey,
   type InviteCounts,
-  readFirstTwoDigits,
+  type OpenTimesRow,
   readInviteCounts,
   readOpenTimeBins,
   type Span,
@@ -95,29 +95,21 @@ export async function readInviteStats(
 ): Promise<InviteStats> {
   const shards = await onEveryShard(store, (db) => readInviteCounts(db, filter, groupBy));
   const counts = mergeCounts(shards.flatMap((s) => s.counts));
+  const histograms = openTimeHistograms(shards.flatMap((s) => s.openTimes));
 
   // Step 1: the digit count of each middle value, per group and over all groups.
-  const byDigits = new Map<GroupKey, Map<number, number>>();
-  const totalByDigits = new Map<number, number>();
-  for (const row of shards.flatMap((s) => s.digits)) {
-    const histogram = byDigits.get(row.key) ?? new Map<number, number>();
-    add(histogram, row.digits, row.opened);
-    byDigits.set(row.key, histogram);
-    add(totalByDigits, row.digits, row.opened);
-  }
-  const pending = [
-    ...[...byDigits].flatMap(([key, histogram]) =>
-      locateMiddle(histogram).map(({ bin, rank }) => ({ total: false, key, digits: bin, rank })),
-    ),
-    ...locateMiddle(totalByDigits).map(({ bin, rank }) => ({
-      total: true,
-      key: null,
-      digits: bin,
-      rank,
-    })),
-  ];
-
-  const targets = await locateBuckets(store, filter, groupBy, pending);
+  const pending = [...histograms.byDigits].flatMap(([id, histogram]) => {
+    const [total, key] = JSON.parse(id) as [boolean, GroupKey];
+    return locateMiddle(histogram).map(({ bin, rank }) => ({ total, key, digits: bin, rank }));
+  });
+  // Step 2: its first two digits, from the same rows.
+  const targets = pending.map((p): Target => {
+    const bins = sortedBins(histograms.of(p.total, p.key, p.digits));
+    const at = binAt(bins, p.rank);
+    if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
+    const [lo, hi] = bucketRange(p.digits, at.bin);
+    return { total: p.total, key: p.key, lo, hi, rank: at.rank };
+  });
   await narrowDown(store, filter, groupBy, targets);
   const median = (total: boolean, key: GroupKey): number | null => {
     const values = targets.filter((t) => t.total === total && t.key === key).map((t) => t.lo);
@@ -130,41 +122,38 @@ export async function readInviteStats(
 }
 
 /**
- * Step 2: the first two digits of each middle value, from the histogram rows of its digit count
- * only. Returns each middle value's bucket range and its rank among the bucket's times.
+ * The shards' open-time rows added up: per group and over all groups, a histogram over digit
+ * counts, and per digit count one over first two digits.
  */
-async function locateBuckets(
-  store: Store,
-  filter: StatsFilter,
-  groupBy: StatsDimension,
-  pending: { total: boolean; key: GroupKey; digits: number; rank: number }[],
-): Promise<Target[]> {
-  if (pending.length === 0) return [];
-  const digitsWanted = [...new Set(pending.map((p) => p.digits))];
-  const rows = await onEveryShard(store, (db) =>
-    readFirstTwoDigits(db, filter, groupBy, digitsWanted),
-  );
-  // Histograms over first two digits, per (group, digit count) and per digit count for all.
-  const histograms = new Map<string, Map<number, number>>();
-  const histogramOf = (total: boolean, key: GroupKey, digits: number) => {
-    const id = JSON.stringify([total, total ? null : key, digits]);
-    const histogram = histograms.get(id) ?? new Map<number, number>();
-    histograms.set(id, histogram);
-    return histogram;
+function openTimeHistograms(rows: OpenTimesRow[]) {
+  const byDigits = new Map<string, Map<number, number>>();
+  const byFirstTwo = new Map<string, Map<number, number>>();
+  const histogram = (maps: Map<string, Map<number, number>>, id: string) => {
+    const found = maps.get(id) ?? new Map<number, number>();
+    maps.set(id, found);
+    return found;
   };
-  for (const [key, digits, ...perFirstTwo] of rows.flat()) {
-    perFirstTwo.forEach((count, i) => {
-      const firstTwo = FIRST_TWO_DIGITS[i] ?? 0;
-      add(histogramOf(false, key, digits), firstTwo, count);
-      add(histogramOf(true, null, digits), firstTwo, count);
-    });
+  for (const [key, digits, ...perFirstTwo] of rows) {
+    for (const [total, groupKey] of [
+      [false, key],
+      [true, null],
+    ] as const) {
+      const id = JSON.stringify([total, groupKey]);
+      perFirstTwo.forEach((count, i) => {
+        add(histogram(byDigits, id), digits, count);
+        add(
+          histogram(byFirstTwo, JSON.stringify([total, groupKey, digits])),
+          FIRST_TWO_DIGITS[i] ?? 0,
+          count,
+        );
+      });
+    }
   }
-  return pending.map((p) => {
-    const at = binAt(sortedBins(histogramOf(p.total, p.key, p.digits)), p.rank);
-    if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
-    const [lo, hi] = bucketRange(p.digits, at.bin);
-    return { total: p.total, key: p.key, lo, hi, rank: at.rank };
-  });
+  return {
+    byDigits,
+    of: (total: boolean, key: GroupKey, digits: number) =>
+      histogram(byFirstTwo, JSON.stringify([total, total ? null : key, digits])),
+  };
 }
 
 /**
@@ -197,7 +186,10 @@ async function narrowDown(
         step,
         days: [],
         dayset: new Set<number>(),
+        byGroup: false,
       };
+      // Counted per group only when a group's middle value is in it: totals need no split.
+      if (!t.total) span.byGroup = true;
       spans.set(id, span);
       // A day group's times all lie in its own day; anything else spans the whole range.
       for (const day of !t.total && groupBy === "day" ? [Number(t.key)] : everyDay) {
@@ -218,7 +210,8 @@ async function narrowDown(
       return histogram;
     };
     for (const row of rows) {
-      add(binsOf(row.span, false, row.key), row.bin, row.n);
+      if (row.key !== null || list[row.span]?.byGroup)
+        add(binsOf(row.span, false, row.key), row.bin, row.n);
       add(binsOf(row.span, true, null), row.bin, row.n);
     }
     for (const t of open) {
