@@ -5,8 +5,8 @@
  * (migration 0004): `digits` 2 holds 0…99 ms one value each (under 10 ms, and negative times, all
  * in 10), then 100-109 ms … 990-999 ms, 1000-1099 ms …; buckets only grow with the time. Which
  * digit count holds a middle value, then which first two digits, come from the rollups; within
- * that bucket, each round counts the opened invites in 1,000 equal bins (added up over the
- * shards) and keeps the bin holding the middle value's rank, until a bin is one millisecond wide.
+ * that bucket, each round counts the opened invites in equal bins (added up over the shards)
+ * and keeps the bin holding the middle value's rank, until a bin is one millisecond wide.
  */
 
 /** The middle one or two positions (1-based) of `n` sorted values. */
@@ -64,18 +64,25 @@ export function bucketRange(digits: number, firstTwo: number): [number, number] 
 }
 
 /**
- * Bins per narrowing round: each round divides the range by this much, so a time to open under a
- * day is exact after at most two rounds (a bucket is at most 10^6 ms wide below 10^8 ms).
+ * Bins per narrowing round, shared by the middle values narrowed in that round: each shard
+ * answers at most about this many (span, group, bin) rows, so a day-by-day answer (sixty middle
+ * values) narrows in more rounds of fewer bins, and a total alone in one or two rounds of 1,000.
  */
-const BINS_PER_ROUND = 1000;
+const BINS_PER_ROUND = 4000;
+const MIN_BINS = 16;
+const MAX_BINS = 1000;
+
+/** Bins each of `targets` middle values gets in one round. */
+export const binsPerTarget = (targets: number): number =>
+  Math.max(MIN_BINS, Math.min(MAX_BINS, Math.floor(BINS_PER_ROUND / Math.max(targets, 1))));
 
 /**
- * The bin width for the next round over [lo, hi]: 0 (one bin per distinct value) for the first
- * bucket, whose few values under 10 ms and negative ones cannot be split evenly.
+ * The bin width for the next round over [lo, hi] in `bins` bins: 0 (one bin per distinct value)
+ * for the first bucket, whose few values under 10 ms and negative ones cannot be split evenly.
  */
-export function binStep(lo: number, hi: number): number {
+export function binStep(lo: number, hi: number, bins: number): number {
   if (lo === FIRST_BUCKET_LOW) return 0;
-  return Math.ceil((hi - lo + 1) / BINS_PER_ROUND);
+  return Math.ceil((hi - lo + 1) / bins);
 }
 
 /** A middle value being narrowed down: somewhere in [lo, hi], the `rank`-th time there. */

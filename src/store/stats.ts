@@ -23,6 +23,7 @@ import {
   add,
   binAt,
   binStep,
+  binsPerTarget,
   bucketRange,
   locateMiddle,
   type Narrowing,
@@ -174,10 +175,11 @@ async function narrowDown(
   for (;;) {
     const open = targets.filter((t) => t.lo < t.hi);
     if (open.length === 0) return;
+    const perTarget = binsPerTarget(open.length);
     const spans = new Map<string, Span & { index: number; dayset: Set<number> }>();
     const spanOf = new Map<Target, Span & { index: number }>();
     for (const t of open) {
-      const step = binStep(t.lo, t.hi);
+      const step = binStep(t.lo, t.hi, perTarget);
       const id = `${t.lo}:${t.hi}:${step}`;
       const span = spans.get(id) ?? {
         index: spans.size,
