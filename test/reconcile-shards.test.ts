@@ -10,6 +10,7 @@ import { eventually } from "./helpers/api";
 import { SHARDS, wrapShards } from "./helpers/ledger";
 import {
   exactlyOnce,
+  type Fake,
   fakeState,
   fast,
   inviteRows,
@@ -70,6 +71,23 @@ function hangingOn(db: D1Database, sql: RegExp, started: () => void): D1Database
   });
 }
 
+/** Starts a run that dies in the last shard at the first statement matching `sql`. */
+async function runDyingAt(fake: Fake, sql: RegExp): Promise<void> {
+  let hanging = false;
+  const dying = {
+    ...qualtricsEnv(fake),
+    ...wrapShards((db, shard) =>
+      shard === SHARDS - 1
+        ? hangingOn(db, sql, () => {
+            hanging = true;
+          })
+        : db,
+    ),
+  };
+  void runReconcile(dying, fast());
+  await eventually(async () => expect(hanging).toBe(true));
+}
+
 describe(`reconcile over ${SHARDS} shard(s)`, () => {
   it("one import carries invites from every shard, each pushed once", async () => {
     const fake = await startFake({ pollsToComplete: 1 });
@@ -84,20 +102,7 @@ describe(`reconcile over ${SHARDS} shard(s)`, () => {
   it("a run that dies while its shards reserve an import never sends it; the next run pushes each invite once", async () => {
     const fake = await startFake({ pollsToComplete: 1 });
     const ids = await seedInvites(120);
-    const last = SHARDS - 1;
-    let hanging = false;
-    const dying = {
-      ...qualtricsEnv(fake),
-      ...wrapShards((db, shard) =>
-        shard === last
-          ? hangingOn(db, /SET push_ref = \?1/, () => {
-              hanging = true;
-            })
-          : db,
-      ),
-    };
-    void runReconcile(dying, fast());
-    await eventually(async () => expect(hanging).toBe(true));
+    await runDyingAt(fake, /SET push_ref = \?1/);
     // Other shards may have reserved their share; nothing was sent.
     expect((await fakeState(fake)).transactions).toHaveLength(0);
 
@@ -111,20 +116,7 @@ describe(`reconcile over ${SHARDS} shard(s)`, () => {
   it("a run that dies while settling an import in its shards is finished by the next run", async () => {
     const fake = await startFake({ pollsToComplete: 1 });
     const ids = await seedInvites(80);
-    const last = SHARDS - 1;
-    let hanging = false;
-    const dying = {
-      ...qualtricsEnv(fake),
-      ...wrapShards((db, shard) =>
-        shard === last
-          ? hangingOn(db, /SET pushed_at = \?2/, () => {
-              hanging = true;
-            })
-          : db,
-      ),
-    };
-    void runReconcile(dying, fast());
-    await eventually(async () => expect(hanging).toBe(true));
+    await runDyingAt(fake, /SET pushed_at = \?2/);
 
     const next = await runReconcile(qualtricsEnv(fake), fast({ now: afterLease() }));
     expect(next).toMatchObject({ status: "ok", imports: 0, pushed: 80 });

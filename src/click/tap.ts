@@ -138,6 +138,17 @@ async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | nul
   };
 }
 
+/** Where the survey of a claimed invite lands, or null when it cannot be trusted or configured. */
+async function surveyTarget(
+  c: TapCtx,
+  row: InviteRow,
+): Promise<{ url: string; expiresAt: number } | null> {
+  const invite = await inviteOf(c, row);
+  const survey = invite && c.get("config").surveys.get(invite.survey);
+  if (!invite || !survey) return null;
+  return { url: surveyRedirectUrl(survey, row.id, invite), expiresAt: invite.expiresAt };
+}
+
 /** What the ledger says of an invite that was not claimed by this tap. */
 function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
   if (!row) return "not_found";
@@ -233,12 +244,10 @@ async function reopen(
   // Not consumed (yet): an ordinary tap.
   if (state === "claimable") return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
   if (state !== "consumed") return refuse(c, id, state, tapCtx);
-  if (!row) return page("not_found");
-  const invite = await inviteOf(c, row);
-  const survey = invite && c.get("config").surveys.get(invite.survey);
-  if (!invite || !survey) return page("not_found");
+  const target = row && (await surveyTarget(c, row));
+  if (!target) return page("not_found");
   record(c, id, "reopened", tapCtx);
-  return redirect(surveyRedirectUrl(survey, id, invite));
+  return redirect(target.url);
 }
 
 /**
@@ -329,15 +338,14 @@ async function openSurvey(
   nonce: string,
   retried: boolean,
 ): Promise<Response> {
-  const invite = await inviteOf(c, row);
-  const survey = invite && c.get("config").surveys.get(invite.survey);
-  if (!invite || !survey) {
+  const target = await surveyTarget(c, row);
+  if (!target) {
     await releaseClaim(store, row.id, nonce);
     return page("not_found");
   }
   const cookies = [
-    await claimCookieHeader(c.get("config").cookieSecret, row.id, invite.expiresAt, tapCtx.at),
+    await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),
   ];
   if (retried) cookies.push(clearRetryCookieHeader(row.id));
-  return redirect(surveyRedirectUrl(survey, row.id, invite), cookies);
+  return redirect(target.url, cookies);
 }

@@ -13,7 +13,7 @@ import {
 } from "../ledger/reconcile/completions";
 import { advanceExport } from "../ledger/reconcile/exports";
 import { inviteIdShard } from "../tokens/ids";
-import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
+import { controlDb, onEveryShard, onShardsHolding, type Store } from "./store";
 
 /**
  * Per survey, when its oldest invite still waiting for a response was opened, over every shard
@@ -39,17 +39,8 @@ export async function findInvitesAwaitingCompletion(
   survey: string,
   ids: string[],
 ): Promise<AwaitingInvite[]> {
-  const found = await Promise.all(
-    [...groupByShard(ids, inviteIdShard)].map(([shard, group]) => {
-      const db = store.shards[shard];
-      return db
-        ? findInShard(
-            db,
-            survey,
-            group.map((g) => g.item),
-          )
-        : [];
-    }),
+  const found = await onShardsHolding(store, ids, inviteIdShard, (db, held) =>
+    findInShard(db, survey, held),
   );
   return found.flat();
 }
@@ -69,17 +60,11 @@ export async function recordCompletions(
     at: number;
   },
 ): Promise<string[]> {
-  const newly = await Promise.all(
-    [...groupByShard(entry.completions, (c) => inviteIdShard(c.id))].map(([shard, group]) => {
-      const db = store.shards[shard];
-      return db
-        ? markCompleted(
-            db,
-            entry.survey,
-            group.map((g) => g.item),
-          )
-        : [];
-    }),
+  const newly = await onShardsHolding(
+    store,
+    entry.completions,
+    (c) => inviteIdShard(c.id),
+    (db, held) => markCompleted(db, entry.survey, held),
   );
   await advanceExport(controlDb(store), entry);
   return newly.flat();

@@ -31,7 +31,7 @@ import {
   settleImportedInvites,
 } from "../ledger/reconcile/push";
 import { inviteIdShard } from "../tokens/ids";
-import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
+import { controlDb, onEveryShard, onShardsHolding, type Store } from "./store";
 
 const byAge = (a: PushCandidate, b: PushCandidate) =>
   a.issued_at - b.issued_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -46,14 +46,6 @@ export async function nextPushCandidates(
   return perShard.flat().sort(byAge).slice(0, limit);
 }
 
-/** Ids grouped by the shard that holds them. */
-function idsByShard(ids: readonly string[]): [number, string[]][] {
-  return [...groupByShard(ids, inviteIdShard)].map(([shard, group]) => [
-    shard,
-    group.map((g) => g.item),
-  ]);
-}
-
 /**
  * Records an import and reserves its invites in their shards before anything is sent. Returns
  * the invites actually reserved, in the given order (fewer only if another run reserved some
@@ -65,14 +57,10 @@ export async function reserveForImport(
 ): Promise<string[]> {
   const control = controlDb(store);
   await insertReservingImport(control, entry);
-  const reserved = new Set<string>();
-  await Promise.all(
-    idsByShard(entry.inviteIds).map(async ([shard, ids]) => {
-      const db = store.shards[shard];
-      if (!db) return;
-      for (const id of await reserveInvites(db, entry.id, ids)) reserved.add(id);
-    }),
+  const perShard = await onShardsHolding(store, entry.inviteIds, inviteIdShard, (db, ids) =>
+    reserveInvites(db, entry.id, ids),
   );
+  const reserved = new Set(perShard.flat());
   const kept = entry.inviteIds.filter((id) => reserved.has(id));
   if (kept.length === 0) await deleteImport(control, entry.id);
   else await markImportSending(control, entry.id, kept, entry.at);
@@ -131,21 +119,18 @@ export async function completeImport(
   if (contents?.status !== "accepted") return { pushed: 0, unprocessed: 0 };
   const refused = new Set(contents.unprocessed);
   const pushedIds = new Set(contents.inviteIds.filter((_, i) => !refused.has(i)));
-  const totals = { pushed: 0, unprocessed: 0 };
-  await Promise.all(
-    idsByShard(contents.inviteIds).map(async ([shard, ids]) => {
-      const db = store.shards[shard];
-      if (!db) return;
-      const counts = await settleImportedInvites(
-        db,
-        id,
-        ids.filter((i) => pushedIds.has(i)),
-        at,
-      );
-      totals.pushed += counts.pushed;
-      totals.unprocessed += counts.unprocessed;
-    }),
+  const perShard = await onShardsHolding(store, contents.inviteIds, inviteIdShard, (db, ids) =>
+    settleImportedInvites(
+      db,
+      id,
+      ids.filter((i) => pushedIds.has(i)),
+      at,
+    ),
   );
+  const totals = {
+    pushed: perShard.reduce((sum, c) => sum + c.pushed, 0),
+    unprocessed: perShard.reduce((sum, c) => sum + c.unprocessed, 0),
+  };
   await settleImport(control, {
     id,
     from: "accepted",
@@ -172,11 +157,8 @@ export async function resolveUnknownImport(
   if (contents?.status !== "unknown") return null;
   let pushed = 0;
   if (outcome === "accepted") {
-    const counts = await Promise.all(
-      idsByShard(contents.inviteIds).map(([shard, ids]) => {
-        const db = store.shards[shard];
-        return db ? markImportedInvitesPushed(db, id, ids, at) : 0;
-      }),
+    const counts = await onShardsHolding(store, contents.inviteIds, inviteIdShard, (db, ids) =>
+      markImportedInvitesPushed(db, id, ids, at),
     );
     pushed = counts.reduce((sum, n) => sum + n, 0);
   } else {

@@ -14,7 +14,7 @@ import {
   setStampRef,
 } from "../ledger/reconcile/stamps";
 import { inviteIdShard } from "../tokens/ids";
-import { controlDb, groupByShard, onEveryShard, type Store } from "./store";
+import { controlDb, onEveryShard, onShardsHolding, type Store } from "./store";
 
 /**
  * Per survey, its completed invites not stamped yet over all shards (one statement per shard for
@@ -47,17 +47,8 @@ export async function recordStampJob(
   job: { progressId: string; surveyId: string; runId: string; inviteIds: string[]; at: number },
 ): Promise<void> {
   await insertStampJob(controlDb(store), { ...job, updates: job.inviteIds.length });
-  await Promise.all(
-    [...groupByShard(job.inviteIds, inviteIdShard)].map(([shard, group]) => {
-      const db = store.shards[shard];
-      return db
-        ? setStampRef(
-            db,
-            job.progressId,
-            group.map((g) => g.item),
-          )
-        : undefined;
-    }),
+  await onShardsHolding(store, job.inviteIds, inviteIdShard, (db, held) =>
+    setStampRef(db, job.progressId, held),
   );
 }
 

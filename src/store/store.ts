@@ -61,6 +61,30 @@ export function groupByShard<T>(
   return groups;
 }
 
+/**
+ * Runs `work` in parallel on each shard that holds some of `items`, with those items (in input
+ * order); items naming a shard that does not exist are left out. Results in no particular order.
+ */
+export function onShardsHolding<T, R>(
+  store: Store,
+  items: readonly T[],
+  shardOfItem: (item: T) => number,
+  work: (db: D1Database, items: T[]) => Promise<R>,
+): Promise<R[]> {
+  const jobs: Promise<R>[] = [];
+  for (const [shard, group] of groupByShard(items, shardOfItem)) {
+    const db = store.shards[shard];
+    if (db)
+      jobs.push(
+        work(
+          db,
+          group.map((g) => g.item),
+        ),
+      );
+  }
+  return Promise.all(jobs);
+}
+
 /** Runs `read` on every shard in parallel; results in shard order. */
 export function onEveryShard<T>(
   store: Store,
