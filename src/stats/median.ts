@@ -65,31 +65,37 @@ export function bucketRange(digits: number, firstTwo: number): [number, number] 
 
 /**
  * Bins per narrowing round, shared by the middle values narrowed in that round: each shard
- * answers at most about this many (span, group, bin) rows, so a day-by-day answer (sixty middle
- * values) narrows in more rounds of fewer bins, and a total alone in one or two rounds of 1,000.
+ * answers at most about this many (span, group, bin) rows. A middle value whose range holds no
+ * more values than its share of bins is counted value by value and found in that round; a wider
+ * one is split into its share of equal bins. Each round is one query per shard, so fewer rounds
+ * is what keeps an answer fast.
  */
-const BINS_PER_ROUND = 4000;
+const BINS_PER_ROUND = 8000;
 const MIN_BINS = 16;
-const MAX_BINS = 1000;
+const MAX_BINS = 2000;
 
 /** Bins each of `targets` middle values gets in one round. */
 export const binsPerTarget = (targets: number): number =>
   Math.max(MIN_BINS, Math.min(MAX_BINS, Math.floor(BINS_PER_ROUND / Math.max(targets, 1))));
 
 /**
- * The bin width for the next round over [lo, hi] in `bins` bins: 0 (one bin per distinct value)
- * for the first bucket, whose few values under 10 ms and negative ones cannot be split evenly.
+ * The bin width for the next round over [lo, hi], which holds `count` values, in at most `bins`
+ * bins: 1 ms (each value its own bin: the round finds the exact value) when the values are few
+ * enough, else equal bins; 0 (one bin per distinct value) for the first bucket, whose values under
+ * 10 ms and negative ones cannot be split evenly.
  */
-export function binStep(lo: number, hi: number, bins: number): number {
+export function binStep(lo: number, hi: number, count: number, bins: number): number {
   if (lo === FIRST_BUCKET_LOW) return 0;
+  if (count <= bins) return 1;
   return Math.ceil((hi - lo + 1) / bins);
 }
 
-/** A middle value being narrowed down: somewhere in [lo, hi], the `rank`-th time there. */
+/** A middle value being narrowed down: the `rank`-th of the `count` times in [lo, hi]. */
 export interface Narrowing {
   lo: number;
   hi: number;
   rank: number;
+  count: number;
 }
 
 /** The range a round's bin stands for: [bin, bin + step − 1] (one value when step ≤ 1). */
@@ -100,5 +106,6 @@ export function narrowTo(
 ): Narrowing {
   const at = binAt(bins, rank);
   if (at === undefined) throw new Error("a median's rank is beyond its bins");
-  return { lo: at.bin, hi: at.bin + Math.max(step, 1) - 1, rank: at.rank };
+  const count = bins.find(([bin]) => bin === at.bin)?.[1] ?? 0;
+  return { lo: at.bin, hi: at.bin + Math.max(step, 1) - 1, rank: at.rank, count };
 }

@@ -109,7 +109,8 @@ export async function readInviteStats(
     const at = binAt(bins, p.rank);
     if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
     const [lo, hi] = bucketRange(p.digits, at.bin);
-    return { total: p.total, key: p.key, lo, hi, rank: at.rank };
+    const count = bins.find(([bin]) => bin === at.bin)?.[1] ?? 0;
+    return { total: p.total, key: p.key, lo, hi, rank: at.rank, count };
   });
   await narrowDown(store, filter, groupBy, targets);
   const median = (total: boolean, key: GroupKey): number | null => {
@@ -139,14 +140,12 @@ function openTimeHistograms(rows: OpenTimesRow[]) {
       [false, key],
       [true, null],
     ] as const) {
-      const id = JSON.stringify([total, groupKey]);
+      const digitsHistogram = histogram(byDigits, JSON.stringify([total, groupKey]));
+      const firstTwoHistogram = histogram(byFirstTwo, JSON.stringify([total, groupKey, digits]));
       perFirstTwo.forEach((count, i) => {
-        add(histogram(byDigits, id), digits, count);
-        add(
-          histogram(byFirstTwo, JSON.stringify([total, groupKey, digits])),
-          FIRST_TWO_DIGITS[i] ?? 0,
-          count,
-        );
+        if (count === 0) return;
+        add(digitsHistogram, digits, count);
+        add(firstTwoHistogram, FIRST_TWO_DIGITS[i] ?? 0, count);
       });
     }
   }
@@ -179,7 +178,7 @@ async function narrowDown(
     const spans = new Map<string, Span & { index: number; dayset: Set<number> }>();
     const spanOf = new Map<Target, Span & { index: number }>();
     for (const t of open) {
-      const step = binStep(t.lo, t.hi, perTarget);
+      const step = binStep(t.lo, t.hi, t.count, perTarget);
       const id = `${t.lo}:${t.hi}:${step}`;
       const span = spans.get(id) ?? {
         index: spans.size,
