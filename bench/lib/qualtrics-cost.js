@@ -4,7 +4,7 @@
  * visible in Qualtrics, against the personal-link road's 5 per invite (issue 5 goal: ≤ 0.002).
  *
  * A service of its own is started against the fake Qualtrics server of the tests (real HTTP on
- * loopback, following shared/qualtrics-api.md, its documented per-minute limits on), the invites
+ * loopback, following the Qualtrics API contract, its documented per-minute limits on), the invites
  * are issued through the batch API, and reconcile runs (`POST /v1/reconcile`) until the push
  * backlog is empty. The calls are the fake's own count, so nothing of ours is taken on trust; the
  * fake's record must also hold exactly one transaction per invite.

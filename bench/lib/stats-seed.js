@@ -54,8 +54,8 @@ const OPEN_DELAY = "(5 + (h % 7200))";
 const OPENED = "(h % 100 < 45)";
 
 /**
- * The invites columns the seeder fills (migrations/0001_ledger.sql, DESIGN.md's
- * storage sketch), with the SQL expression of each. A column missing from the
+ * The invites columns the seeder fills (migrations/0001_ledger.sql and the later
+ * migrations), with the SQL expression of each. A column missing from the
  * table is skipped.
  * @type {Record<string, ColumnExpression>}
  */
