@@ -16,7 +16,11 @@ const LINKS: [href: string, title: string, what: string][] = [
     "Stats dashboard",
     "issued, opened and completed invites, for analysts (a stats:read key)",
   ],
-  ["/healthz", "Health check", 'answers 200 with {"ok": true} while the Worker runs'],
+  [
+    "/healthz",
+    "Health check",
+    "200 when the configuration parses and every ledger shard has the latest migration, else 503",
+  ],
   [
     "/.well-known/jwks.json",
     "Signing keys",

@@ -293,7 +293,7 @@ describe("a customer across surveys, modes and states, erased", () => {
     }
     const status = await api(`/v1/links/${links.issued?.id}`);
     expect(await status.json()).toMatchObject({
-      status: "issued",
+      status: "erased",
       erasedAt: expect.any(String),
       transactionId: `erased:${links.issued?.id}`,
     });

@@ -17,7 +17,7 @@ import type { Store } from "../store/store";
 import { inviteIdShard, newInviteId } from "../tokens/ids";
 import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
-import { iso, linkStatus } from "./link-status";
+import { iso, type LinkStatus, linkStatus } from "./link-status";
 import type { LinkRequest } from "./schema";
 import { inviteValues } from "./survey-link";
 
@@ -26,7 +26,7 @@ export interface Link {
   url: string;
   expiresAt: string;
   survey: string;
-  status: "issued" | "opened" | "expired" | "revoked";
+  status: LinkStatus;
 }
 
 export type IssueResult =

@@ -1,12 +1,17 @@
 /** An invite's lifecycle status, derived from its ledger row (never stored, so never stale). */
 import type { InviteRow } from "../ledger/invites";
 
-export type LinkStatus = "issued" | "opened" | "expired" | "revoked";
+export const LINK_STATUSES = ["issued", "opened", "expired", "revoked", "erased"] as const;
+export type LinkStatus = (typeof LINK_STATUSES)[number];
 
 export function linkStatus(
-  row: Pick<InviteRow, "revoked_at" | "consumed_at" | "expires_at">,
+  row: Pick<InviteRow, "revoked_at" | "consumed_at" | "expires_at"> & {
+    erased_at?: number | null;
+  },
   now: number,
 ): LinkStatus {
+  // Erased on request: whatever it was, nothing about it can be used any more.
+  if (row.erased_at != null) return "erased";
   if (row.revoked_at !== null) return "revoked";
   if (row.consumed_at !== null) return "opened";
   if (row.expires_at <= now) return "expired";

@@ -1,6 +1,7 @@
 /** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
 import { z } from "@hono/zod-openapi";
 import { ErrorBodySchema } from "../http/openapi";
+import { LINK_STATUSES } from "./link-status";
 
 // Control characters (CR, LF, NUL…) have no place in ids; checked without a regex literal.
 const hasNoControlCharacters = (value: string) =>
@@ -77,12 +78,10 @@ export const LinkRequestSchema = z
 
 export type LinkRequest = z.infer<typeof LinkRequestSchema>;
 
-export const LINK_STATUSES = ["issued", "opened", "expired", "revoked"] as const;
-
 export const LinkSchema = z
   .object({
-    id: z.string().openapi({ example: "3q2-7wEAbcDEfGhIjKlMnO" }),
-    url: z.string().openapi({ example: "http://localhost:8787/s/3q2-7wEAbcDEfGhIjKlMnO" }),
+    id: z.string().openapi({ example: "AB3q2-7wEAbcDEfGhIjKlMnO" }),
+    url: z.string().openapi({ example: "http://localhost:8787/s/AB3q2-7wEAbcDEfGhIjKlMnO" }),
     expiresAt: z.string().openapi({ example: "2026-12-05T10:00:00.000Z" }),
     survey: z.string(),
     status: z.enum(LINK_STATUSES),
@@ -145,5 +144,7 @@ export const LinkStatusSchema = z
   .openapi("LinkStatus");
 
 export const IdParamSchema = z.object({
-  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "3q2-7wEAbcDEfGhIjKlMnO" }),
+  id: z
+    .string()
+    .openapi({ param: { name: "id", in: "path" }, example: "AB3q2-7wEAbcDEfGhIjKlMnO" }),
 });

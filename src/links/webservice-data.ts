@@ -42,7 +42,7 @@ const dataRoute = createRoute({
               customer_id: "customer-42",
               transaction_id: "scan-2026-11-28-0001",
               trigger: "ticket_scanned",
-              inv: "3q2-7wEAbcDEfGhIjKlMnO",
+              inv: "AB3q2-7wEAbcDEfGhIjKlMnO",
             },
           }),
         },

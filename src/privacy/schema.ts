@@ -6,7 +6,7 @@ import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import type { CustomerInviteRow } from "../ledger/privacy/customer-invites";
 import { ERASURE_STATUSES, type ErasureRow } from "../ledger/privacy/erasures";
-import { iso, isoOrNull, linkStatus } from "../links/link-status";
+import { iso, isoOrNull, LINK_STATUSES, linkStatus } from "../links/link-status";
 import { CustomerIdSchema } from "../links/schema";
 import type { ErasureOutcome } from "../store/privacy";
 import type { EmbeddedValue } from "../tokens/invite-token";
@@ -29,13 +29,8 @@ export const ErasureRequestSchema = z
   .strict()
   .openapi("PrivacyErasureRequest");
 
-export const CUSTOMER_INVITE_STATUSES = [
-  "issued",
-  "opened",
-  "completed",
-  "expired",
-  "revoked",
-] as const;
+/** A link's status, or `completed` once its survey response came back. */
+export const CUSTOMER_INVITE_STATUSES = [...LINK_STATUSES, "completed"] as const;
 
 const CustomerInviteSchema = z
   .object({
