@@ -19,6 +19,11 @@ export default defineConfig(async () => {
               bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
               // An empty ledger database (no migrations applied): the health check must notice.
               d1Databases: { BLANK_DB: "invite-edge-blank" },
+              // The per-address tap ceiling with a small limit, so its test does not depend on
+              // how many taps a busy machine serves in a minute.
+              ratelimits: {
+                SMALL_ADDRESS_LIMITER: { namespace_id: "1999", simple: { limit: 200, period: 60 } },
+              },
             },
           }),
         ],

@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** A D1 database no migration was applied to (vitest.config.ts). */
       BLANK_DB: D1Database;
+      /** TAP_ADDRESS_LIMITER's kind of limiter at 200 per minute (vitest.config.ts). */
+      SMALL_ADDRESS_LIMITER: RateLimit;
     }
   }
 }

@@ -6,6 +6,7 @@
  * never reach the ledger. The issue API is limited per API key. Each test uses its own client
  * addresses and API keys, so test files cannot interfere.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, cookieFrom, issue, linkRequest, ORIGIN } from "../helpers/api";
 import {
@@ -20,7 +21,7 @@ import {
 
 /** The limits in wrangler.toml. */
 const LINK_LIMIT = 10; // per address and link, per 10 s
-const ADDRESS_LIMIT = 6_000; // per address, per 60 s
+const SMALL_ADDRESS_LIMIT = 200; // SMALL_ADDRESS_LIMITER (vitest.config.ts), per 60 s
 const MISS_LIMIT = 100; // unknown or malformed ids per address, per 60 s
 const ISSUE_LIMIT = 1_000; // per API key, per 10 s
 
@@ -206,26 +207,23 @@ describe("abuse from one address", () => {
     expect(statusCounts(statuses)).toEqual({ 404: MISS_LIMIT, 429: 5 });
   }, 90_000);
 
-  it(`past ${ADDRESS_LIMIT.toLocaleString("en")} taps a minute, the address gets 429 with Retry-After for every link; others are unaffected`, async () => {
+  it("past the per-address ceiling in a minute, the address gets 429 with Retry-After for every link; others are unaffected", async () => {
+    // TAP_ADDRESS_LIMITER is 6,000 a minute (wrangler.toml); the same kind of limiter at 200 a
+    // minute stands in for it, so the test does not depend on the machine's speed.
+    const small: Partial<TestEnv> = { TAP_ADDRESS_LIMITER: env.SMALL_ADDRESS_LIMITER };
     const link = await issue();
     const ip = randomIp();
-    const started = performance.now();
-    // Tap one link until the ceiling answers (its Retry-After is its 60 s period); a window
-    // boundary on the way only restarts the count.
+    await windowWithRoom(30_000, 60_000);
     const statuses: (string | null)[] = [];
-    while (!statuses.includes("60") && statuses.length < 2 * ADDRESS_LIMIT) {
-      const responses = await flood(
-        Array.from({ length: 500 }, () => () => callWorker(tapRequest(link.id, { ip }))),
-        32,
-      );
-      statuses.push(...responses.map((r) => r.headers.get("Retry-After")));
+    for (let i = 0; i < SMALL_ADDRESS_LIMIT + 20; i++) {
+      const res = await callWorker(tapRequest(link.id, { ip }), small);
+      statuses.push(res.headers.get("Retry-After"));
     }
-    const seconds = (performance.now() - started) / 1000;
-    console.info(`ceiling: ${statuses.length} taps from one address in ${seconds.toFixed(1)} s`);
-    expect(statuses.indexOf("60")).toBeGreaterThanOrEqual(ADDRESS_LIMIT);
+    // The link limit answers first (Retry-After 10), then past the ceiling the address's (60).
+    expect(statuses.indexOf("60")).toBe(SMALL_ADDRESS_LIMIT);
     const fresh = await issue();
-    await expectRateLimitedPage(await callWorker(tapRequest(fresh.id, { ip })), "60");
-    expect((await callWorker(tapRequest(fresh.id, { ip: randomIp() }))).status).toBe(302);
+    await expectRateLimitedPage(await callWorker(tapRequest(fresh.id, { ip }), small), "60");
+    expect((await callWorker(tapRequest(fresh.id, { ip: randomIp() }), small)).status).toBe(302);
   }, 120_000);
 });
 
