@@ -6,24 +6,20 @@
  * docs/survey-modes.md documents it (loaded from that file, so the two cannot drift).
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { createLocalJWKSet, type JSONWebKeySet } from "jose";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLanding } from "../fake-qualtrics/landing.js";
 import { readEed } from "../fixtures/eed";
 import { verifyLinkSignature } from "../fixtures/link-signature";
 import { TRICKY_VALUES } from "../fixtures/link-values";
+import { ROOT, screenshotPath } from "./harness";
 import {
-  type DevServer,
-  launchChromium,
-  PHONE_UA,
-  ROOT,
-  screenshotPath,
-  startDevServer,
-} from "./harness";
+  type BrowserSession,
+  type LoopbackServer,
+  serveOnLoopback,
+  startBrowserSession,
+} from "./stand-in";
 
 const ISSUER_KEY = "dev-issuer-key"; // wrangler.toml's development value
 const FIELDS = ["venue", "event", "seat"];
@@ -38,11 +34,9 @@ function documentedSnippet(): string {
   return block;
 }
 
-interface StandIn {
-  origin: string;
+interface StandIn extends LoopbackServer {
   /** Every survey URL the stand-in's server was asked for, as requested. */
   landings: string[];
-  close(): Promise<void>;
 }
 
 /**
@@ -52,7 +46,7 @@ interface StandIn {
  */
 async function startStandIn(snippet: string): Promise<StandIn> {
   const landings: string[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = await serveOnLoopback((req, res) => {
     if (!req.url?.startsWith("/jfe/form/")) {
       res.writeHead(404).end();
       return;
@@ -63,62 +57,30 @@ async function startStandIn(snippet: string): Promise<StandIn> {
 <script>window.surveyRead = { search: location.search, historyLength: history.length };</script>
 </head><body><header>${snippet}</header><h1>Survey stand-in</h1></body></html>`);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    landings,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, landings };
 }
 
 let standIn: StandIn;
-let server: DevServer;
-let browser: Browser;
-let jwks: ReturnType<typeof createLocalJWKSet>;
-const contexts: BrowserContext[] = [];
+let session: BrowserSession;
 
 beforeAll(async () => {
   standIn = await startStandIn(documentedSnippet());
-  const surveys = {
+  session = await startBrowserSession({
     "e2e-eed": { url: `${standIn.origin}/jfe/form/SV_e2eeed`, fields: FIELDS, mode: "eed" },
     "e2e-query": { url: `${standIn.origin}/jfe/form/SV_e2equery`, fields: FIELDS, mode: "query" },
-  };
-  server = await startDevServer({
-    SURVEYS: JSON.stringify(surveys),
-    ALLOWED_SURVEY_HOSTS: "127.0.0.1",
   });
-  browser = await launchChromium();
-  const keys = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
-  jwks = createLocalJWKSet(keys);
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close();
-  await server?.stop();
+  await session?.stop();
   await standIn?.close();
 });
 
 /** A phone's browser (its own cookies), speaking `locale`. */
-async function phone(locale = "en-US"): Promise<Page> {
-  const context = await browser.newContext({
-    userAgent: PHONE_UA,
-    locale,
-    viewport: { width: 412, height: 860 },
-    isMobile: true,
-    hasTouch: true,
-  });
-  contexts.push(context);
-  return context.newPage();
-}
+const phone = (locale?: string): Promise<Page> => session.phone({ locale });
 
 async function issue(body: Record<string, unknown>): Promise<{ id: string; url: string }> {
-  const res = await fetch(`${server.url}/v1/links`, {
+  const res = await fetch(`${session.server.url}/v1/links`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ISSUER_KEY}`, "Content-Type": "application/json" },
     body: JSON.stringify({
@@ -174,8 +136,8 @@ describe("an eed tap in Chromium", () => {
     };
     const values = readEed(landing);
     expect(values).toEqual({ ...issued, sig: expect.any(String) });
-    await verifyLinkSignature(values, jwks);
-    await expect(verifyLinkSignature({ ...values, seat: "A1" }, jwks)).rejects.toThrow();
+    await verifyLinkSignature(values, session.jwks);
+    await expect(verifyLinkSignature({ ...values, seat: "A1" }, session.jwks)).rejects.toThrow();
     // What the survey records: the fields its flow declares, from Q_EED, in the customer's language.
     const recorded = recordLanding("SV_e2eeed", landing, DECLARED);
     expect(recorded).toEqual({ embeddedData: values, language: "FR-CA" });
