@@ -7,6 +7,7 @@
 import { SELF } from "cloudflare:test";
 import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
+import { surveyRedirectUrl } from "../src/links/survey-link";
 import { rawParam, readEed } from "./fixtures/eed";
 import { verifyLinkSignature } from "./fixtures/link-signature";
 import { TRICKY_VALUES } from "./fixtures/link-values";
@@ -86,5 +87,36 @@ describe("eed mode", () => {
     const before = first.headers.get("Location") ?? "";
     const after = again.headers.get("Location") ?? "";
     expect(rawParam(after, "Q_EED")).toBe(rawParam(before, "Q_EED"));
+  });
+
+  it("drops the anonymous link's own parameters that Q_EED carries, so a stale one never competes", () => {
+    const survey = {
+      key: "s",
+      url: "https://acme.qualtrics.com/jfe/form/SV_1?venue=stale&note=a+b&Q_EED=old&inv=x",
+      fields: ["venue"],
+      mode: "eed" as const,
+      confirm: false,
+      defaultTtlSeconds: 60,
+      maxTtlSeconds: 60,
+    };
+    const source = {
+      customerId: "c",
+      transactionId: "t",
+      trigger: "x",
+      embeddedData: { venue: "Arena" },
+      sig: "h..s",
+    };
+    const url = surveyRedirectUrl(survey, "ID", source);
+    expect(url).toMatch(
+      /^https:\/\/acme\.qualtrics\.com\/jfe\/form\/SV_1\?note=a\+b&Q_EED=[A-Za-z0-9%]+$/,
+    );
+    expect(readEed(url)).toEqual({
+      venue: "Arena",
+      customer_id: "c",
+      transaction_id: "t",
+      trigger: "x",
+      inv: "ID",
+      sig: "h..s",
+    });
   });
 });

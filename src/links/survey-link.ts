@@ -74,39 +74,25 @@ export function encodedEmbeddedData(values: Record<string, string>): string {
   return base64(encoder.encode(JSON.stringify(values)));
 }
 
-/** The parameters a tap adds to the survey's link, in order, by the survey's mode. */
-function linkParams(
-  survey: Survey,
-  id: string,
-  source: LinkValueSource & { sig: string; language?: string },
-): Record<string, string> {
-  // Not signed: Qualtrics reads it to pick the translation; it is not embedded data.
-  const language: Record<string, string> = source.language ? { Q_Language: source.language } : {};
-  switch (survey.mode) {
-    case "webservice":
-      return { inv: id, ...language };
-    case "eed":
-      return {
-        Q_EED: encodedEmbeddedData({ ...inviteValues(id, source), sig: source.sig }),
-        ...language,
-      };
-    case "query":
-      return { ...inviteValues(id, source), sig: source.sig, ...language };
-  }
-}
-
 export function surveyRedirectUrl(
   survey: Survey,
   id: string,
   source: LinkValueSource & { sig: string; language?: string },
 ): string {
   const url = new URL(survey.url);
-  const values = linkParams(survey, id, source);
-  // The anonymous link's own parameters stay as configured, except those the invite sets.
+  const carried: Record<string, string> =
+    survey.mode === "webservice" ? { inv: id } : { ...inviteValues(id, source), sig: source.sig };
+  const values: Record<string, string> =
+    survey.mode === "eed" ? { Q_EED: encodedEmbeddedData(carried) } : { ...carried };
+  // Not signed: Qualtrics reads it to pick the translation; it is not embedded data.
+  if (source.language) values.Q_Language = source.language;
+  // The anonymous link's own parameters stay as configured, except those the invite sets (in
+  // eed mode inside Q_EED too, so a stale plain parameter never competes with it).
+  const setByInvite = new Set([...Object.keys(carried), ...Object.keys(values)]);
   const kept = url.search
     .slice(1)
     .split("&")
-    .filter((pair) => pair !== "" && !Object.hasOwn(values, pairName(pair)));
+    .filter((pair) => pair !== "" && !setByInvite.has(pairName(pair)));
   const added = Object.entries(values).map(
     ([name, value]) => `${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`,
   );
