@@ -11,6 +11,7 @@ import { surveyRedirectUrl } from "../src/links/survey-link";
 import { rawParam, readEed } from "./fixtures/eed";
 import { verifyLinkSignature } from "./fixtures/link-signature";
 import { TRICKY_VALUES } from "./fixtures/link-values";
+import { surveyConfig } from "./fixtures/survey";
 import { cookieFrom, issue, ORIGIN, tap } from "./helpers/api";
 
 async function verifySig(values: Record<string, string>) {
@@ -90,15 +91,11 @@ describe("eed mode", () => {
   });
 
   it("drops the anonymous link's own parameters that Q_EED carries, so a stale one never competes", () => {
-    const survey = {
-      key: "s",
+    const survey = surveyConfig({
       url: "https://acme.qualtrics.com/jfe/form/SV_1?venue=stale&note=a+b&Q_EED=old&inv=x",
       fields: ["venue"],
-      mode: "eed" as const,
-      confirm: false,
-      defaultTtlSeconds: 60,
-      maxTtlSeconds: 60,
-    };
+      mode: "eed",
+    });
     const source = {
       customerId: "c",
       transactionId: "t",

@@ -9,6 +9,7 @@ import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
 import { surveyRedirectUrl } from "../src/links/survey-link";
 import { verifyLinkSignature } from "./fixtures/link-signature";
+import { surveyConfig } from "./fixtures/survey";
 import { api, cookieFrom, issue, linkRequest, ORIGIN, tap } from "./helpers/api";
 
 interface ErrorBody {
@@ -194,15 +195,10 @@ describe("Q_Language on the survey link", () => {
   });
 
   it("replaces a Q_Language configured on the survey's own link, which stays when the invite has none", () => {
-    const survey = {
-      key: "s",
+    const survey = surveyConfig({
       url: "https://acme.qualtrics.com/jfe/form/SV_1?Q_Language=EN&note=x",
-      fields: [],
-      mode: "webservice" as const,
-      confirm: false,
-      defaultTtlSeconds: 60,
-      maxTtlSeconds: 60,
-    };
+      mode: "webservice",
+    });
     const source = { customerId: "c", transactionId: "t", trigger: "x", embeddedData: {}, sig: "" };
     expect(surveyRedirectUrl(survey, "ID", { ...source, language: "FR" })).toBe(
       "https://acme.qualtrics.com/jfe/form/SV_1?note=x&inv=ID&Q_Language=FR",
