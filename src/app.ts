@@ -4,6 +4,7 @@
  * envelopes; pages for people are HTML. Every response carries `X-Request-Id`, the id the log
  * lines of that request carry.
  */
+import { choosePageLanguage } from "./click/page-language";
 import { handleTap, page } from "./click/tap";
 import { ConfigError, getConfig, scopes } from "./config";
 import { docsRoutes } from "./docs";
@@ -99,5 +100,5 @@ app.notFound((c) => {
   if (path.startsWith("/v1/") || path.startsWith("/.well-known/")) {
     return errorResponse(c, new ApiError(404, "not_found", "No such endpoint."));
   }
-  return page("not_found");
+  return page("not_found", choosePageLanguage(null, c.req.header("Accept-Language")));
 });

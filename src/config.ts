@@ -26,18 +26,23 @@ const ENVIRONMENTS = ["development", "production"] as const;
 /** Query parameters invite-edge itself puts on the survey link; surveys may not declare them. */
 export const RESERVED_PARAMS = ["customer_id", "transaction_id", "trigger", "inv", "sig"] as const;
 
+/** How the invite's values reach the survey (docs/survey-modes.md). */
+export const SURVEY_MODES = ["query", "eed", "webservice"] as const;
+
 const fieldName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be a letter then letters, digits or _ (max 64)")
   .refine((name) => !(RESERVED_PARAMS as readonly string[]).includes(name), {
     message: `is reserved (${RESERVED_PARAMS.join(", ")})`,
-  });
+  })
+  // Q_EED, Q_Language and their kin are Qualtrics' own link parameters.
+  .refine((name) => !name.startsWith("Q_"), { message: "must not start with Q_ (Qualtrics')" });
 
 const surveySchema = z
   .object({
     url: z.url({ message: "must be an absolute URL" }),
     fields: z.array(fieldName).max(100).default([]),
-    mode: z.enum(["query", "webservice"]).default("query"),
+    mode: z.enum(SURVEY_MODES).default("query"),
     confirm: z.boolean().default(false),
     defaultTtlSeconds: z
       .number()

@@ -38,8 +38,18 @@ describe("survey configuration", () => {
 
   it("loads the development surveys from wrangler.toml", () => {
     const config = parseConfig(base);
-    expect([...config.surveys.keys()].sort()).toEqual(["demo", "demo-confirm", "demo-ws"]);
+    expect([...config.surveys.keys()].sort()).toEqual([
+      "demo",
+      "demo-confirm",
+      "demo-eed",
+      "demo-ws",
+    ]);
     expect(config.surveys.get("demo-ws")?.mode).toBe("webservice");
+    expect(config.surveys.get("demo-eed")).toMatchObject({
+      mode: "eed",
+      fields: ["venue", "event", "seat"],
+      qualtricsSurveyId: "SV_demoeed",
+    });
     expect(config.surveys.get("demo-confirm")?.confirm).toBe(true);
   });
 
@@ -54,6 +64,10 @@ describe("survey configuration", () => {
       "SURVEYS.s.url: must use https",
     ],
     [{ s: { ...survey, fields: ["inv"] } }, "SURVEYS.s.fields.0"],
+    [
+      { s: { ...survey, fields: ["venue", "Q_Language"] } },
+      "SURVEYS.s.fields.1: must not start with Q_",
+    ],
     [{ s: { ...survey, mode: "email" } }, "SURVEYS.s.mode"],
     [{ s: { ...survey, qualtricsSurveyId: "123" } }, "SURVEYS.s.qualtricsSurveyId"],
     [{ s: { ...survey, maxTtlSeconds: 30 } }, "SURVEYS.s.maxTtlSeconds"],

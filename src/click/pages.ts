@@ -1,78 +1,27 @@
 /**
  * Pages for people tapping a link: small, accessible, mobile-first HTML with the right status,
- * no invite data, no JSON, no stack traces. Everything interpolated is escaped.
+ * no invite data, no JSON, no stack traces, in the language `page-language.ts` chose (the words
+ * are in `page-text.ts`). Everything interpolated is escaped.
  */
-export type PageKind =
-  | "not_found"
-  | "used"
-  | "expired"
-  | "revoked"
-  | "erased"
-  | "unavailable"
-  | "error"
-  | "rate_limited"
-  | "preview"
-  | "confirm";
+import { PAGE_TEXTS, type PageKind, type PageLanguage } from "./page-text";
 
-interface PageText {
-  status: 200 | 404 | 410 | 429 | 500 | 503;
-  title: string;
-  body: string;
-}
+export type { PageKind } from "./page-text";
 
-const TEXT: Record<PageKind, PageText> = {
-  not_found: {
-    status: 404,
-    title: "Link not found",
-    body: "We couldn't find this survey link. Please check that you opened the whole link from your message.",
-  },
-  used: {
-    status: 410,
-    title: "This link has already been used",
-    body: "This survey link was already opened on another device or browser. Each invitation can be used once. Thank you for your interest!",
-  },
-  expired: {
-    status: 410,
-    title: "This link has expired",
-    body: "The time to answer this survey has passed. Thank you for your interest!",
-  },
-  revoked: {
-    status: 410,
-    title: "This link is no longer available",
-    body: "This survey invitation was withdrawn. Thank you for your interest!",
-  },
+type PageStatus = 200 | 404 | 410 | 429 | 500 | 503;
+
+const STATUS: Record<PageKind, PageStatus> = {
+  not_found: 404,
+  used: 410,
+  expired: 410,
+  revoked: 410,
   // 410, not 404: the link was real and is gone for good (404 would tell the customer to check
   // the link). Says nothing of why: whoever holds a forwarded link learns nothing more.
-  erased: {
-    status: 410,
-    title: "This link is no longer available",
-    body: "This survey invitation has been removed. Thank you for your interest!",
-  },
-  unavailable: {
-    status: 503,
-    title: "Please try again",
-    body: "We couldn't open the survey just now. Your link still works: please try again in a moment.",
-  },
-  error: {
-    status: 500,
-    title: "Something went wrong",
-    body: "We couldn't open the survey because of a problem on our side. We have been told about it; please try again later.",
-  },
-  rate_limited: {
-    status: 429,
-    title: "Please wait a moment",
-    body: "Too many requests came from your network. Please try again in a few seconds.",
-  },
-  preview: {
-    status: 200,
-    title: "Survey invitation",
-    body: "You're invited to share your feedback. Open the link to start the survey.",
-  },
-  confirm: {
-    status: 200,
-    title: "Share your feedback",
-    body: "You're invited to a short survey. It takes a few minutes.",
-  },
+  erased: 410,
+  unavailable: 503,
+  error: 500,
+  rate_limited: 429,
+  preview: 200,
+  confirm: 200,
 };
 
 const ESCAPES: Record<string, string> = {
@@ -110,15 +59,17 @@ export function confirmPageCsp(surveyOrigin: string): string {
 /** The HTML and status of a page. `confirmAction` is the form target on the confirm page. */
 export function renderPage(
   kind: PageKind,
+  language: PageLanguage,
   confirmAction?: string,
-): { status: PageText["status"]; html: string } {
-  const text = TEXT[kind];
+): { status: PageStatus; html: string } {
+  const texts = PAGE_TEXTS[language];
+  const text = texts.pages[kind];
   const form =
     kind === "confirm" && confirmAction
-      ? `<form method="post" action="${escapeHtml(confirmAction)}"><button type="submit">Start the survey</button></form>`
+      ? `<form method="post" action="${escapeHtml(confirmAction)}"><button type="submit">${escapeHtml(texts.start)}</button></form>`
       : "";
   const html = `<!doctype html>
-<html lang="en">
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -134,5 +85,5 @@ ${form}
 </main>
 </body>
 </html>`;
-  return { status: text.status, html };
+  return { status: STATUS[kind], html };
 }

@@ -18,9 +18,9 @@ import type { InviteRow, TapContext, TapOutcome } from "../ledger/invites";
 import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links/survey-link";
 import {
   claimInvite,
+  consumedMark,
   findInvite,
   forgetLinks,
-  isMarkedConsumed,
   markConsumed,
   releaseClaim,
 } from "../store/links";
@@ -37,6 +37,8 @@ import {
   retryCookieHeader,
   retryNonce,
 } from "./claim-cookie";
+import { choosePageLanguage } from "./page-language";
+import type { PageLanguage } from "./page-text";
 import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 import { countUnknownId, limitTap } from "./tap-limits";
@@ -52,20 +54,26 @@ const TAP_HEADERS = {
 
 export function page(
   kind: PageKind,
+  language: PageLanguage,
   extraHeaders: Record<string, string> = {},
   confirmAction?: string,
 ) {
-  const { status, html } = renderPage(kind, confirmAction);
+  const { status, html } = renderPage(kind, language, confirmAction);
   return new Response(html, {
     status,
     headers: {
       ...TAP_HEADERS,
       "Content-Type": "text/html; charset=utf-8",
+      "Content-Language": language,
       "Content-Security-Policy": PAGE_CSP,
       ...extraHeaders,
     },
   });
 }
+
+/** The language of a tap's page: the invite's when its row (or KV mark) says, else the browser's. */
+const lang = (c: TapCtx, inviteLanguage?: string | null) =>
+  choosePageLanguage(inviteLanguage, c.req.header("Accept-Language"));
 
 function redirect(location: string, cookies: string[] = []): Response {
   const headers = new Headers({ ...TAP_HEADERS, Location: location });
@@ -134,6 +142,7 @@ async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | nul
     survey: row.survey,
     expiresAt: row.expires_at,
     ...(row.channel ? { channel: row.channel } : {}),
+    ...(row.language ? { language: row.language } : {}),
     sig: await signLinkValues(config, inviteValues(row.id, source)),
   };
 }
@@ -163,11 +172,17 @@ function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "
  * Answers a tap the ledger refuses, counting refusals, expired and revoked taps. An id the
  * ledger does not know counts against its address's budget of misses (walking ids).
  */
-async function refuse(c: TapCtx, id: string, kind: PageKind, tap: TapContext): Promise<Response> {
+async function refuse(
+  c: TapCtx,
+  id: string,
+  kind: PageKind,
+  tap: TapContext,
+  language: string | null | undefined,
+): Promise<Response> {
   if (kind === "not_found") return unknownId(c);
   if (kind === "used") record(c, id, "blocked", tap);
   if (kind === "expired" || kind === "revoked") record(c, id, kind, tap);
-  return page(kind);
+  return page(kind, lang(c, language));
 }
 
 export async function handleTap(c: TapCtx): Promise<Response> {
@@ -179,22 +194,30 @@ export async function handleTap(c: TapCtx): Promise<Response> {
       error: error instanceof Error ? error.name : "unknown",
       message: describeError(error),
     });
-    return failurePage(error);
+    return failurePage(c, error);
   }
 }
 
 /** A transient store failure asks for a retry (503); anything else is a bug (500). */
-function failurePage(error: unknown, extraHeaders: Record<string, string> = {}): Response {
-  if (!isTransientStoreFailure(error)) return page("error");
-  return page("unavailable", { "Retry-After": String(STORE_RETRY_AFTER_SECONDS), ...extraHeaders });
+function failurePage(
+  c: TapCtx,
+  error: unknown,
+  extraHeaders: Record<string, string> = {},
+): Response {
+  if (!isTransientStoreFailure(error)) return page("error", lang(c));
+  return page("unavailable", lang(c), {
+    "Retry-After": String(STORE_RETRY_AFTER_SECONDS),
+    ...extraHeaders,
+  });
 }
 
-const rateLimited = (wait: number) => page("rate_limited", { "Retry-After": String(wait) });
+const rateLimited = (c: TapCtx, wait: number) =>
+  page("rate_limited", lang(c), { "Retry-After": String(wait) });
 
 /** A tap on an id nobody issued: the 404 page, or 429 once its address walks too many. */
 async function unknownId(c: TapCtx): Promise<Response> {
   const wait = await countUnknownId(c.env, c.get("config"), clientAddress(c.req.raw));
-  return wait === null ? page("not_found") : rateLimited(wait);
+  return wait === null ? page("not_found", lang(c)) : rateLimited(c, wait);
 }
 
 async function tap(c: TapCtx): Promise<Response> {
@@ -202,7 +225,7 @@ async function tap(c: TapCtx): Promise<Response> {
   if (!isInviteId(id)) return unknownId(c);
   const config = c.get("config");
   const wait = await limitTap(c.env, config, clientAddress(c.req.raw), id);
-  if (wait !== null) return rateLimited(wait);
+  if (wait !== null) return rateLimited(c, wait);
 
   const userAgent = c.req.header("User-Agent") ?? "";
   const bot = isPreviewAgent(userAgent);
@@ -225,10 +248,14 @@ async function tap(c: TapCtx): Promise<Response> {
 async function preview(c: TapCtx, store: Store, id: string, tapCtx: TapContext) {
   const row = await findInvite(store, id);
   const state = refusal(row, tapCtx.at);
-  if (state !== "claimable" && state !== "consumed") return refuse(c, id, state, tapCtx);
-  if (!row || !c.get("config").surveys.has(row.survey)) return page("not_found");
+  if (state !== "claimable" && state !== "consumed") {
+    return refuse(c, id, state, tapCtx, row?.language);
+  }
+  if (!row || !c.get("config").surveys.has(row.survey)) {
+    return page("not_found", lang(c, row?.language));
+  }
   record(c, id, "preview", tapCtx);
-  return page("preview");
+  return page("preview", lang(c, row.language));
 }
 
 /** The browser that claimed the link comes back: the survey again, until the link expires. */
@@ -243,9 +270,9 @@ async function reopen(
   const state = refusal(row, tapCtx.at);
   // Not consumed (yet): an ordinary tap.
   if (state === "claimable") return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
-  if (state !== "consumed") return refuse(c, id, state, tapCtx);
+  if (state !== "consumed") return refuse(c, id, state, tapCtx, row?.language);
   const target = row && (await surveyTarget(c, row));
-  if (!target) return page("not_found");
+  if (!target) return page("not_found", lang(c, row?.language));
   record(c, id, "reopened", tapCtx);
   return redirect(target.url);
 }
@@ -267,7 +294,7 @@ async function claimOrRefuse(
   // KV trouble only costs the fast path; the ledger still answers. A retry after a lost reply
   // asks the ledger only: the mark cannot tell whose claim it was.
   const marked =
-    earlierNonce === null ? isMarkedConsumed(store, id).catch(() => false) : Promise.resolve(false);
+    earlierNonce === null ? consumedMark(store, id).catch(() => null) : Promise.resolve(null);
   const claim = claimInvite(store, id, {
     tap: tapCtx,
     nonce,
@@ -275,7 +302,8 @@ async function claimOrRefuse(
   });
   // Handled below, or not needed at all when KV answers first.
   const settled = claim.catch(() => undefined);
-  if (await marked) {
+  const mark = await marked;
+  if (mark) {
     // Consumed for good, so the claim attempt changes nothing. Should the mark be stale (the
     // ledger let this tap claim), the claim is undone and the mark dropped: the tap was refused.
     inBackground(
@@ -284,7 +312,7 @@ async function claimOrRefuse(
       "stale_mark",
       id,
     );
-    return refuse(c, id, "used", tapCtx);
+    return refuse(c, id, "used", tapCtx, mark.language);
   }
   let result: Awaited<typeof claim>;
   try {
@@ -296,28 +324,30 @@ async function claimOrRefuse(
       inviteId: id,
       error: describeError(error),
     });
-    return failurePage(error, { "Set-Cookie": retryCookieHeader(id, nonce) });
+    return failurePage(c, error, { "Set-Cookie": retryCookieHeader(id, nonce) });
   }
   const { won, row } = result;
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
   const state = refusal(row, tapCtx.at);
   if (state === "consumed") {
     // The first refusal marks the link in KV: later repeat taps are refused from there.
-    if (row)
-      inBackground(c, markConsumed(store, id, row.expires_at, tapCtx.at), "consumed_mark", id);
-    return refuse(c, id, "used", tapCtx);
+    if (row) {
+      const marking = markConsumed(store, id, row.expires_at, tapCtx.at, row.language);
+      inBackground(c, marking, "consumed_mark", id);
+    }
+    return refuse(c, id, "used", tapCtx, row?.language);
   }
-  if (state !== "claimable") return refuse(c, id, state, tapCtx);
-  if (!row) return page("not_found");
+  if (state !== "claimable") return refuse(c, id, state, tapCtx, row?.language);
+  if (!row) return page("not_found", lang(c));
   // Live but not claimable by this tap: its survey shows a confirm page first, or is not
   // configured (any more), or its data was purged.
   const survey = config.surveys.get(row.survey);
   if (survey?.confirm && method !== "POST" && row.customer_ref !== null) {
     const csp = confirmPageCsp(new URL(survey.url).origin);
-    return page("confirm", { "Content-Security-Policy": csp }, `/s/${id}`);
+    return page("confirm", lang(c, row.language), { "Content-Security-Policy": csp }, `/s/${id}`);
   }
   if (!survey) log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
-  return page("not_found");
+  return page("not_found", lang(c, row.language));
 }
 
 async function dropStaleMark(c: TapCtx, store: Store, id: string, nonce: string): Promise<void> {
@@ -341,7 +371,7 @@ async function openSurvey(
   const target = await surveyTarget(c, row);
   if (!target) {
     await releaseClaim(store, row.id, nonce);
-    return page("not_found");
+    return page("not_found", lang(c, row.language));
   }
   const cookies = [
     await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),

@@ -4,6 +4,7 @@
  * envelope with the request id. Only the log names the bad variables (all of them at once).
  */
 import type { Context } from "hono";
+import { choosePageLanguage } from "../click/page-language";
 import { page } from "../click/tap";
 import type { ConfigError } from "../config";
 import type { AppEnv } from "./context";
@@ -16,7 +17,8 @@ const CONFIG_RETRY_AFTER_SECONDS = 60;
 export function answerMisconfigured(c: Context<AppEnv>, error: ConfigError): Response {
   log("config_error", { requestId: c.get("requestId"), problems: error.message });
   if (new URL(c.req.url).pathname.startsWith("/s/")) {
-    return page("unavailable", { "Retry-After": String(CONFIG_RETRY_AFTER_SECONDS) });
+    const language = choosePageLanguage(null, c.req.header("Accept-Language"));
+    return page("unavailable", language, { "Retry-After": String(CONFIG_RETRY_AFTER_SECONDS) });
   }
   return serverError(c, 500, "config_error", CONFIG_ERROR_MESSAGE);
 }

@@ -10,6 +10,8 @@ export interface NewInvite {
   customerRef: string;
   trigger: string;
   channel: string | null;
+  /** Qualtrics language code (src/links/language.ts), null when the issue call gave none. */
+  language: string | null;
   embeddedData: string;
   requestHash: string;
   issuedAt: number;
@@ -40,6 +42,8 @@ export interface InviteRow {
   claim_nonce: string | null;
   /** Set when an erasure request deleted its personal data (migrations/0008_privacy.sql). */
   erased_at: number | null;
+  /** The customer's Qualtrics language code (migrations/0009_invite_language.sql). */
+  language: string | null;
 }
 
 /** What a tap was, as click_events.outcome records it. */
@@ -71,8 +75,8 @@ export async function insertInvites(db: D1Database, invites: NewInvite[]): Promi
   if (invites.length === 0) return [];
   const statement = db.prepare(
     `INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel, embedded_data,
-       request_hash, issued_at, expires_at, token)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       request_hash, issued_at, expires_at, token, language)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (survey, transaction_id) DO NOTHING
      RETURNING id`,
   );
@@ -90,6 +94,7 @@ export async function insertInvites(db: D1Database, invites: NewInvite[]): Promi
         i.issuedAt,
         i.expiresAt,
         i.token,
+        i.language,
       ),
     ),
   );

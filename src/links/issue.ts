@@ -17,6 +17,7 @@ import type { Store } from "../store/store";
 import { inviteIdShard, newInviteId } from "../tokens/ids";
 import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
+import { toQualtricsLanguage } from "./language";
 import { iso, type LinkStatus, linkStatus } from "./link-status";
 import type { LinkRequest } from "./schema";
 import { inviteValues } from "./survey-link";
@@ -65,8 +66,12 @@ function checkAgainstSurvey(config: Config, request: LinkRequest): ErrorDetail[]
 
 const encoder = new TextEncoder();
 
-/** SHA-256 over a canonical form of the request, so key order in the JSON does not matter. */
-async function requestHash(request: LinkRequest): Promise<string> {
+/**
+ * SHA-256 over a canonical form of the request, so key order in the JSON does not matter. The
+ * language counts as its Qualtrics code (`fr-CA` and `FR-CA` are the same request), and only when
+ * given, so requests without one hash as they did before languages existed.
+ */
+async function requestHash(request: LinkRequest, language: string | null): Promise<string> {
   const embedded = Object.entries(request.embeddedData ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   const canonical = JSON.stringify([
     request.survey,
@@ -76,6 +81,7 @@ async function requestHash(request: LinkRequest): Promise<string> {
     request.channel ?? null,
     embedded,
     request.ttlSeconds ?? null,
+    ...(language === null ? [] : [language]),
   ]);
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(canonical));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -120,18 +126,20 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
   const expiresAt = ctx.now + (request.ttlSeconds ?? survey.defaultTtlSeconds) * 1000;
   const embeddedData = request.embeddedData ?? {};
   const source = { ...request, embeddedData };
+  const language = request.language === undefined ? null : toQualtricsLanguage(request.language);
   const claims: InviteClaims = {
     survey: request.survey,
     customerId: request.customerId,
     transactionId: request.transactionId,
     trigger: request.trigger,
     ...(request.channel ? { channel: request.channel } : {}),
+    ...(language ? { language } : {}),
     embeddedData,
     sig: await signLinkValues(ctx.config, inviteValues(id, source)),
   };
   const [token, hash] = await Promise.all([
     signInviteToken(ctx.config, id, claims, ctx.now, expiresAt),
-    requestHash(request),
+    requestHash(request, language),
   ]);
   return {
     earlierShards: placement.earlier,
@@ -142,6 +150,7 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
       customerRef: request.customerId,
       trigger: request.trigger,
       channel: request.channel ?? null,
+      language,
       embeddedData: JSON.stringify(embeddedData),
       requestHash: hash,
       issuedAt: ctx.now,

@@ -196,6 +196,7 @@ function statusBody(row: InviteRow) {
     transactionId: row.transaction_id,
     trigger: row.trigger,
     channel: row.channel,
+    language: row.language,
     status: linkStatus(row, Date.now()),
     issuedAt: iso(row.issued_at),
     expiresAt: iso(row.expires_at),

@@ -1,6 +1,7 @@
 /** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
 import { z } from "@hono/zod-openapi";
 import { ErrorBodySchema } from "../http/openapi";
+import { toQualtricsLanguage } from "./language";
 import { LINK_STATUSES } from "./link-status";
 
 // Control characters (CR, LF, NUL…) have no place in ids; checked without a regex literal.
@@ -64,6 +65,21 @@ export const LinkRequestSchema = z
       .optional()
       .openapi({ example: { venue: "Arena North", event: "Finals", seat: "B12" } }),
     channel: z.enum(CHANNELS).optional(),
+    language: z
+      .string()
+      .refine(
+        (value) => toQualtricsLanguage(value) !== null,
+        "must be a Qualtrics language code (EN, FR, DE, ES, ES-ES, PT-BR, ZH-S, …) or an app " +
+          "locale such as fr, fr-CA, pt-BR, es-419 or zh-Hans",
+      )
+      .optional()
+      .openapi({
+        example: "fr-CA",
+        description:
+          "The customer's language: a Qualtrics language code or the app's locale (mapped to " +
+          "Qualtrics' code, e.g. fr-CA → FR-CA, es-419 → ES, zh-Hans → ZH-S). The survey opens " +
+          "in it (`Q_Language`) and the link's own pages use it when they have it.",
+      }),
     ttlSeconds: z
       .number()
       .int()
@@ -127,6 +143,10 @@ export const LinkStatusSchema = z
     }),
     trigger: z.string(),
     channel: z.string().nullable(),
+    language: z
+      .string()
+      .nullable()
+      .openapi({ description: "The Qualtrics language code the link carries", example: "FR-CA" }),
     status: z.enum(LINK_STATUSES),
     issuedAt: z.string(),
     expiresAt: z.string(),

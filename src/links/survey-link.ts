@@ -1,9 +1,12 @@
 /**
- * Where a tap lands: the survey's configured anonymous link plus the invite's values. The target
- * comes only from configuration and the signed token, never from the tap request (no open
- * redirect, nothing the customer can inject).
+ * Where a tap lands: the survey's configured anonymous link plus the invite's values, as the
+ * survey's mode carries them (docs/survey-modes.md): each as its own query parameter (`query`),
+ * all in Qualtrics' `Q_EED` parameter (`eed`), or only `inv` (`webservice`); and the customer's
+ * language as `Q_Language` in every mode. The target comes only from configuration and the signed
+ * token, never from the tap request (no open redirect, nothing the customer can inject).
  */
 import type { Survey } from "../config";
+import { base64 } from "../tokens/ids";
 import type { EmbeddedValue } from "../tokens/invite-token";
 
 export interface LinkValueSource {
@@ -60,19 +63,36 @@ function pairName(pair: string): string {
   return new URLSearchParams(pair).keys().next().value ?? "";
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * Qualtrics' `Q_EED` value: standard base64 of the UTF-8 JSON object of the values. Not secret
+ * (anyone can decode it), only unreadable at a glance; `sig` inside keeps it verifiable.
+ * @example encodedEmbeddedData({ venue: "Arena" }) // "eyJ2ZW51ZSI6IkFyZW5hIn0="
+ */
+export function encodedEmbeddedData(values: Record<string, string>): string {
+  return base64(encoder.encode(JSON.stringify(values)));
+}
+
 export function surveyRedirectUrl(
   survey: Survey,
   id: string,
-  source: LinkValueSource & { sig: string },
+  source: LinkValueSource & { sig: string; language?: string },
 ): string {
   const url = new URL(survey.url);
-  const values: Record<string, string> =
+  const carried: Record<string, string> =
     survey.mode === "webservice" ? { inv: id } : { ...inviteValues(id, source), sig: source.sig };
-  // The anonymous link's own parameters stay as configured, except those the invite sets.
+  const values: Record<string, string> =
+    survey.mode === "eed" ? { Q_EED: encodedEmbeddedData(carried) } : { ...carried };
+  // Not signed: Qualtrics reads it to pick the translation; it is not embedded data.
+  if (source.language) values.Q_Language = source.language;
+  // The anonymous link's own parameters stay as configured, except those the invite sets (in
+  // eed mode inside Q_EED too, so a stale plain parameter never competes with it).
+  const setByInvite = new Set([...Object.keys(carried), ...Object.keys(values)]);
   const kept = url.search
     .slice(1)
     .split("&")
-    .filter((pair) => pair !== "" && !Object.hasOwn(values, pairName(pair)));
+    .filter((pair) => pair !== "" && !setByInvite.has(pairName(pair)));
   const added = Object.entries(values).map(
     ([name, value]) => `${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`,
   );

@@ -115,7 +115,7 @@ async function collectSurveyCompletions(
   const responses = await forgetExportIfGone(ctx, surveyId, progressId, () =>
     client.getResponseExportFile(surveyId, fileId, { embeddedDataIds: fields }),
   );
-  const { completions, withoutSig } = await matchResponses(
+  const { completions, withoutSig, missingFields } = await matchResponses(
     ctx.config,
     ctx.store,
     survey,
@@ -136,6 +136,16 @@ async function collectSurveyCompletions(
   const unsigned = [...withoutSig].filter((id) => newly.has(id)).length;
   if (unsigned > 0) {
     ctx.tally.notices.push({ survey: survey.key, code: "sig_missing", responses: unsigned });
+  }
+  const lacking = [...missingFields].filter(([id]) => newly.has(id));
+  if (lacking.length > 0) {
+    const fields = [...new Set(lacking.flatMap(([, names]) => names))].sort();
+    ctx.tally.notices.push({
+      survey: survey.key,
+      code: "field_missing",
+      responses: lacking.length,
+      fields,
+    });
   }
 }
 
@@ -159,7 +169,8 @@ async function forgetExportIfGone<T>(
 
 /**
  * Finished responses that name an invite of this survey still waiting, first response wins, each
- * checked against the issued values; `withoutSig` names the invites whose response had no `sig`.
+ * checked against the issued values; `withoutSig` names the invites whose response had no `sig`,
+ * `missingFields` the issued fields each invite's response lacks (when it lacks any).
  */
 async function matchResponses(
   config: Config,
@@ -167,7 +178,11 @@ async function matchResponses(
   survey: Survey,
   responses: ExportedResponse[],
   now: number,
-): Promise<{ completions: Completion[]; withoutSig: Set<string> }> {
+): Promise<{
+  completions: Completion[];
+  withoutSig: Set<string>;
+  missingFields: Map<string, string[]>;
+}> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
   for (const response of responses) {
     const inv = response.embeddedData.inv;
@@ -179,6 +194,7 @@ async function matchResponses(
   }
   const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
   const withoutSig = new Set<string>();
+  const missingFields = new Map<string, string[]>();
   const completions = await Promise.all(
     rows.map(async (row): Promise<Completion> => {
       const match = byInvite.get(row.id);
@@ -188,8 +204,9 @@ async function matchResponses(
       if (signed === null) return { id: row.id, responseId, at: match.at, tampered: null };
       const check = await checkResponse(config, survey, signed, embeddedData);
       if (check.sigMissing) withoutSig.add(row.id);
+      if (check.missingFields.length > 0) missingFields.set(row.id, check.missingFields);
       return { id: row.id, responseId, at: match.at, tampered: check.tampered ? 1 : 0 };
     }),
   );
-  return { completions, withoutSig };
+  return { completions, withoutSig, missingFields };
 }

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-export const NOTICE_CODES = ["sig_missing"] as const;
+export const NOTICE_CODES = ["sig_missing", "field_missing"] as const;
 export type NoticeCode = (typeof NOTICE_CODES)[number];
 
 export interface RunNotice {
@@ -14,6 +14,8 @@ export interface RunNotice {
   code: NoticeCode;
   /** Responses of this run the notice is about. */
   responses: number;
+  /** field_missing: the embedded-data fields those responses lack, sorted. */
+  fields?: string[];
 }
 
 /** What the notice means and what to do, for the survey's owner. */
@@ -26,6 +28,16 @@ export function noticeMessage(notice: RunNotice): string {
         "Declare the embedded-data field sig in the survey flow, next to inv, so that responses " +
         "record it."
       );
+    case "field_missing": {
+      const fields = notice.fields?.join(", ") ?? "";
+      return (
+        `${notice.responses} response(s) of survey "${notice.survey}" lack embedded-data ` +
+        `field(s) that invite-edge issued: ${fields}. They are not flagged as tampered, and the ` +
+        "stamp writes the issued values on them. Declare each of these fields as embedded data " +
+        "in the survey flow (in web-service mode: map it from the Web Service element's response) " +
+        "so that responses record them."
+      );
+    }
   }
 }
 
@@ -35,7 +47,12 @@ export function serialiseNotices(notices: readonly RunNotice[]): string | null {
 }
 
 const storedNotices = z.array(
-  z.object({ survey: z.string(), code: z.enum(NOTICE_CODES), responses: z.number().int() }),
+  z.object({
+    survey: z.string(),
+    code: z.enum(NOTICE_CODES),
+    responses: z.number().int(),
+    fields: z.array(z.string()).optional(),
+  }),
 );
 
 /** Notices from their stored form; an unreadable value reads as none rather than as something wrong. */

@@ -9,9 +9,18 @@ const NoticeSchema = z
   .object({
     survey: z.string().openapi({ example: "demo" }),
     code: z.enum(NOTICE_CODES).openapi({
-      description: "sig_missing: responses of the survey carry no sig (declare sig in its flow)",
+      description:
+        "sig_missing: responses of the survey carry no sig (declare sig in its flow). " +
+        "field_missing: responses lack embedded-data fields invite-edge issued (declare them)",
     }),
     responses: z.number().int().openapi({ description: "Responses of this run it is about" }),
+    fields: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description: "field_missing: the fields those responses lack",
+        example: ["seat"],
+      }),
     message: z
       .string()
       .openapi({ description: "What it means and what the survey owner should do" }),

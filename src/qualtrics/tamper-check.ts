@@ -1,12 +1,15 @@
 /**
  * Whether a response carries the values invite-edge issued. The ledger is the authority: the
- * values are rebuilt from it, never taken from the response.
+ * values are rebuilt from it, never taken from the response, and stamping writes them onto the
+ * response whatever it carried.
  *
- * Query mode (values and `sig` travel on the survey URL): tampered when a value differs from the
- * issued one (a missing value differs too), or when the response has a `sig` that does not verify.
- * A response without `sig` whose values all match is not tampered: its survey most likely does
- * not declare `sig` in its flow, which the run reports as a notice instead of crying wolf.
- * Web-service mode (values come from our data endpoint, not the URL): any value present must match.
+ * Tampered: a value the response carries differs from the issued one, or the response has a
+ * `sig` that does not verify (query and eed modes, where values and `sig` travel on the link).
+ * Not tampered, but reported to the survey owner as a notice instead of crying wolf:
+ * - a value the response lacks (absent, or recorded empty): its survey flow most likely does not
+ *   declare that field, or the respondent stripped it from the link; nothing false was recorded;
+ * - no `sig` at all: its survey flow most likely does not declare `sig`.
+ * Web-service mode has no `sig` (the values come from our data endpoint, not the URL).
  */
 import type { Config, Survey } from "../config";
 import { verifyLinkValues } from "../tokens/link-signature";
@@ -15,11 +18,14 @@ export interface ResponseCheck {
   tampered: boolean;
   /** The response carries no `sig` although its survey's links had one. */
   sigMissing: boolean;
+  /** Issued values the response does not carry (in issued order). */
+  missingFields: string[];
 }
 
 /**
- * @example await checkResponse(config, survey, issued, { ...issued, venue: "Edited", sig }) // { tampered: true, sigMissing: false }
- * @example await checkResponse(config, survey, issued, { ...issued }) // { tampered: false, sigMissing: true }
+ * @example await checkResponse(config, survey, issued, { ...issued, venue: "Edited", sig }) // { tampered: true, sigMissing: false, missingFields: [] }
+ * @example await checkResponse(config, survey, issued, { ...issued }) // { tampered: false, sigMissing: true, missingFields: [] }
+ * @example await checkResponse(config, survey, issued, { inv, sig }) // { tampered: false, sigMissing: false, missingFields: ["venue", …] }
  */
 export async function checkResponse(
   config: Config,
@@ -27,16 +33,18 @@ export async function checkResponse(
   issued: Record<string, string>,
   response: Record<string, string>,
 ): Promise<ResponseCheck> {
-  const issuedEntries = Object.entries(issued);
-  if (survey.mode === "webservice") {
-    const differs = issuedEntries.some(
-      ([name, value]) => name in response && response[name] !== value,
-    );
-    return { tampered: differs, sigMissing: false };
+  let differs = false;
+  const missingFields: string[] = [];
+  for (const [name, value] of Object.entries(issued)) {
+    const carried = response[name];
+    if (carried === value) continue;
+    // Qualtrics exports a declared field that got no value as "": nothing was recorded.
+    if (carried === undefined || carried === "") missingFields.push(name);
+    else differs = true;
   }
-  const differs = issuedEntries.some(([name, value]) => response[name] !== value);
-  // Qualtrics exports a declared field that got no value as "": no sig either.
+  if (survey.mode === "webservice") return { tampered: differs, sigMissing: false, missingFields };
   const sig = response.sig || undefined;
-  if (sig === undefined) return { tampered: differs, sigMissing: true };
-  return { tampered: differs || !(await verifyLinkValues(config, issued, sig)), sigMissing: false };
+  if (sig === undefined) return { tampered: differs, sigMissing: true, missingFields };
+  const forged = !(await verifyLinkValues(config, issued, sig));
+  return { tampered: differs || forged, sigMissing: false, missingFields };
 }

@@ -115,12 +115,19 @@ export async function revokeInvite(
 /** KV metadata of a link whose claim a refused tap saw (a fast path; the ledger is the truth). */
 interface LinkMark {
   consumedAt?: number;
+  /** The invite's language, so the refusal KV answers speaks it too. */
+  language?: string;
 }
 
-/** True when KV carries the consumed mark (also on entries of links issued before). */
-export async function isMarkedConsumed(store: Store, id: string): Promise<boolean> {
+/** What a consumed mark tells a tap it refuses. */
+export interface ConsumedMark {
+  language: string | null;
+}
+
+/** The consumed mark KV carries for a link (also on entries of links issued before), or null. */
+export async function consumedMark(store: Store, id: string): Promise<ConsumedMark | null> {
   const { metadata } = await store.kv.getWithMetadata<LinkMark>(id);
-  return metadata?.consumedAt !== undefined;
+  return metadata?.consumedAt === undefined ? null : { language: metadata.language ?? null };
 }
 
 /** KV entries live at least 60 s, and a key takes ~1 write per second: later is not worth it. */
@@ -136,9 +143,10 @@ export async function markConsumed(
   id: string,
   expiresAt: number,
   at: number,
+  language: string | null,
 ): Promise<void> {
   if (expiresAt - at <= MIN_MARK_LIFETIME_MS) return;
-  const mark: LinkMark = { consumedAt: at };
+  const mark: LinkMark = { consumedAt: at, ...(language ? { language } : {}) };
   await store.kv.put(id, "", { expiration: Math.floor(expiresAt / 1000), metadata: mark });
 }
 

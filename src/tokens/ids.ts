@@ -34,9 +34,15 @@ export function inviteIdShard(id: string): number {
   return ALPHABET.indexOf(id.charAt(0)) * ALPHABET.length + ALPHABET.indexOf(id.charAt(1));
 }
 
-export function base64url(bytes: ArrayBuffer | Uint8Array): string {
+/** Standard base64 (RFC 4648 section 4, with padding). */
+export function base64(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let binary = "";
   for (const byte of view) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(binary);
+}
+
+/** base64url without padding (RFC 4648 section 5), as JOSE uses it. */
+export function base64url(bytes: ArrayBuffer | Uint8Array): string {
+  return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -15,6 +15,8 @@ export interface InviteClaims {
   transactionId: string;
   trigger: string;
   channel?: string;
+  /** Qualtrics language code, sent to the survey as `Q_Language` (src/links/language.ts). */
+  language?: string;
   embeddedData: Record<string, EmbeddedValue>;
   /** Detached JWS over the survey link's query values (see `link-signature.ts`). */
   sig: string;
@@ -55,6 +57,7 @@ function isClaims(payload: JWTPayload): payload is JWTPayload & InviteClaims {
     typeof p.trigger === "string" &&
     typeof p.sig === "string" &&
     (p.channel === undefined || typeof p.channel === "string") &&
+    (p.language === undefined || typeof p.language === "string") &&
     typeof p.embeddedData === "object" &&
     p.embeddedData !== null
   );
@@ -91,7 +94,8 @@ export async function verifyInviteToken(
     if (payload.jti !== id || !isClaims(payload) || payload.exp === undefined) {
       return { ok: false, reason: "invalid" };
     }
-    const { survey, customerId, transactionId, trigger, channel, embeddedData, sig } = payload;
+    const { survey, customerId, transactionId, trigger, channel, language, embeddedData, sig } =
+      payload;
     return {
       ok: true,
       invite: {
@@ -102,6 +106,7 @@ export async function verifyInviteToken(
         transactionId,
         trigger,
         channel,
+        ...(language === undefined ? {} : { language }),
         embeddedData,
         sig,
       },

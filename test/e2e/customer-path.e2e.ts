@@ -4,21 +4,19 @@
  * test point at the stand-in through an explicit ALLOWED_SURVEY_HOSTS entry (test configuration
  * only). Screenshots of every page go to test-output/.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createLocalJWKSet, type JSONWebKeySet } from "jose";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyLinkSignature } from "../fixtures/link-signature";
 import { TRICKY_VALUES } from "../fixtures/link-values";
 import { PREVIEW_AGENTS } from "../fixtures/user-agents";
+import { PHONE_UA, screenshotPath } from "./harness";
 import {
-  type DevServer,
-  launchChromium,
-  PHONE_UA,
-  screenshotPath,
-  startDevServer,
-} from "./harness";
+  type BrowserSession,
+  type LoopbackServer,
+  serveOnLoopback,
+  startBrowserSession,
+} from "./stand-in";
 
 const WEBSERVICE_SECRET = "dev-webservice-secret"; // wrangler.toml's development value
 const ISSUER_KEY = "dev-issuer-key";
@@ -30,10 +28,8 @@ interface SurveyHit {
   webserviceData?: Record<string, string>;
 }
 
-interface StandIn {
-  origin: string;
+interface StandIn extends LoopbackServer {
   hits: SurveyHit[];
-  close(): Promise<void>;
 }
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -44,7 +40,7 @@ const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.
  */
 async function startSurveyStandIn(workerUrl: () => string): Promise<StandIn> {
   const hits: SurveyHit[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = await serveOnLoopback((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://stand-in");
       if (url.pathname === "/favicon.ico") {
@@ -75,61 +71,29 @@ async function startSurveyStandIn(workerUrl: () => string): Promise<StandIn> {
       res.writeHead(500).end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, hits };
 }
 
 let standIn: StandIn;
-let server: DevServer;
-let browser: Browser;
-let jwks: ReturnType<typeof createLocalJWKSet>;
-const contexts: BrowserContext[] = [];
+let session: BrowserSession;
 
 beforeAll(async () => {
-  standIn = await startSurveyStandIn(() => server.url);
+  standIn = await startSurveyStandIn(() => session.server.url);
   const fields = ["venue", "event", "seat"];
-  const surveys = {
+  session = await startBrowserSession({
     e2e: { url: `${standIn.origin}/jfe/form/SV_e2e`, fields, mode: "query" },
     "e2e-ws": { url: `${standIn.origin}/jfe/form/SV_e2ews`, fields, mode: "webservice" },
     "e2e-confirm": { url: `${standIn.origin}/jfe/form/SV_e2econfirm`, fields, confirm: true },
-  };
-  server = await startDevServer({
-    SURVEYS: JSON.stringify(surveys),
-    ALLOWED_SURVEY_HOSTS: "127.0.0.1",
   });
-  browser = await launchChromium();
-  const keys = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
-  jwks = createLocalJWKSet(keys);
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close();
-  await server?.stop();
+  await session?.stop();
   await standIn?.close();
 });
 
 /** A fresh browser (context) on a phone: its own cookies. */
-async function phone(userAgent: string = PHONE_UA): Promise<Page> {
-  const context = await browser.newContext({
-    userAgent,
-    viewport: { width: 412, height: 860 },
-    deviceScaleFactor: 1,
-    isMobile: true,
-    hasTouch: true,
-  });
-  contexts.push(context);
-  return context.newPage();
-}
+const phone = (userAgent: string = PHONE_UA): Promise<Page> => session.phone({ userAgent });
 
 interface Link {
   id: string;
@@ -137,7 +101,7 @@ interface Link {
 }
 
 async function issue(survey: string, embeddedData: Record<string, string | number | boolean>) {
-  const res = await fetch(`${server.url}/v1/links`, {
+  const res = await fetch(`${session.server.url}/v1/links`, {
     method: "POST",
     headers: { Authorization: `Bearer ${ISSUER_KEY}`, "Content-Type": "application/json" },
     body: JSON.stringify({
@@ -154,7 +118,7 @@ async function issue(survey: string, embeddedData: Record<string, string | numbe
 }
 
 async function linkStatus(id: string) {
-  const res = await fetch(`${server.url}/v1/links/${id}`, {
+  const res = await fetch(`${session.server.url}/v1/links/${id}`, {
     headers: { Authorization: `Bearer ${ISSUER_KEY}` },
   });
   return (await res.json()) as {
@@ -166,7 +130,7 @@ async function linkStatus(id: string) {
 }
 
 /** Checks `sig` as a third party would, with the service's JWKS. */
-const verifySig = (params: Record<string, string>) => verifyLinkSignature(params, jwks);
+const verifySig = (params: Record<string, string>) => verifyLinkSignature(params, session.jwks);
 
 const EMBEDDED = { venue: "Arena North & Co", event: "Finals = 2026 ✓", seat: "B12" };
 
@@ -287,13 +251,13 @@ describe("the customer's path in Chromium", () => {
       inv: wsLink.id,
     };
     expect(standIn.hits.at(-1)?.webserviceData).toEqual(expected);
-    const data = await fetch(`${server.url}/v1/invites/${wsLink.id}/data`, {
+    const data = await fetch(`${session.server.url}/v1/invites/${wsLink.id}/data`, {
       headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
     });
     expect(data.status).toBe(200);
     expect(data.headers.get("cache-control")).toBe("no-store");
     expect(await data.json()).toEqual(expected);
-    const wrong = await fetch(`${server.url}/v1/invites/${wsLink.id}/data`, {
+    const wrong = await fetch(`${session.server.url}/v1/invites/${wsLink.id}/data`, {
       headers: { "X-Webservice-Secret": "guess" },
     });
     expect(wrong.status).toBe(401);
@@ -368,7 +332,7 @@ describe("preview agents in Chromium", () => {
 
 /** Headless Chromium's own user agent (contains "HeadlessChrome"). */
 async function defaultUserAgent(): Promise<string> {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const page = await context.newPage();
   const ua = await page.evaluate(() => navigator.userAgent);
   await context.close();

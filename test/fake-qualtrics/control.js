@@ -2,14 +2,15 @@
 /**
  * The test controls, never part of Qualtrics: as methods on the handle `startFakeQualtrics`
  * returns, and as HTTP routes under `/_fake/` for tests running in workerd. Inspect and reset the
- * state, seed responses, inject faults, change the token, the limits or the job speed, mark
+ * state, declare a survey flow's embedded data, seed responses (or record them from the landing
+ * URL a respondent arrived with), inject faults, change the token, the limits or the job speed, mark
  * contacts as failing, add directories, expire OAuth tokens, and start private instances. Control
  * requests are never counted and never rate limited.
  */
 import { ApiError, isObject, sendJson } from "./envelopes.js";
 import { injectFault } from "./faults.js";
 import { rateLimitConfig } from "./rate-limits.js";
-import { addResponses } from "./surveys.js";
+import { addResponses, declareEmbeddedData } from "./surveys.js";
 
 /**
  * @typedef {import("./state.js").FakeContext} FakeContext
@@ -25,6 +26,7 @@ import { addResponses } from "./surveys.js";
  * @typedef {object} Controls
  * @property {() => FakeServerState} snapshot  a JSON deep copy of the state
  * @property {() => void} reset
+ * @property {(surveyId: string, fields: string[]) => void} declareEmbeddedData  the survey flow's fields
  * @property {(surveyId: string, responses: ResponseInput[]) => string[]} addResponses
  * @property {(fault: FaultInput) => void} injectFault
  * @property {() => void} clearFaults
@@ -50,6 +52,7 @@ export function createControls(ctx) {
   return {
     snapshot: () => /** @type {FakeServerState} */ (JSON.parse(JSON.stringify(ctx.state))),
     reset: () => ctx.reset(),
+    declareEmbeddedData: (surveyId, fields) => declareEmbeddedData(ctx, surveyId, fields),
     addResponses: (surveyId, responses) => addResponses(ctx, surveyId, responses),
     injectFault: (fault) => injectFault(ctx, fault),
     clearFaults() {
@@ -100,6 +103,7 @@ export function createControlRoutes(ctx, controls, startInstance) {
   async function route(method, path, body) {
     const { state } = ctx;
     const surveyMatch = /^\/_fake\/surveys\/([^/]+)\/responses$/.exec(path);
+    const flowMatch = /^\/_fake\/surveys\/([^/]+)\/flow$/.exec(path);
     const instanceMatch = /^\/_fake\/instances\/(\d+)$/.exec(path);
     if (method === "GET" && path === "/_fake/state") return [200, controls.snapshot()];
     if (method === "POST" && path === "/_fake/reset") {
@@ -111,6 +115,14 @@ export function createControlRoutes(ctx, controls, startInstance) {
       if (!Array.isArray(list)) return [400, { error: "send {responses: [...]}" }];
       const surveyId = decodeURIComponent(surveyMatch[1] ?? "");
       return [200, { responseIds: controls.addResponses(surveyId, list) }];
+    }
+    if (method === "PUT" && flowMatch) {
+      const fields = body.embeddedData;
+      if (!Array.isArray(fields) || !fields.every((f) => typeof f === "string")) {
+        return [400, { error: "send {embeddedData: [field names]}" }];
+      }
+      controls.declareEmbeddedData(decodeURIComponent(flowMatch[1] ?? ""), fields);
+      return [200, { embeddedData: fields }];
     }
     if (method === "GET" && surveyMatch) {
       const surveyId = decodeURIComponent(surveyMatch[1] ?? "");

@@ -6,8 +6,10 @@
  * `/_fake/` control surface for tests.
  *
  * One module per endpoint group: transactions.js, response-exports.js, update-responses.js,
- * single-response.js, oauth.js; the shared core in envelopes.js, auth.js, rate-limits.js and
- * api.js (fault → auth → limit → handler); the controls in control.js and faults.js.
+ * single-response.js, oauth.js; the surveys' responses in surveys.js (seeded, or recorded from
+ * the landing URL a respondent arrived with: landing.js reads it, `Q_EED` included, as the survey
+ * flow declares); the shared core in envelopes.js, auth.js, rate-limits.js and api.js
+ * (fault → auth → limit → handler); the controls in control.js and faults.js.
  *
  * Invariant: anything a client can observe through `/API/v3` or `/oauth2/token` follows the
  * contract; test-only behaviour lives under `/_fake/` (or the handle's methods) and nowhere else.

@@ -41,6 +41,7 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {boolean | 0 | 1} [finished]
  * @property {string} [recordedDate]   ISO date; defaults to now
  * @property {Record<string, string>} [embeddedData]
+ * @property {string} [landingUrl]  instead of embeddedData: the survey URL the respondent arrived with
  * @property {"values" | "beside"} [placement]  where the export puts embedded data; alternates by default
  * @property {Record<string, unknown>} [values]  extra entries for `values` (question answers, …)
  */
@@ -133,7 +134,7 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {Record<string, ImportJob>} imports
  * @property {Record<string, Contact>} contacts  keyed `${directoryId}:${extRef}`
  * @property {Transaction[]} transactions
- * @property {Record<string, { responses: StoredResponse[], added: number }>} surveys
+ * @property {Record<string, { responses: StoredResponse[], added: number, flow: string[] | null }>} surveys  flow: the embedded-data fields the survey flow declares
  * @property {Record<string, ExportJob>} exports
  * @property {Record<string, { surveyId: string, progressId: string, responses: Record<string, unknown>[] }>} files
  * @property {Record<string, { surveyId: string, seq: number }>} continuationTokens

@@ -87,14 +87,25 @@ export const fakeState = (fake: Fake) => control<FakeState>(fake.url, "GET", "/_
 export const injectFault = (fake: Fake, fault: Record<string, unknown>) =>
   control(fake.url, "POST", "/_fake/faults", fault);
 export const clearFaults = (fake: Fake) => control(fake.url, "DELETE", "/_fake/faults");
+/**
+ * Responses recorded in the fake: each with its embedded data, or with the survey URL its
+ * respondent landed on, read as the survey flow declares (`declareEmbeddedData`).
+ */
 export const addResponses = (
   fake: Fake,
   surveyId: string,
-  responses: { embeddedData: Record<string, string>; finished?: boolean }[],
+  responses: (
+    | { embeddedData: Record<string, string>; finished?: boolean }
+    | { landingUrl: string; finished?: boolean }
+  )[],
 ) =>
   control<{ responseIds: string[] }>(fake.url, "POST", `/_fake/surveys/${surveyId}/responses`, {
     responses,
   });
+
+/** The embedded-data fields a survey's flow declares in the fake (what Qualtrics records). */
+export const declareEmbeddedData = (fake: Fake, surveyId: string, fields: string[]) =>
+  control(fake.url, "PUT", `/_fake/surveys/${surveyId}/flow`, { embeddedData: fields });
 
 /** The worker's env with Qualtrics pointed at `fake`. */
 export function qualtricsEnv(fake: Fake, extra: Partial<Env> = {}): Env {

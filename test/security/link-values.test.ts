@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { surveyRedirectUrl } from "../../src/links/survey-link";
 import { verifyLinkSignature } from "../fixtures/link-signature";
 import { TRICKY_VALUES } from "../fixtures/link-values";
+import { surveyConfig } from "../fixtures/survey";
 import { issue, ORIGIN, tap } from "../helpers/api";
 
 const CUSTOMER = "customer 42 & co+1 %20 #x";
@@ -62,15 +63,10 @@ describe("values on the survey link", () => {
   );
 
   it("keeps the parameters of the survey's own link and puts the invite's after them", () => {
-    const survey = {
-      key: "s",
+    const survey = surveyConfig({
       url: "https://acme.qualtrics.com/jfe/form/SV_1?Q_Language=EN&venue=stale&note=a+b",
       fields: ["venue"],
-      mode: "query" as const,
-      confirm: false,
-      defaultTtlSeconds: 60,
-      maxTtlSeconds: 60,
-    };
+    });
     const source = {
       customerId: "c 1",
       transactionId: "t",
