@@ -79,7 +79,7 @@ const count = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 0.01 ? 6 :
  */
 export function costMarkdown({ lines, servicePerInvite, floorPerInvite }) {
   const header =
-    "| operation | averaged over | requests | KV reads | KV writes | KV deletes + lists | D1 rows read | D1 rows written | storage round trips | USD per million |";
+    "| operation | averaged over | requests | KV reads | KV writes | KV deletes + lists | D1 rows read | D1 rows written | storage calls | USD per million |";
   const table = [
     header,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
