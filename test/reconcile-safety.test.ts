@@ -10,15 +10,17 @@ import {
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { LEASE_MS, runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/qualtrics/reconcile";
 import { eventually } from "./helpers/api";
 import {
+  afterLease,
   callWorker,
   control,
   exactlyOnce,
   fakeState,
   fast,
   inviteRows,
+  never,
   pushedOnce,
   qualtricsEnv,
   resetLedger,
@@ -29,12 +31,6 @@ import {
 
 beforeEach(resetLedger);
 afterEach(stopFakes);
-
-const never = () => new Promise<never>(() => {});
-const afterLease = (extra = 1_000) => {
-  const at = Date.now() + LEASE_MS + extra;
-  return () => at;
-};
 
 interface RunListed {
   id: string;

@@ -4,16 +4,18 @@
  * whose promise never settles, as when the runtime kills it.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LEASE_MS, runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/qualtrics/reconcile";
 import { inviteIdShard } from "../src/tokens/ids";
 import { eventually } from "./helpers/api";
 import { SHARDS, wrapShards } from "./helpers/ledger";
 import {
+  afterLease,
   exactlyOnce,
   type Fake,
   fakeState,
   fast,
   inviteRows,
+  never,
   pushedOnce,
   qualtricsEnv,
   resetLedger,
@@ -24,12 +26,6 @@ import {
 
 beforeEach(resetLedger);
 afterEach(stopFakes);
-
-const never = () => new Promise<never>(() => {});
-const afterLease = () => {
-  const at = Date.now() + LEASE_MS + 1_000;
-  return () => at;
-};
 
 /**
  * The shard binding, except that statements matching `sql` never return, run alone or in a

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import type { Env } from "../../src/env";
-import type { ReconcileOptions } from "../../src/qualtrics/reconcile";
+import { LEASE_MS, type ReconcileOptions } from "../../src/qualtrics/reconcile";
 import { shardPrefix } from "../../src/tokens/ids";
 import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
 import { allShards, fromEveryShard } from "./ledger";
@@ -134,6 +134,15 @@ export function fast(options: ReconcileOptions = {}): ReconcileOptions {
     },
   };
 }
+
+/** A promise that never settles: a step the runtime killed midway. */
+export const never = () => new Promise<never>(() => {});
+
+/** A clock `extra` ms past a dead run's lease, so the next run may take over. */
+export const afterLease = (extra = 1_000) => {
+  const at = Date.now() + LEASE_MS + extra;
+  return () => at;
+};
 
 /** Calls the worker directly with a given env (the admin key by default). */
 export function callWorker(workerEnv: Env, path: string, init: ApiInit = {}): Promise<Response> {
