@@ -28,6 +28,9 @@ const INVITE_KEY: Record<StatsDimension, string> = {
   channel: "channel",
 };
 
+/** The same keys as `invites_open_time` holds them (migration 0010): read from it alone. */
+const OPEN_TIME_KEY: Record<StatsDimension, string> = { ...INVITE_KEY, day: "issue_day" };
+
 export interface StatsFilter {
   /** Issue days (UTC day numbers, see `dayNumber`): `fromDay` inclusive, `beforeDay` exclusive. */
   fromDay: number;
@@ -218,8 +221,8 @@ export interface Span {
 
 /**
  * Opened invites per span, group (for spans counted per group; else key null) and bin:
- * bin = lo + ⌊(time − lo) / step⌋ · step, or the time itself for step 0. Reads the index on
- * (issue day, time to open) over each span's days only.
+ * bin = lo + ⌊(time − lo) / step⌋ · step, or the time itself for step 0. Reads only the index on
+ * (issue day, time to open, group columns), over each span's days, never the invite rows.
  */
 export async function readOpenTimeBins(
   db: D1Database,
@@ -239,15 +242,13 @@ export async function readOpenTimeBins(
          FROM json_each(?)
        )
        SELECT probes.span AS span,
-         CASE WHEN probes.by_group THEN ${INVITE_KEY[groupBy]} END AS key,
-         CASE WHEN probes.step = 0 THEN consumed_at - issued_at
-           ELSE probes.lo + (consumed_at - issued_at - probes.lo) / probes.step * probes.step
+         CASE WHEN probes.by_group THEN ${OPEN_TIME_KEY[groupBy]} END AS key,
+         CASE WHEN probes.step = 0 THEN open_ms
+           ELSE probes.lo + (open_ms - probes.lo) / probes.step * probes.step
          END AS bin,
          COUNT(*) AS n
        FROM probes CROSS JOIN invites INDEXED BY invites_open_time
-       WHERE issued_at / ${MS_PER_DAY} = probes.day
-         AND consumed_at - issued_at BETWEEN probes.lo AND probes.hi
-         AND consumed_at IS NOT NULL${invites.sql}
+       WHERE issue_day = probes.day AND open_ms BETWEEN probes.lo AND probes.hi${invites.sql}
        GROUP BY span, key, bin`,
     )
     .bind(JSON.stringify(probes), ...invites.params)
