@@ -148,3 +148,49 @@ describe("stats on 4 shards and on 1 shard", () => {
     expect(demo?.medianSecondsToOpen).toBe(exactMedianSeconds(TIMES.filter((_, i) => i % 2 === 0)));
   });
 });
+
+describe("answers filtered by nothing or by survey only", () => {
+  /** Exact median (s) and count of the times to open of the invites issued today on 4 shards. */
+  async function recount(survey?: string) {
+    const today = Math.floor(Date.now() / 86_400_000);
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { results } = await (env[shardBinding(i)] as D1Database)
+        .prepare(
+          `SELECT max(consumed_at - issued_at, 0) AS ms FROM invites
+           WHERE consumed_at IS NOT NULL AND issued_at / 86400000 = ? AND survey LIKE ?`,
+        )
+        .bind(today, survey ?? "%")
+        .all<{ ms: number }>();
+      times.push(...results.map((r) => r.ms));
+    }
+    return { opened: times.length, median: exactMedianSeconds(times) };
+  }
+
+  it("read the histograms added up per survey and are exact too", async () => {
+    await playScenario(onShards(4), `bysurvey_${Date.now().toString(36)}`);
+    const today = new Date().toISOString().slice(0, 10);
+    const read = async (query: string): Promise<Stats> => {
+      const res = await fetchWorker(
+        apiRequest(`/v1/stats?from=${today}&to=${today}&${query}`, {}, ANALYST_KEY),
+        onShards(4),
+      );
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    const all = await recount();
+    const byDay = await read("groupBy=day");
+    expect(byDay.totals).toMatchObject({ opened: all.opened, medianSecondsToOpen: all.median });
+    expect(byDay.rows[0]?.medianSecondsToOpen).toBe(all.median);
+    const bySurvey = await read("groupBy=survey");
+    for (const survey of SURVEYS) {
+      const wanted = await recount(survey);
+      expect(bySurvey.rows.find((r) => r.key === survey)).toMatchObject({
+        opened: wanted.opened,
+        medianSecondsToOpen: wanted.median,
+      });
+      const filtered = await read(`groupBy=day&survey=${survey}`);
+      expect(filtered.totals.medianSecondsToOpen).toBe(wanted.median);
+    }
+  });
+});

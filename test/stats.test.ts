@@ -569,12 +569,27 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
     return { counts, openTimes };
   }
 
+  /** Rows of `invite_open_times_by_survey` that differ from `invite_open_times` added up. */
+  async function bySurveyMismatches(db: D1Database) {
+    const columns = ["opened", ...Array.from({ length: 90 }, (_, i) => `n${i + 10}`)];
+    const summed = `SELECT day, survey, digits, ${columns.map((c) => `SUM(${c})`).join(", ")}
+      FROM invite_open_times GROUP BY day, survey, digits`;
+    const kept = `SELECT day, survey, digits, ${columns.join(", ")} FROM invite_open_times_by_survey`;
+    const { results } = await db
+      .prepare(
+        `SELECT * FROM (${summed} EXCEPT ${kept}) UNION ALL SELECT * FROM (${kept} EXCEPT ${summed})`,
+      )
+      .all();
+    return results;
+  }
+
   /** Each shard's rollups against a recount of that shard's invites. */
   async function expectRollupsToMatchLedger() {
     for (const db of allShards()) {
       const [actual, wanted] = [await rollups(db), await recount(db)];
       expect(actual.counts).toEqual(wanted.counts);
       expect(actual.openTimes).toEqual(wanted.openTimes);
+      expect(await bySurveyMismatches(db)).toEqual([]);
     }
   }
 

@@ -6,7 +6,7 @@
 import { describeError } from "../http/log";
 
 /** The newest file in migrations/. */
-export const LATEST_MIGRATION = "0010_open_time_columns.sql";
+export const LATEST_MIGRATION = "0011_open_times_by_survey.sql";
 
 /** `ready`: the latest migration was applied. `not_migrated`: it was not (or none was). */
 export type LedgerSchemaState = "ready" | "not_migrated" | "unavailable";

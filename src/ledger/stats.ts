@@ -1,10 +1,11 @@
 /**
  * The stats queries of one ledger shard, read from the rollups that triggers on `invites` keep
  * exact (migration 0004): `invite_counts` per issue day, survey, trigger, channel and expiry day,
- * and `invite_open_times`, a histogram of times to open. Each statement reads rollup rows, the
- * invites expiring today, or the opened invites of a narrow range of times to open — never every
- * invite of a range. Only group keys and numbers leave this module, never a customer id or
- * embedded data. Merging shards and finding exact medians is `store/stats.ts`.
+ * and `invite_open_times`, a histogram of times to open (also added up per day and survey,
+ * migration 0011). Each statement reads rollup rows, the invites expiring today, or the opened
+ * invites of a narrow range of times to open — never every invite of a range. Only group keys
+ * and numbers leave this module, never a customer id or embedded data. Merging shards and
+ * finding exact medians is `store/stats.ts`.
  */
 
 /** What rows are grouped by. The SQL expressions come from these tables, never from input. */
@@ -134,6 +135,18 @@ function inviteWhere(filter: StatsFilter): Where {
 export const FIRST_TWO_DIGITS = Array.from({ length: 90 }, (_, i) => i + 10);
 
 /**
+ * The open-time histogram table to read: the one added up over trigger and channel (migration
+ * 0011, about a tenth of the rows) when the answer needs neither, else the full one.
+ */
+function openTimesTable(filter: StatsFilter, groupBy: StatsDimension): string {
+  const bySurvey =
+    (groupBy === "day" || groupBy === "survey") &&
+    filter.trigger === undefined &&
+    filter.channel === undefined;
+  return bySurvey ? "invite_open_times_by_survey" : "invite_open_times";
+}
+
+/**
  * One round trip: the counts per group (with the invites that expired earlier today, which a
  * rollup row cannot know), and each group's histogram of times to open by digit count and first
  * two digits (the first two steps of an exact median).
@@ -184,7 +197,7 @@ export async function readInviteCounts(
     db
       .prepare(
         `SELECT ${key} AS key, digits, ${FIRST_TWO_DIGITS.map((d) => `SUM(n${d}) AS n${d}`).join(", ")}
-         FROM invite_open_times
+         FROM ${openTimesTable(filter, groupBy)}
          WHERE ${rollup.sql}
          GROUP BY key, digits`,
       )
