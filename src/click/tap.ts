@@ -198,13 +198,16 @@ export async function handleTap(c: TapCtx): Promise<Response> {
   }
 }
 
-/** A transient store failure asks for a retry (503); anything else is a bug (500). */
+/**
+ * A transient store failure asks for a retry (503); anything else is a bug (500). Either way
+ * `extraHeaders` go out: a claim whose outcome is unknown sets its retry nonce on both.
+ */
 function failurePage(
   c: TapCtx,
   error: unknown,
   extraHeaders: Record<string, string> = {},
 ): Response {
-  if (!isTransientStoreFailure(error)) return page("error", lang(c));
+  if (!isTransientStoreFailure(error)) return page("error", lang(c), extraHeaders);
   return page("unavailable", lang(c), {
     "Retry-After": String(STORE_RETRY_AFTER_SECONDS),
     ...extraHeaders,

@@ -149,25 +149,27 @@ describe("KV failing to write the consumed mark", () => {
 });
 
 describe("a lost reply", () => {
-  /** The real shard, except that a batch's reply is lost after it committed. */
-  function losingReplies(db: D1Database): D1Database {
-    return new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            await target.batch(statements);
-            throw new Error("D1_ERROR: Network connection lost.");
-          };
-        }
-        const value = Reflect.get(target, property, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  }
+  /** The real shard, except that a batch's reply is lost after it committed, with `message`. */
+  const losingReplies =
+    (message = "D1_ERROR: Network connection lost.") =>
+    (db: D1Database): D1Database => {
+      return new Proxy(db, {
+        get(target, property, receiver) {
+          if (property === "batch") {
+            return async (statements: D1PreparedStatement[]) => {
+              await target.batch(statements);
+              throw new Error(message);
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    };
 
   it("never locks the customer out: the same browser's retry opens the survey, others are refused", async () => {
     const link = await issue();
-    const lost = await callWorker(tapRequest(link.id), wrapShards(losingReplies));
+    const lost = await callWorker(tapRequest(link.id), wrapShards(losingReplies()));
     expect(lost.status).toBe(503);
     const retryCookie = cookieFrom(lost);
     expect(retryCookie).toMatch(/^ie_retry=[A-Za-z0-9_-]{22}$/);
@@ -190,6 +192,19 @@ describe("a lost reply", () => {
     expect(cookies).toMatch(/(^|, )ie_retry=; Max-Age=0;/);
     // One open, counted once.
     expect(await clickOutcomes(link.id)).toEqual(["opened", "blocked", "blocked"]);
+  });
+
+  it("an unknown failure after the commit answers 500, and still lets this browser's retry in", async () => {
+    const link = await issue();
+    const lost = await callWorker(
+      tapRequest(link.id),
+      wrapShards(losingReplies("something nobody classified")),
+    );
+    expect(lost.status).toBe(500);
+    const retryCookie = cookieFrom(lost);
+    expect(retryCookie).toMatch(/^ie_retry=[A-Za-z0-9_-]{22}$/);
+    expect((await callWorker(tapRequest(link.id, { ip: "192.0.2.23" }))).status).toBe(410);
+    expect((await callWorker(tapRequest(link.id, { cookie: retryCookie }))).status).toBe(302);
   });
 
   it("a retry whose first attempt never reached the ledger claims as usual", async () => {
