@@ -46,16 +46,23 @@ export async function claimCookieHeader(
   return `${CLAIM_COOKIE}=${value}; Max-Age=${maxAge}; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;
 }
 
+/** The values of every cookie called `name` in a Cookie header (a browser may send several). */
+function cookieValues(cookieHeader: string | undefined, name: string): string[] {
+  if (!cookieHeader?.includes(name)) return [];
+  return cookieHeader.split(";").flatMap((part) => {
+    const [key, ...rest] = part.trim().split("=");
+    return key === name ? [rest.join("=")] : [];
+  });
+}
+
 /** True when the request carries a valid claim cookie for this id. */
 export async function hasClaimCookie(secret: string, id: string, cookieHeader: string | undefined) {
-  if (!cookieHeader?.includes(CLAIM_COOKIE)) return false;
+  const values = cookieValues(cookieHeader, CLAIM_COOKIE);
+  if (values.length === 0) return false;
   const expected = encoder.encode(await cookieValue(secret, id));
   let valid = false;
-  for (const part of cookieHeader.split(";")) {
-    const [name, ...rest] = part.trim().split("=");
-    if (name === CLAIM_COOKIE && timingSafeEqual(encoder.encode(rest.join("=")), expected))
-      valid = true;
-  }
+  // Every candidate is compared, in constant time each.
+  for (const value of values) if (timingSafeEqual(encoder.encode(value), expected)) valid = true;
   return valid;
 }
 
@@ -74,14 +81,8 @@ const RETRY_MAX_AGE_SECONDS = 86_400;
 export const newClaimNonce = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
 
 /** The nonce of an earlier attempt from this browser, if it carries one. */
-export function retryNonce(cookieHeader: string | undefined): string | null {
-  if (!cookieHeader?.includes(RETRY_COOKIE)) return null;
-  for (const part of cookieHeader.split(";")) {
-    const [name, value = ""] = part.trim().split("=");
-    if (name === RETRY_COOKIE && NONCE_PATTERN.test(value)) return value;
-  }
-  return null;
-}
+export const retryNonce = (cookieHeader: string | undefined): string | null =>
+  cookieValues(cookieHeader, RETRY_COOKIE).find((value) => NONCE_PATTERN.test(value)) ?? null;
 
 /** Keeps the nonce of a claim whose outcome is unknown, for this link's path only. */
 export const retryCookieHeader = (id: string, nonce: string): string =>

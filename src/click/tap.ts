@@ -241,10 +241,11 @@ async function tap(c: TapCtx): Promise<Response> {
   // A preview agent never claims, whatever the method (scanners submit the confirm page's form).
   if (c.req.method === "HEAD" || bot) return preview(c, store, id, tapCtx);
   const cookies = c.req.header("Cookie");
+  const earlierNonce = retryNonce(cookies);
   if (await hasClaimCookie(config.cookieSecret, id, cookies)) {
-    return reopen(c, store, id, tapCtx, retryNonce(cookies));
+    return reopen(c, store, id, tapCtx, earlierNonce);
   }
-  return claimOrRefuse(c, store, id, tapCtx, retryNonce(cookies));
+  return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
 }
 
 /** A link-preview bot or a HEAD request: a neutral page, counted, never a claim. */

@@ -66,6 +66,25 @@ export interface InviteCounts {
   completed: number;
 }
 
+/** No invites at all. */
+export const ZERO_COUNTS: Readonly<InviteCounts> = {
+  issued: 0,
+  opened: 0,
+  reopened: 0,
+  previews: 0,
+  blocked: 0,
+  expired: 0,
+  revoked: 0,
+  completed: 0,
+};
+
+/** Adds every count of `from` to `into`. */
+export function addCounts(into: InviteCounts, from: InviteCounts): void {
+  for (const field of Object.keys(ZERO_COUNTS) as (keyof InviteCounts)[]) {
+    into[field] += from[field];
+  }
+}
+
 export interface CountsRow extends InviteCounts {
   key: GroupKey;
 }

@@ -4,33 +4,28 @@
  * derived from them, in the ledger and in KV, while every count stays (src/store/privacy.ts).
  * Bounded per request; what a request leaves (or a failure interrupts) the same request finishes.
  */
-import { getConfig } from "../config";
+import type { Config } from "../config";
 import type { Env } from "../env";
-import { type ErasureOutcome, eraseCustomerData } from "../store/privacy";
+import { type EraseLimits, type ErasureOutcome, eraseCustomerData } from "../store/privacy";
 import { getStore } from "../store/store";
 import { base64url } from "../tokens/ids";
 import { erasureSubject } from "./subject";
 
-export interface ErasureOptions {
-  /** Invites per batch (one shard read, KV deletes, one shard transaction). */
-  batchSize?: number;
-  /** Invites per request (about: see `EraseLimits`); the next request continues. */
-  maxInvites?: number;
-  now?: number;
-}
+/** Invites per batch (one shard read, KV deletes, one shard transaction), and per request. */
+const LIMITS: EraseLimits = { batchSize: 100, maxInvites: 400 };
 
 const newErasureId = () => `era_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 
 export async function eraseCustomer(
   env: Env,
+  config: Config,
   customerId: string,
   apiKeyId: string,
-  { batchSize = 100, maxInvites = 400, now = Date.now() }: ErasureOptions = {},
 ): Promise<ErasureOutcome> {
-  const subject = await erasureSubject(getConfig(env).cookieSecret, customerId);
+  const subject = await erasureSubject(config.cookieSecret, customerId);
   return eraseCustomerData(
     getStore(env),
-    { customerId, subject, apiKeyId, newId: newErasureId(), now },
-    { batchSize, maxInvites },
+    { customerId, subject, apiKeyId, newId: newErasureId(), now: Date.now() },
+    LIMITS,
   );
 }

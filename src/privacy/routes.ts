@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireScope } from "../http/auth";
 import { ApiError, invalidRequest } from "../http/errors";
+import { STORE_RETRY_AFTER_SECONDS } from "../http/failures";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { describeError, log } from "../http/log";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
@@ -141,7 +142,7 @@ export const privacyRoutes = createRouter()
     const apiKeyId = c.get("apiKey").id;
     let outcome: Awaited<ReturnType<typeof eraseCustomer>>;
     try {
-      outcome = await eraseCustomer(c.env, customerId, apiKeyId);
+      outcome = await eraseCustomer(c.env, c.get("config"), customerId, apiKeyId);
     } catch (error) {
       log("privacy_erasure_failed", {
         requestId: c.get("requestId"),
@@ -153,7 +154,7 @@ export const privacyRoutes = createRouter()
         "unavailable",
         "The erasure was interrupted; send the same request again to finish it.",
         undefined,
-        { "Retry-After": "5" },
+        { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) },
       );
     }
     const body = erasureResultBody(c.get("config"), outcome);

@@ -13,18 +13,19 @@
 export const middle = (n: number): number[] => (n % 2 === 1 ? [(n + 1) / 2] : [n / 2, n / 2 + 1]);
 
 /**
- * The bin holding the `position`-th value (1-based) of a histogram whose bins are in order, and
- * that value's 1-based rank in the bin; undefined when the histogram holds fewer values.
+ * The bin holding the `position`-th value (1-based) of a histogram whose bins are in order, that
+ * value's 1-based rank in the bin and the bin's count; undefined when the histogram holds fewer
+ * values.
  *
- * @example binAt([[10, 2], [11, 3]], 4) // { bin: 11, rank: 2 }
+ * @example binAt([[10, 2], [11, 3]], 4) // { bin: 11, rank: 2, count: 3 }
  */
 export function binAt(
   bins: readonly (readonly [number, number])[],
   position: number,
-): { bin: number; rank: number } | undefined {
+): { bin: number; rank: number; count: number } | undefined {
   let below = 0;
   for (const [bin, count] of bins) {
-    if (position <= below + count) return { bin, rank: position - below };
+    if (position <= below + count) return { bin, rank: position - below, count };
     below += count;
   }
   return undefined;
@@ -106,6 +107,5 @@ export function narrowTo(
 ): Narrowing {
   const at = binAt(bins, rank);
   if (at === undefined) throw new Error("a median's rank is beyond its bins");
-  const count = bins.find(([bin]) => bin === at.bin)?.[1] ?? 0;
-  return { lo: at.bin, hi: at.bin + Math.max(step, 1) - 1, rank: at.rank, count };
+  return { lo: at.bin, hi: at.bin + Math.max(step, 1) - 1, rank: at.rank, count: at.count };
 }

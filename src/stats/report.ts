@@ -4,13 +4,12 @@
  * numbers only, never a customer id or embedded data.
  */
 import { invalidRequest } from "../http/errors";
-import { dayNumber, type InviteCounts } from "../ledger/stats";
+import { addCounts, dayNumber, type InviteCounts, MS_PER_DAY, ZERO_COUNTS } from "../ledger/stats";
 import { iso } from "../links/link-status";
 import { type GroupStats, readInviteStats } from "../store/stats";
 import type { Store } from "../store/store";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
 
-const MS_PER_DAY = 86_400_000;
 /** Longest range one answer covers (a leap year), so one query stays bounded. */
 const MAX_RANGE_DAYS = 366;
 /** Days in the default range: `to` defaults to today (UTC), `from` to 29 days before `to`. */
@@ -72,22 +71,9 @@ function withRates(counts: InviteCounts, medianMs: number | null): StatsTotals {
   };
 }
 
-const ZERO: InviteCounts = {
-  issued: 0,
-  opened: 0,
-  reopened: 0,
-  previews: 0,
-  blocked: 0,
-  expired: 0,
-  revoked: 0,
-  completed: 0,
-};
-
 function sum(groups: InviteCounts[]): InviteCounts {
-  const total = { ...ZERO };
-  for (const group of groups) {
-    for (const field of Object.keys(total) as (keyof InviteCounts)[]) total[field] += group[field];
-  }
+  const total = { ...ZERO_COUNTS };
+  for (const group of groups) addCounts(total, group);
   return total;
 }
 
@@ -102,7 +88,7 @@ function everyDay(range: DayRange, groups: GroupStats[]): GroupStats[] {
   const byDay = new Map(groups.map((g) => [Number(g.key), g]));
   const days: GroupStats[] = [];
   for (let day = dayNumber(range.startMs); day < dayNumber(range.endMs); day++) {
-    days.push(byDay.get(day) ?? { key: day, ...ZERO, medianMsToOpen: null });
+    days.push(byDay.get(day) ?? { key: day, ...ZERO_COUNTS, medianMsToOpen: null });
   }
   return days;
 }

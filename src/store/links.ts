@@ -17,7 +17,7 @@ import {
   revokeInvite as revokeInLedger,
 } from "../ledger/invites";
 import { inviteIdShard } from "../tokens/ids";
-import { groupByShard, type Store, shardOf } from "./store";
+import { mapOnShards, type Store, shardOf } from "./store";
 
 /**
  * Inserts invites, each into the shard its id names, one round trip per shard (in parallel).
@@ -25,21 +25,16 @@ import { groupByShard, type Store, shardOf } from "./store";
  * shard is left untouched so the caller can compare request hashes.
  */
 export async function insertInvites(store: Store, invites: NewInvite[]): Promise<boolean[]> {
-  const inserted: boolean[] = invites.map(() => false);
-  await Promise.all(
-    [...groupByShard(invites, (invite) => inviteIdShard(invite.id))].map(async ([shard, group]) => {
-      const db = store.shards[shard];
-      if (!db) throw new Error(`invite ids name shard ${shard}, which is not configured`);
-      const results = await insertInLedger(
-        db,
-        group.map((g) => g.item),
-      );
-      group.forEach((g, i) => {
-        inserted[g.index] = results[i] === true;
-      });
-    }),
+  const inserted = await mapOnShards(
+    store,
+    invites,
+    (invite) => inviteIdShard(invite.id),
+    insertInLedger,
+    (shard) => {
+      throw new Error(`invite ids name shard ${shard}, which is not configured`);
+    },
   );
-  return inserted;
+  return inserted.map((result) => result === true);
 }
 
 export interface TransactionKey {
@@ -53,21 +48,14 @@ export async function findInvitesByTransaction(
   store: Store,
   keys: TransactionKey[],
 ): Promise<(InviteRow | null)[]> {
-  const rows: (InviteRow | null)[] = keys.map(() => null);
-  await Promise.all(
-    [...groupByShard(keys, (key) => key.shard)].map(async ([shard, group]) => {
-      const db = store.shards[shard];
-      if (!db) return;
-      const found = await findInLedger(
-        db,
-        group.map((g) => g.item),
-      );
-      group.forEach((g, i) => {
-        rows[g.index] = found[i] ?? null;
-      });
-    }),
+  const rows = await mapOnShards(
+    store,
+    keys,
+    (key) => key.shard,
+    findInLedger,
+    () => null,
   );
-  return rows;
+  return rows.map((row) => row ?? null);
 }
 
 /** An invite's ledger row; null when unknown (or its id names no shard). */

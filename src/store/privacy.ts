@@ -27,16 +27,13 @@ import {
   recordErasedInvites,
 } from "../ledger/privacy/erasures";
 import { forgetLinks } from "./links";
-import { controlDb, onEveryShard, type Store } from "./store";
+import { byIssuedThenId, controlDb, onEveryShard, type Store } from "./store";
 
 export interface CustomerInvitesPage {
   invites: CustomerInviteRow[];
   /** True when more invites follow the last one of this page. */
   more: boolean;
 }
-
-const byPosition = (a: CustomerInviteRow, b: CustomerInviteRow) =>
-  a.issued_at - b.issued_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * A page of a customer's invites over every shard, by issue time then id. Each shard gives its
@@ -51,7 +48,7 @@ export async function findCustomerInvitesPage(
   const pages = await onEveryShard(store, (db) =>
     findCustomerInvites(db, customerId, after, limit + 1),
   );
-  const merged = pages.flat().sort(byPosition);
+  const merged = pages.flat().sort(byIssuedThenId);
   return { invites: merged.slice(0, limit), more: merged.length > limit };
 }
 

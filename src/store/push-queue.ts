@@ -31,10 +31,7 @@ import {
   settleImportedInvites,
 } from "../ledger/reconcile/push";
 import { inviteIdShard } from "../tokens/ids";
-import { controlDb, onEveryShard, onShardsHolding, type Store } from "./store";
-
-const byAge = (a: PushCandidate, b: PushCandidate) =>
-  a.issued_at - b.issued_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+import { byIssuedThenId, controlDb, onEveryShard, onShardsHolding, type Store } from "./store";
 
 /** The oldest queued invites over all shards (each shard's oldest `limit`, merged). */
 export async function nextPushCandidates(
@@ -43,7 +40,7 @@ export async function nextPushCandidates(
   maxAttempts: number,
 ): Promise<PushCandidate[]> {
   const perShard = await onEveryShard(store, (db) => selectPushCandidates(db, limit, maxAttempts));
-  return perShard.flat().sort(byAge).slice(0, limit);
+  return perShard.flat().sort(byIssuedThenId).slice(0, limit);
 }
 
 /**

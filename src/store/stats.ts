@@ -8,6 +8,7 @@
  * (live: not opened, not revoked, not yet expired; not returned, it is the remainder).
  */
 import {
+  addCounts,
   type CountsRow,
   FIRST_TWO_DIGITS,
   type GroupKey,
@@ -39,7 +40,7 @@ export interface GroupStats extends InviteCounts {
 }
 
 export interface InviteStats {
-  /** One entry per group that has invites, ordered by key. */
+  /** One entry per group that has invites, in no particular order. */
   groups: GroupStats[];
   /** Median time to open over every opened invite matched (not a median of medians). */
   totalMedianMsToOpen: number | null;
@@ -51,36 +52,15 @@ interface Target extends Narrowing {
   key: GroupKey;
 }
 
-const COUNT_FIELDS = [
-  "issued",
-  "opened",
-  "reopened",
-  "previews",
-  "blocked",
-  "expired",
-  "revoked",
-  "completed",
-] as const satisfies readonly (keyof InviteCounts)[];
-
-/** Null first, then ascending (SQL's ORDER BY key). */
-function compareKeys(a: GroupKey, b: GroupKey): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  return a < b ? -1 : 1;
-}
-
+/** Adds up the shards' rows of each group. */
 function mergeCounts(rows: CountsRow[]): CountsRow[] {
   const merged = new Map<GroupKey, CountsRow>();
   for (const row of rows) {
     const into = merged.get(row.key);
-    if (!into) {
-      merged.set(row.key, { ...row });
-      continue;
-    }
-    for (const field of COUNT_FIELDS) into[field] += row[field];
+    if (into) addCounts(into, row);
+    else merged.set(row.key, { ...row });
   }
-  return [...merged.values()].sort((a, b) => compareKeys(a.key, b.key));
+  return [...merged.values()];
 }
 
 /**
@@ -109,8 +89,7 @@ export async function readInviteStats(
     const at = binAt(bins, p.rank);
     if (at === undefined) throw new Error("a median's rank is beyond its digit count's histogram");
     const [lo, hi] = bucketRange(p.digits, at.bin);
-    const count = bins.find(([bin]) => bin === at.bin)?.[1] ?? 0;
-    return { total: p.total, key: p.key, lo, hi, rank: at.rank, count };
+    return { total: p.total, key: p.key, lo, hi, rank: at.rank, count: at.count };
   });
   await narrowDown(store, filter, groupBy, targets);
   const median = (total: boolean, key: GroupKey): number | null => {

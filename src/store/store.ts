@@ -47,7 +47,7 @@ export const shardOf = (store: Store, id: string): D1Database | undefined =>
  * Items grouped by shard, each with its index in `items`, so per-shard results can be put back
  * in input order.
  */
-export function groupByShard<T>(
+function groupByShard<T>(
   items: readonly T[],
   shardOfItem: (item: T) => number,
 ): Map<number, { index: number; item: T }[]> {
@@ -84,6 +84,42 @@ export function onShardsHolding<T, R>(
   }
   return Promise.all(jobs);
 }
+
+/**
+ * Runs `work` in parallel on each shard holding some of `items` (one call per shard, with its
+ * items in input order) and puts the per-item results back in input order. Items naming a shard
+ * that does not exist get `missing(shard)`, which may throw.
+ */
+export async function mapOnShards<T, R>(
+  store: Store,
+  items: readonly T[],
+  shardOfItem: (item: T) => number,
+  work: (db: D1Database, items: T[]) => Promise<readonly R[]>,
+  missing: (shard: number) => R,
+): Promise<(R | undefined)[]> {
+  const results: (R | undefined)[] = items.map(() => undefined);
+  await Promise.all(
+    [...groupByShard(items, shardOfItem)].map(async ([shard, group]) => {
+      const db = store.shards[shard];
+      const found = db
+        ? await work(
+            db,
+            group.map((g) => g.item),
+          )
+        : group.map(() => missing(shard));
+      group.forEach((g, i) => {
+        results[g.index] = found[i];
+      });
+    }),
+  );
+  return results;
+}
+
+/** Oldest first by issue time, then by id: the order shards' answers are merged in. */
+export const byIssuedThenId = (
+  a: { issued_at: number; id: string },
+  b: { issued_at: number; id: string },
+): number => a.issued_at - b.issued_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Runs `read` on every shard in parallel; results in shard order. */
 export function onEveryShard<T>(

@@ -14,7 +14,7 @@ import { type Store, shardOf } from "./store";
 
 /** How long a flush waits for more taps: small next to a tap's own latency. */
 const FLUSH_DELAY_MS = 10;
-/** A window holding this many records is flushed at once by the next tap. */
+/** A window holding this many records takes no more: the next tap opens a new one. */
 const MAX_RECORDS = 200;
 
 interface Window {

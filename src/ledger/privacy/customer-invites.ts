@@ -58,10 +58,12 @@ export async function findCustomerInvites(
 export interface ErasedInvite {
   id: string;
   survey: string;
-  expires_at: number;
   response_id: string | null;
   pushed: 0 | 1;
 }
+
+/** The columns of an `ErasedInvite`. */
+const ERASED_INVITE = `id, survey, response_id, ${PUSHED} AS pushed`;
 
 /** Up to `limit` invites of a customer whose personal data is still there. */
 export async function findInvitesToErase(
@@ -71,7 +73,7 @@ export async function findInvitesToErase(
 ): Promise<ErasedInvite[]> {
   const { results } = await db
     .prepare(
-      `SELECT id, survey, expires_at, response_id, ${PUSHED} AS pushed FROM invites
+      `SELECT ${ERASED_INVITE} FROM invites
        WHERE customer_ref = ?1 ORDER BY issued_at, id LIMIT ?2`,
     )
     .bind(customerId, limit)
@@ -97,7 +99,7 @@ export async function eraseInvites(
   const [erased] = await db.batch<ErasedInvite>([
     db
       .prepare(
-        `SELECT id, survey, expires_at, response_id, ${PUSHED} AS pushed FROM invites
+        `SELECT ${ERASED_INVITE} FROM invites
          WHERE id IN (SELECT value FROM json_each(?1)) AND erased_at IS NULL`,
       )
       .bind(list),

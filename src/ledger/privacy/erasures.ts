@@ -21,13 +21,14 @@ export interface ErasureRow {
   pushed: number;
 }
 
+/** The invites a running erasure has recorded, and those of them pushed to Qualtrics. */
+const RECORDED = "(SELECT COUNT(*) FROM json_each(invites))";
+const RECORDED_PUSHED = "(SELECT COUNT(*) FROM json_each(invites) WHERE value ->> '$.pushed')";
+
 /** A running erasure counts the invites recorded so far. */
 const ROW_COLUMNS = `id, api_key_id, status, requested_at, updated_at, finished_at, attempts,
-  CASE status WHEN 'running' THEN (SELECT COUNT(*) FROM json_each(invites)) ELSE erased END
-    AS erased,
-  CASE status WHEN 'running'
-    THEN (SELECT COUNT(*) FROM json_each(invites) WHERE value ->> '$.pushed') ELSE pushed END
-    AS pushed`;
+  CASE status WHEN 'running' THEN ${RECORDED} ELSE erased END AS erased,
+  CASE status WHEN 'running' THEN ${RECORDED_PUSHED} ELSE pushed END AS pushed`;
 
 /** What an erasure keeps of an invite while it runs (its `invites` object, by invite id). */
 export interface RecordedInvite {
@@ -102,8 +103,7 @@ export async function finishErasure(
     db
       .prepare(
         `UPDATE privacy_erasures SET status = 'done', finished_at = ?2, updated_at = ?2,
-           erased = (SELECT COUNT(*) FROM json_each(invites)),
-           pushed = (SELECT COUNT(*) FROM json_each(invites) WHERE value ->> '$.pushed'),
+           erased = ${RECORDED}, pushed = ${RECORDED_PUSHED},
            subject = NULL, invites = NULL
          WHERE id = ?1 AND status = 'running'`,
       )
