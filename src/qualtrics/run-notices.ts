@@ -6,17 +6,20 @@
 import { z } from "zod";
 
 export const NOTICE_CODES = ["sig_missing", "field_missing"] as const;
-export type NoticeCode = (typeof NOTICE_CODES)[number];
 
-export interface RunNotice {
-  /** The survey's key in SURVEYS. */
-  survey: string;
-  code: NoticeCode;
-  /** Responses of this run the notice is about. */
-  responses: number;
-  /** field_missing: the embedded-data fields those responses lack, sorted. */
-  fields?: string[];
-}
+const storedNotices = z.array(
+  z.object({
+    /** The survey's key in SURVEYS. */
+    survey: z.string(),
+    code: z.enum(NOTICE_CODES),
+    /** Responses of this run the notice is about. */
+    responses: z.number().int(),
+    /** field_missing: the embedded-data fields those responses lack, sorted. */
+    fields: z.array(z.string()).optional(),
+  }),
+);
+
+export type RunNotice = z.infer<typeof storedNotices>[number];
 
 /** What the notice means and what to do, for the survey's owner. */
 export function noticeMessage(notice: RunNotice): string {
@@ -45,15 +48,6 @@ export function noticeMessage(notice: RunNotice): string {
 export function serialiseNotices(notices: readonly RunNotice[]): string | null {
   return notices.length === 0 ? null : JSON.stringify(notices);
 }
-
-const storedNotices = z.array(
-  z.object({
-    survey: z.string(),
-    code: z.enum(NOTICE_CODES),
-    responses: z.number().int(),
-    fields: z.array(z.string()).optional(),
-  }),
-);
 
 /** Notices from their stored form; an unreadable value reads as none rather than as something wrong. */
 export function parseNotices(stored: string | null): RunNotice[] {

@@ -7,7 +7,7 @@ import { ConfigError } from "../config";
 import type { Env } from "../env";
 import { QUALTRICS_OAUTH_SCOPES, type QualtricsOAuthOptions } from "./client/oauth";
 
-export type QualtricsAuth = { apiToken: string } | { oauth: QualtricsOAuthOptions };
+type QualtricsAuth = { apiToken: string } | { oauth: QualtricsOAuthOptions };
 
 export interface QualtricsSettings {
   /** e.g. `https://iad1.qualtrics.com/API/v3` (no trailing slash). */
@@ -21,7 +21,7 @@ export interface QualtricsSettings {
   pollIntervalMs: number;
 }
 
-export type QualtricsSetup =
+type QualtricsSetup =
   | { configured: true; settings: QualtricsSettings }
   | { configured: false; reason: string };
 

@@ -14,7 +14,7 @@
 import type { Config, Survey } from "../config";
 import { verifyLinkValues } from "../tokens/link-signature";
 
-export interface ResponseCheck {
+interface ResponseCheck {
   tampered: boolean;
   /** The response carries no `sig` although its survey's links had one. */
   sigMissing: boolean;

@@ -43,9 +43,8 @@ export function toQualtricsDate(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-export function batchBody(creationDate: Date | string) {
-  const date = typeof creationDate === "string" ? creationDate : toQualtricsDate(creationDate);
-  return { transactionIds: [], creationDate: date };
+export function batchBody(creationDate: Date) {
+  return { transactionIds: [], creationDate: toQualtricsDate(creationDate) };
 }
 
 export function importBody(input: TransactionImportInput) {

@@ -4,7 +4,7 @@
  * effect although no success came back (`ambiguous`).
  */
 
-export interface QualtricsErrorInit {
+interface QualtricsErrorInit {
   status: number;
   errorCode: string;
   message: string;

@@ -30,53 +30,23 @@ const STRUCTURAL_KEYS = new Set([
   "displayedFields",
   "displayedValues",
 ]);
-/** Fields Qualtrics itself puts in `values`; anything else there is an answer or embedded data. */
-const BUILTIN_VALUE_KEYS = new Set([
-  "startDate",
-  "endDate",
-  "status",
-  "ipAddress",
-  "progress",
-  "duration",
-  "finished",
-  "recordedDate",
-  "_recordedDate",
-  "locationLatitude",
-  "locationLongitude",
-  "distributionChannel",
-  "userLanguage",
-  "recipientLastName",
-  "recipientFirstName",
-  "recipientEmail",
-  "externalDataReference",
-]);
-
 function toEmbeddedString(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return undefined;
 }
 
-/**
- * Merge embedded data from inside `values` and from beside it. With `embeddedDataIds` only those
- * keys are read; without, every key beside `values` plus non-builtin, non-question keys inside it.
- */
+/** Merge embedded data from inside `values` and from beside it; only `embeddedDataIds` are read. */
 export function exportedResponse(
   raw: z.infer<typeof exportFileSchema>["responses"][number],
-  embeddedDataIds: readonly string[] | undefined,
+  embeddedDataIds: readonly string[],
 ): ExportedResponse {
   const beside: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw))
     if (!STRUCTURAL_KEYS.has(key)) beside[key] = value;
   const values: Record<string, unknown> = { ...beside, ...raw.values };
-  const candidates = embeddedDataIds
-    ? embeddedDataIds
-    : [
-        ...Object.keys(beside),
-        ...Object.keys(raw.values).filter((k) => !BUILTIN_VALUE_KEYS.has(k) && !/^QID\d/.test(k)),
-      ];
   const embeddedData: Record<string, string> = {};
-  for (const key of candidates) {
+  for (const key of embeddedDataIds) {
     const text = toEmbeddedString(values[key]);
     if (text !== undefined) embeddedData[key] = text;
   }

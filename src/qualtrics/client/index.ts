@@ -32,9 +32,8 @@ import {
 } from "./replies";
 import { createTransport, type QualtricsClientOptions } from "./transport";
 
-export interface TransactionImportStarted {
+interface TransactionImportStarted {
   importId: string;
-  trackingUrl: string | undefined;
   /** Indexes into the contacts sent that Qualtrics refused. */
   unprocessed: number[];
 }
@@ -42,21 +41,13 @@ export interface TransactionImportStarted {
 export interface QualtricsClient {
   /** Requests sent so far (retries and OAuth token requests included). */
   readonly calls: number;
-  createTransactionBatch(
-    directoryId: string,
-    creationDate: Date | string,
-  ): Promise<{ batchId: string }>;
+  createTransactionBatch(directoryId: string, creationDate: Date): Promise<{ batchId: string }>;
   importTransactionContacts(
     directoryId: string,
     mailingListId: string,
     input: TransactionImportInput,
   ): Promise<TransactionImportStarted>;
   getTransactionImport(
-    directoryId: string,
-    mailingListId: string,
-    importId: string,
-  ): Promise<TransactionImportProgress>;
-  getTransactionImportSummary(
     directoryId: string,
     mailingListId: string,
     importId: string,
@@ -69,7 +60,7 @@ export interface QualtricsClient {
   getResponseExportFile(
     surveyId: string,
     fileId: string,
-    options?: { embeddedDataIds?: string[] },
+    options: { embeddedDataIds: string[] },
   ): Promise<ExportedResponse[]>;
   startUpdateResponses(
     surveyId: string,
@@ -122,7 +113,6 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       });
       return {
         importId: result.id,
-        trackingUrl: result.tracking?.url,
         unprocessed: result.contacts?.unprocessed ?? [],
       };
     },
@@ -131,15 +121,6 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       const { result } = await request({
         method: "GET",
         path: `${importsPath(directoryId, mailingListId)}/${seg(importId)}`,
-        schema: importProgressSchema,
-      });
-      return importProgress(result);
-    },
-
-    async getTransactionImportSummary(directoryId, mailingListId, importId) {
-      const { result } = await request({
-        method: "GET",
-        path: `${importsPath(directoryId, mailingListId)}/${seg(importId)}/summary`,
         schema: importProgressSchema,
       });
       return importProgress(result);
@@ -168,7 +149,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       };
     },
 
-    async getResponseExportFile(surveyId, fileId, fileOptions = {}) {
+    async getResponseExportFile(surveyId, fileId, fileOptions) {
       const file = await request({
         method: "GET",
         path: `/surveys/${seg(surveyId)}/export-responses/${seg(fileId)}/file`,

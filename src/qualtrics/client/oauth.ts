@@ -3,6 +3,7 @@
  * and secret, form body) and a cache that refreshes the access token before it expires, so no
  * request carries a dying token, and shares one token request among concurrent callers.
  */
+import { base64 } from "../../tokens/ids";
 
 /** Scopes invite-edge needs when it authenticates with OAuth. */
 export const QUALTRICS_OAUTH_SCOPES =
@@ -21,7 +22,8 @@ export function tokenRequestInit(oauth: QualtricsOAuthOptions): RequestInit {
   return {
     method: "POST",
     headers: {
-      Authorization: `Basic ${base64Utf8(`${oauth.clientId}:${oauth.clientSecret}`)}`,
+      // UTF-8 first (btoa only takes Latin-1), so any client id or secret survives.
+      Authorization: `Basic ${base64(new TextEncoder().encode(`${oauth.clientId}:${oauth.clientSecret}`))}`,
       "Content-Type": "application/x-www-form-urlencoded",
       Accept: "application/json",
     },
@@ -29,7 +31,7 @@ export function tokenRequestInit(oauth: QualtricsOAuthOptions): RequestInit {
   };
 }
 
-export interface AccessTokens {
+interface AccessTokens {
   /** A token valid for a while yet: the cached one, or a new one. */
   get(): Promise<string>;
   /** Drop the cached token (Qualtrics refused it) so the next `get` fetches another. */
@@ -64,11 +66,4 @@ export function createAccessTokens(
       token = undefined;
     },
   };
-}
-
-/** btoa only takes Latin-1; encode UTF-8 first so any client id or secret survives. */
-function base64Utf8(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

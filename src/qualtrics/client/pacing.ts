@@ -8,7 +8,7 @@ import { QualtricsBudgetError } from "./errors";
 
 const PACING_WINDOW_MS = 60_000;
 
-export interface Pacer {
+interface Pacer {
   /** Slots taken so far: requests sent. */
   readonly calls: number;
   takeSlot(): Promise<void>;

@@ -41,7 +41,6 @@ export const batchSchema = envelope(z.object({ id: z.string().min(1) }));
 export const importStartSchema = envelope(
   z.object({
     id: z.string().min(1),
-    tracking: z.object({ url: z.string() }).optional(),
     status: z.string().default("inProgress"),
     contacts: z
       .object({ unprocessed: z.array(z.number().int().nonnegative()).default([]) })
@@ -59,17 +58,10 @@ export const importProgressSchema = envelope(
       })
       .optional(),
     transactions: z.object({ count: z.object({ created: count }).partial().optional() }).optional(),
-    invalidEmails: z.array(z.string()).optional(),
   }),
 );
 
-export const exportStartSchema = envelope(
-  z.object({
-    progressId: z.string().min(1),
-    percentComplete: z.number().default(0),
-    status: z.string().default("inProgress"),
-  }),
-);
+export const exportStartSchema = envelope(z.object({ progressId: z.string().min(1) }));
 
 export const exportProgressSchema = envelope(
   z.object({
@@ -92,8 +84,6 @@ export interface TransactionImportProgress {
   complete: boolean;
   contacts: { added: number; updated: number; failed: number };
   transactionsCreated: number;
-  /** Only the summary endpoint reports these. */
-  invalidEmails: string[];
 }
 
 export function importProgress(
@@ -108,7 +98,6 @@ export function importProgress(
       failed: result.contacts?.count?.failed ?? 0,
     },
     transactionsCreated: result.transactions?.count?.created ?? 0,
-    invalidEmails: result.invalidEmails ?? [],
   };
 }
 

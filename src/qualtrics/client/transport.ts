@@ -44,7 +44,7 @@ export interface QualtricsClientOptions {
   now?: () => number;
 }
 
-export interface RequestSpec<S extends z.ZodType> {
+interface RequestSpec<S extends z.ZodType> {
   method: "GET" | "POST" | "PUT";
   /** Below `baseUrl`, segments already encoded. */
   path: string;
@@ -54,7 +54,7 @@ export interface RequestSpec<S extends z.ZodType> {
   idempotent?: boolean;
 }
 
-export interface Transport {
+interface Transport {
   /** Requests sent so far (retries and OAuth token requests included). */
   readonly calls: number;
   request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>>;
