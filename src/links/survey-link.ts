@@ -51,7 +51,7 @@ export function inviteValues(id: string, source: LinkValueSource): Record<string
  * characters is percent-encoded as UTF-8, so a space is `%20` (never `+`, which URLSearchParams
  * writes and only form decoders read as a space) and `!'()*` are encoded too.
  */
-export function encodeQueryComponent(value: string): string {
+function encodeQueryComponent(value: string): string {
   return encodeURIComponent(value).replace(
     /[!'()*]/g,
     (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
@@ -70,7 +70,7 @@ const encoder = new TextEncoder();
  * (anyone can decode it), only unreadable at a glance; `sig` inside keeps it verifiable.
  * @example encodedEmbeddedData({ venue: "Arena" }) // "eyJ2ZW51ZSI6IkFyZW5hIn0="
  */
-export function encodedEmbeddedData(values: Record<string, string>): string {
+function encodedEmbeddedData(values: Record<string, string>): string {
   return base64(encoder.encode(JSON.stringify(values)));
 }
 
