@@ -9,9 +9,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { shardBinding } from "../src/config";
 import { reserveInvites } from "../src/ledger/reconcile/push";
-import { inviteIdShard } from "../src/tokens/ids";
 import {
   ADMIN_KEY,
   ANALYST_KEY,
@@ -37,10 +35,9 @@ import {
 } from "./helpers/privacy";
 import {
   addResponses,
-  callWorker,
   type Fake,
   fakeState,
-  qualtricsEnv,
+  reconcileNow,
   startFake,
   stopFakes,
 } from "./helpers/reconcile";
@@ -104,12 +101,6 @@ async function tokenToKv(id: string) {
   if (!row?.token) throw new Error(`no token on ${id}`);
   await db.prepare("UPDATE invites SET token = NULL WHERE id = ?").bind(id).run();
   await env.LINKS.put(id, row.token, { expiration: Math.ceil(row.expires_at / 1000) });
-}
-
-async function reconcileNow(fake: Fake) {
-  const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile", { method: "POST" });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { status: string; pushed: number; completions: number };
 }
 
 async function statsEverywhere() {
@@ -352,8 +343,7 @@ describe("a customer across surveys, modes and states, erased", () => {
     // reconcile selects candidates, then reserves them: an erasure in between must win.
     const link = await issueFor(CUSTOMER, "race");
     expect((await erase(CUSTOMER)).status).toBe(200);
-    const db = env[shardBinding(inviteIdShard(link.id))] as D1Database;
-    expect(await reserveInvites(db, "imp_race", [link.id])).toEqual([]);
+    expect(await reserveInvites(ledgerOf(link.id), "imp_race", [link.id])).toEqual([]);
   });
 
   it("the audit trail lists each erasure without the customer id or anything matchable", async () => {

@@ -7,19 +7,16 @@
  */
 import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { z } from "zod";
-import type { RunSchema } from "../src/qualtrics/schema";
 import { readEed, withEed } from "./fixtures/eed";
 import { TRICKY_VALUES } from "./fixtures/link-values";
 import { issue, ORIGIN, tap } from "./helpers/api";
 import {
   addResponses,
-  callWorker,
   declareEmbeddedData,
   type Fake,
   fakeState,
   inviteRows,
-  qualtricsEnv,
+  reconcileNow,
   resetLedger,
   startFake,
   stopFakes,
@@ -28,16 +25,8 @@ import {
 beforeEach(resetLedger);
 afterEach(stopFakes);
 
-type RunBody = z.infer<typeof RunSchema>;
-
 const FIELDS = ["venue", "event", "seat"];
 const INVITE_FIELDS = ["customer_id", "transaction_id", "trigger", "inv", "sig"];
-
-async function reconcileNow(fake: Fake): Promise<RunBody> {
-  const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile", { method: "POST" });
-  expect(res.status).toBe(200);
-  return res.json();
-}
 
 /** The survey URL a first tap lands on. */
 async function landingUrl(id: string): Promise<string> {

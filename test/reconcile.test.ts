@@ -11,19 +11,18 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { z } from "zod";
 import worker from "../src/index";
 import { runReconcile } from "../src/qualtrics/reconcile";
-import type { RunSchema } from "../src/qualtrics/schema";
 import { ADMIN_KEY, api, ISSUER_KEY, issue, ORIGIN, tap } from "./helpers/api";
 import {
   addResponses,
   callWorker,
-  type Fake,
   fakeState,
   fast,
   inviteRows,
   qualtricsEnv,
+  type RunBody,
+  reconcileNow,
   resetLedger,
   startFake,
   stopFakes,
@@ -31,9 +30,6 @@ import {
 
 beforeEach(resetLedger);
 afterEach(stopFakes);
-
-/** A run record as the API returns it. */
-type RunBody = z.infer<typeof RunSchema>;
 
 /** The values a query-mode tap put on the survey URL, as Qualtrics would record them. */
 async function tapValues(id: string, init: RequestInit = {}): Promise<Record<string, string>> {
@@ -47,12 +43,6 @@ async function webserviceValues(id: string): Promise<Record<string, string>> {
   const res = await SELF.fetch(`${ORIGIN}/v1/invites/${id}/data`, {
     headers: { "X-Webservice-Secret": "dev-webservice-secret" },
   });
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-async function reconcileNow(fake: Fake): Promise<RunBody> {
-  const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile", { method: "POST" });
   expect(res.status).toBe(200);
   return res.json();
 }

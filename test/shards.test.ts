@@ -4,9 +4,8 @@
  * shard count keeps earlier transactions idempotent, and one shard's overload is a 503 that
  * consumes nothing while the other shards serve.
  */
-import { applyD1Migrations, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { shardBinding } from "../src/config";
 import { jumpHash, placeTransaction } from "../src/store/placement";
 import { inviteIdShard, shardPrefix } from "../src/tokens/ids";
 import {
@@ -14,27 +13,23 @@ import {
   fetchWorker,
   type IssuedLink,
   linkRequest,
-  PHONE_UA,
   randomIp,
   uniqueTxn,
 } from "./helpers/api";
-import { allShards, fromEveryShard, ledgerOf, SHARDS, wrapShards } from "./helpers/ledger";
+import {
+  allShards,
+  fromEveryShard,
+  ledgerOf,
+  migrateShards,
+  SHARDS,
+  wrapShards,
+} from "./helpers/ledger";
+import { tapRequest } from "./security/helpers";
 
 /** Shards the tests below may use beyond this project's count (all declared in wrangler.toml). */
 const MAX_TEST_SHARDS = 4;
 
-beforeAll(async () => {
-  for (let i = 0; i < MAX_TEST_SHARDS; i++) {
-    const db = env[shardBinding(i)];
-    if (db) await applyD1Migrations(db, env.TEST_MIGRATIONS);
-  }
-});
-
-const tapRequest = (id: string, ip = randomIp()) =>
-  new Request(`https://invite-edge.test/s/${id}`, {
-    headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": ip },
-    redirect: "manual",
-  });
+beforeAll(() => migrateShards(MAX_TEST_SHARDS));
 
 async function issueVia(workerEnv: typeof env, body: Record<string, unknown>) {
   const res = await fetchWorker(apiRequest("/v1/links", { method: "POST", json: body }), workerEnv);
@@ -91,7 +86,9 @@ describe("placement", () => {
   });
 
   it("an id naming a shard beyond the configured count is a 404 page", async () => {
-    const res = await fetchWorker(tapRequest(`${shardPrefix(SHARDS + 3)}${"A".repeat(22)}`));
+    const res = await fetchWorker(
+      tapRequest(`${shardPrefix(SHARDS + 3)}${"A".repeat(22)}`, { ip: randomIp() }),
+    );
     expect(res.status).toBe(404);
     expect(res.headers.get("Content-Type")).toContain("text/html");
   });
@@ -103,7 +100,9 @@ describe(`concurrency on ${SHARDS} shard(s)`, () => {
       Array.from({ length: 20 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
     );
     const taps = await Promise.all(
-      links.flatMap((link) => Array.from({ length: 50 }, () => fetchWorker(tapRequest(link.id)))),
+      links.flatMap((link) =>
+        Array.from({ length: 50 }, () => fetchWorker(tapRequest(link.id, { ip: randomIp() }))),
+      ),
     );
     expect(taps.filter((r) => r.status === 302)).toHaveLength(20);
     expect(taps.filter((r) => r.status === 410)).toHaveLength(980);
@@ -187,7 +186,7 @@ describe("raising the shard count", () => {
     expect(changed.status).toBe(409);
 
     // The earlier link still taps under four shards; new links spread over all four.
-    const tapped = await fetchWorker(tapRequest(first.link.id), onFourAfterOne);
+    const tapped = await fetchWorker(tapRequest(first.link.id, { ip: randomIp() }), onFourAfterOne);
     expect(tapped.status).toBe(302);
     const fresh = await Promise.all(
       Array.from({ length: 48 }, () => issueVia(onFourAfterOne, linkRequest())),
@@ -226,7 +225,7 @@ describe("one shard overloaded", () => {
     );
     const overloadedEnv = { ...env, ...overloaded };
     for (const link of links) {
-      const res = await fetchWorker(tapRequest(link.id), overloadedEnv);
+      const res = await fetchWorker(tapRequest(link.id, { ip: randomIp() }), overloadedEnv);
       if (inviteIdShard(link.id) === busy) {
         expect(res.status).toBe(503);
         expect(res.headers.get("Retry-After")).toBe("5");

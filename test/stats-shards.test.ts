@@ -2,27 +2,16 @@
  * Stats on four shards equal stats on one for the same scripted scenario: every count of every
  * grouping, and the exact medians (merged histograms, then narrowed over the shards together).
  */
-import { applyD1Migrations, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { shardBinding } from "../src/config";
 import type { Env } from "../src/env";
 import type { Stats } from "../src/stats/schema";
-import {
-  ANALYST_KEY,
-  apiRequest,
-  fetchWorker,
-  type IssuedLink,
-  linkRequest,
-  PHONE_UA,
-} from "./helpers/api";
-import { ledgerOf } from "./helpers/ledger";
+import { ANALYST_KEY, apiRequest, fetchWorker, type IssuedLink, linkRequest } from "./helpers/api";
+import { ledgerOf, migrateShards } from "./helpers/ledger";
+import { tapRequest } from "./security/helpers";
 
-beforeAll(async () => {
-  for (let i = 0; i < 4; i++) {
-    const db = env[shardBinding(i)];
-    if (db) await applyD1Migrations(db, env.TEST_MIGRATIONS);
-  }
-});
+beforeAll(() => migrateShards(4));
 
 const onShards = (shards: number): Env => ({ ...env, LEDGER_SHARDS: String(shards) });
 
@@ -34,17 +23,9 @@ const TIMES = [
 const SURVEYS = ["demo", "demo-ws"];
 const CHANNELS = ["in_app", "sms", undefined, "email"];
 
+/** A tap from one fixed address, on `workerEnv` (one shard or four). */
 function tapOnce(workerEnv: Env, id: string, init: { method?: string; cookie?: string } = {}) {
-  const headers = new Headers({ "User-Agent": PHONE_UA, "CF-Connecting-IP": "198.51.100.77" });
-  if (init.cookie) headers.set("Cookie", init.cookie);
-  return fetchWorker(
-    new Request(`https://invite-edge.test/s/${id}`, {
-      method: init.method ?? "GET",
-      headers,
-      redirect: "manual",
-    }),
-    workerEnv,
-  );
+  return fetchWorker(tapRequest(id, { ...init, ip: "198.51.100.77" }), workerEnv);
 }
 
 /** The same scenario on `workerEnv`, tagged with `trigger`; returns the invite ids in order. */

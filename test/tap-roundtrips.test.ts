@@ -8,15 +8,9 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import worker from "../src/index";
-import {
-  apiRequest,
-  cookieFrom,
-  type IssuedLink,
-  linkRequest,
-  PHONE_UA,
-  randomIp,
-} from "./helpers/api";
+import { apiRequest, cookieFrom, type IssuedLink, linkRequest, randomIp } from "./helpers/api";
 import { wrapShards } from "./helpers/ledger";
+import { tapRequest } from "./security/helpers";
 
 interface Call {
   what: string;
@@ -140,16 +134,9 @@ function roundTrips(calls: Call[]): number {
   return Math.max(0, ...depth.values());
 }
 
-const tapRequest = (id: string, init: { method?: string; cookie?: string; ua?: string } = {}) =>
-  new Request(`https://invite-edge.test/s/${id}`, {
-    method: init.method ?? "GET",
-    headers: {
-      "User-Agent": init.ua ?? PHONE_UA,
-      "CF-Connecting-IP": randomIp(),
-      ...(init.cookie ? { Cookie: init.cookie } : {}),
-    },
-    redirect: "manual",
-  });
+/** A phone's tap (see the shared `tapRequest`) from a fresh address, so no rate limit applies. */
+const tapFresh = (id: string, init: { method?: string; cookie?: string; ua?: string } = {}) =>
+  tapRequest(id, { ...init, ip: randomIp() });
 
 async function issued(overrides: Record<string, unknown> = {}) {
   const res = await traced(
@@ -169,7 +156,7 @@ describe("storage round trips", () => {
 
   it("a fresh tap: the claim and the KV mark read side by side, one round trip, no KV write", async () => {
     const { link } = await issued();
-    const { response, before, after, roundTrips: trips } = await traced(tapRequest(link.id));
+    const { response, before, after, roundTrips: trips } = await traced(tapFresh(link.id));
     expect(response.status).toBe(302);
     expect(before).toEqual(["d1.batch", "kv.getWithMetadata"]);
     expect(trips).toBe(1);
@@ -178,8 +165,8 @@ describe("storage round trips", () => {
 
   it("the first refused tap: one round trip, then the mark and the counters in the background", async () => {
     const { link } = await issued();
-    expect((await traced(tapRequest(link.id))).response.status).toBe(302);
-    const refused = await traced(tapRequest(link.id));
+    expect((await traced(tapFresh(link.id))).response.status).toBe(302);
+    const refused = await traced(tapFresh(link.id));
     expect(refused.response.status).toBe(410);
     expect(refused.before).toEqual(["d1.batch", "kv.getWithMetadata"]);
     expect(refused.roundTrips).toBe(1);
@@ -188,8 +175,8 @@ describe("storage round trips", () => {
 
   it("a marked link is refused from KV alone: the answer does not wait for the ledger", async () => {
     const { link } = await issued();
-    expect((await traced(tapRequest(link.id))).response.status).toBe(302);
-    expect((await traced(tapRequest(link.id))).response.status).toBe(410); // writes the mark
+    expect((await traced(tapFresh(link.id))).response.status).toBe(302);
+    expect((await traced(tapFresh(link.id))).response.status).toBe(410); // writes the mark
     let open = () => {};
     const gate = new Promise<void>((resolve) => {
       open = resolve;
@@ -197,7 +184,7 @@ describe("storage round trips", () => {
     const recorder = recordingEnv(gate);
     const ctx = createExecutionContext();
     const response = await worker.fetch(
-      tapRequest(link.id) as Request<unknown, IncomingRequestCfProperties>,
+      tapFresh(link.id) as Request<unknown, IncomingRequestCfProperties>,
       recorder.env,
       ctx,
     );
@@ -212,14 +199,14 @@ describe("storage round trips", () => {
 
   it("previews, HEAD and re-opens: one read of the row, never a claim", async () => {
     const { link } = await issued();
-    const head = await traced(tapRequest(link.id, { method: "HEAD" }));
+    const head = await traced(tapFresh(link.id, { method: "HEAD" }));
     expect(head.response.status).toBe(200);
     expect(head.before).toEqual(["d1.first"]);
-    const bot = await traced(tapRequest(link.id, { ua: "Slackbot-LinkExpanding 1.0" }));
+    const bot = await traced(tapFresh(link.id, { ua: "Slackbot-LinkExpanding 1.0" }));
     expect(bot.before).toEqual(["d1.first"]);
 
-    const first = await traced(tapRequest(link.id));
-    const reopened = await traced(tapRequest(link.id, { cookie: cookieFrom(first.response) }));
+    const first = await traced(tapFresh(link.id));
+    const reopened = await traced(tapFresh(link.id, { cookie: cookieFrom(first.response) }));
     expect(reopened.response.status).toBe(302);
     expect(reopened.before).toEqual(["d1.first"]);
     expect(reopened.roundTrips).toBe(1);
@@ -227,11 +214,11 @@ describe("storage round trips", () => {
 
   it("a confirm survey: the page without a claim, then the form's POST claims, one round trip each", async () => {
     const { link } = await issued({ survey: "demo-confirm" });
-    const page = await traced(tapRequest(link.id));
+    const page = await traced(tapFresh(link.id));
     expect(page.response.status).toBe(200);
     expect(await page.response.text()).toContain(`action="/s/${link.id}"`);
     expect(page.roundTrips).toBe(1);
-    const post = await traced(tapRequest(link.id, { method: "POST" }));
+    const post = await traced(tapFresh(link.id, { method: "POST" }));
     expect(post.response.status).toBe(302);
     expect(post.roundTrips).toBe(1);
   });

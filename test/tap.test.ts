@@ -4,6 +4,7 @@ import { getConfig } from "../src/config";
 import { verifyLinkValues } from "../src/tokens/link-signature";
 import { api, cookieFrom, eventually, issue, linkStatus, PHONE_UA, tap } from "./helpers/api";
 import { ledgerOf } from "./helpers/ledger";
+import { clickOutcomes } from "./security/helpers";
 
 const TAP_HEADERS = {
   "cache-control": "no-store",
@@ -69,11 +70,7 @@ describe("the first tap", () => {
     const link = await issue();
     expect(await env.LINKS.get(link.id)).toBeNull(); // issuing writes nothing to KV
     expect((await tap(link.id)).status).toBe(302);
-    const events = await ledgerOf(link.id)
-      .prepare("SELECT outcome FROM click_events WHERE invite_id = ? ORDER BY id")
-      .bind(link.id)
-      .all<{ outcome: string }>();
-    expect(events.results.map((e) => e.outcome)).toEqual(["opened"]);
+    expect(await clickOutcomes(link.id)).toEqual(["opened"]);
     expect(await env.LINKS.get(link.id)).toBeNull(); // a link tapped once costs no KV write
     expect((await tap(link.id, { ip: "198.51.100.61" })).status).toBe(410);
     await eventually(async () => {

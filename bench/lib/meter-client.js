@@ -6,11 +6,7 @@
  */
 import { call } from "./service.js";
 
-/**
- * @typedef {{ requests: number; kvReads: number; kvWrites: number; kvDeletes: number;
- *   kvLists: number; kvRoundTrips: number; d1RoundTrips: number; d1Statements: number;
- *   d1RowsRead: number; d1RowsWritten: number; d1Unmetered: number }} Counters
- */
+/** @typedef {import("../workers/lib/storage-meter").Counters} Counters */
 
 /** The meter instance each base answered with last. @type {Map<string, string>} */
 const instances = new Map();

@@ -15,7 +15,10 @@ import net from "node:net";
 /** @type {Set<Tracked>} */
 const tracked = new Set();
 
-/** A free TCP port on the loopback interface. */
+/**
+ * A free TCP port on the loopback interface.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

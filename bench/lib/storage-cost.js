@@ -70,6 +70,25 @@ export function inviteCosts(lines) {
   return { service: sum("service"), floor: sum("floor"), complete };
 }
 
+/** A price as the formula shows it: at least two decimals (0.30, 5.00), more when it has them. */
+const usd = (/** @type {number} */ n) =>
+  n.toFixed(Math.max(2, String(n).split(".")[1]?.length ?? 0));
+
+/**
+ * The sum `usdPerMillion` computes, in words, with the prices of PRICES (KV writes, deletes and
+ * lists share a price, so they share a term while they do).
+ */
+function priceFormula() {
+  const kvWrites =
+    PRICES.kvDelete.usd === PRICES.kvWrite.usd && PRICES.kvList.usd === PRICES.kvWrite.usd
+      ? `(KV writes + deletes + lists) × ${usd(PRICES.kvWrite.usd)}`
+      : `KV writes × ${usd(PRICES.kvWrite.usd)} + KV deletes × ${usd(PRICES.kvDelete.usd)} + KV lists × ${usd(PRICES.kvList.usd)}`;
+  return (
+    `USD per million = requests × ${usd(PRICES.request.usd)} + KV reads × ${usd(PRICES.kvRead.usd)} + ${kvWrites} +\n` +
+    `D1 rows read × ${usd(PRICES.d1RowRead.usd)} + D1 rows written × ${usd(PRICES.d1RowWritten.usd)}`
+  );
+}
+
 /** @param {number} n */
 const count = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 0.01 ? 6 : 3));
 
@@ -109,8 +128,7 @@ ${table}
 - floor, per invite: ${fmt(floorPerInvite)} USD per million invites
 - cost_vs_floor = service ÷ floor = ${fmt(servicePerInvite !== null && floorPerInvite ? servicePerInvite / floorPerInvite : null)}
 ${notes.length > 0 ? `\n${notes.join("\n")}\n` : ""}
-USD per million = requests × 0.30 + KV reads × 0.50 + (KV writes + deletes + lists) × 5.00 +
-D1 rows read × 0.001 + D1 rows written × 1.00, with the counts per operation above and the
+${priceFormula()}, with the counts per operation above and the
 Workers Paid list prices below (beyond the monthly included amounts; CPU time, $0.02 per
 million CPU ms, and storage per GB-month are not counted).
 

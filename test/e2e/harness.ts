@@ -9,6 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
+/** The D1 binding of ledger shard `index` (wrangler.toml: DB, DB_1, DB_2, …), as the Worker names it. */
+export { shardBinding } from "../../src/config";
 export { launchChromium } from "./chromium";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -33,9 +35,6 @@ export interface DevServer {
   persistDir: string;
   stop(): Promise<void>;
 }
-
-/** The D1 binding of ledger shard `index` (wrangler.toml: DB, DB_1, DB_2, …). */
-export const shardBinding = (index: number): string => (index === 0 ? "DB" : `DB_${index}`);
 
 /** Extra `--var NAME:value` pairs let a test point surveys at a loopback stand-in, set LEDGER_SHARDS, etc. */
 export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {

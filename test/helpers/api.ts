@@ -1,7 +1,9 @@
 /** Test helpers: call the worker over HTTP the way clients do. */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { type CompactVerifyResult, createLocalJWKSet, type JSONWebKeySet } from "jose";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { verifyLinkSignature } from "../fixtures/link-signature";
 
 export const ORIGIN = "https://invite-edge.test";
 export const ISSUER_KEY = "dev-issuer-key";
@@ -126,4 +128,22 @@ export async function linkStatus(id: string): Promise<LinkStatusBody> {
   const res = await api(`/v1/links/${id}`);
   if (res.status !== 200) throw new Error(`status failed: ${res.status}`);
   return res.json();
+}
+
+/** The service's public keys, from its /.well-known/jwks.json, as a key set jose verifies with. */
+async function serviceJwks(): Promise<ReturnType<typeof createLocalJWKSet>> {
+  const keys = (await (
+    await SELF.fetch(`${ORIGIN}/.well-known/jwks.json`)
+  ).json()) as JSONWebKeySet;
+  return createLocalJWKSet(keys);
+}
+
+/**
+ * Checks a survey link's `sig` over `values` the way a third party would: the documented recipe
+ * (test/fixtures/link-signature.ts) with the service's public JWKS. Rejects when it does not verify.
+ */
+export async function verifyServiceSignature(
+  values: Record<string, string>,
+): Promise<CompactVerifyResult> {
+  return verifyLinkSignature(values, await serviceJwks());
 }

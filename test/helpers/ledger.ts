@@ -3,7 +3,7 @@
  * every shard at once, and an `env` whose shards are wrapped (faults, recorders). The suite runs
  * once per shard count (vitest.config.ts), so tests read the shards through these helpers.
  */
-import { env } from "cloudflare:test";
+import { applyD1Migrations, env } from "cloudflare:test";
 import { shardBinding } from "../../src/config";
 import type { Env } from "../../src/env";
 import { inviteIdShard } from "../../src/tokens/ids";
@@ -18,6 +18,17 @@ export function allShards(source: Env = env): D1Database[] {
     if (!db) throw new Error(`${shardBinding(i)} is not bound`);
     return db;
   });
+}
+
+/**
+ * Applies the migrations to shards 0 to `count` - 1, each that is bound, one after another: for
+ * tests that issue with more shards than this project's LEDGER_SHARDS.
+ */
+export async function migrateShards(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const db = env[shardBinding(i)];
+    if (db) await applyD1Migrations(db, env.TEST_MIGRATIONS);
+  }
 }
 
 /** The shard holding invite `id` (any bound shard: tests may issue with another count). */

@@ -5,9 +5,11 @@
  * tests of a file).
  */
 import { env } from "cloudflare:test";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
+import type { z } from "zod";
 import type { Env } from "../../src/env";
 import { LEASE_MS, type ReconcileOptions } from "../../src/qualtrics/reconcile";
+import type { RunSchema } from "../../src/qualtrics/schema";
 import { shardPrefix } from "../../src/tokens/ids";
 import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
 import { allShards, fromEveryShard } from "./ledger";
@@ -147,6 +149,16 @@ export const afterLease = (extra = 1_000) => {
 /** Calls the worker directly with a given env (the admin key by default). */
 export function callWorker(workerEnv: Env, path: string, init: ApiInit = {}): Promise<Response> {
   return fetchWorker(apiRequest(path, init, ADMIN_KEY), workerEnv);
+}
+
+/** A run record as the API returns it. */
+export type RunBody = z.infer<typeof RunSchema>;
+
+/** Runs reconcile now through the API (admin key) against `fake`; the run must answer 200. */
+export async function reconcileNow(fake: Fake): Promise<RunBody> {
+  const res = await callWorker(qualtricsEnv(fake), "/v1/reconcile", { method: "POST" });
+  expect(res.status).toBe(200);
+  return res.json();
 }
 
 /** Deletes every invite, click and reconcile record: each test starts from an empty ledger. */

@@ -4,10 +4,8 @@
  * Unicode round-trips exactly (within the documented limits) to the survey and the data endpoint.
  */
 import { env, SELF } from "cloudflare:test";
-import { createLocalJWKSet, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
-import { verifyLinkSignature } from "../fixtures/link-signature";
-import { api, linkRequest, ORIGIN, PHONE_UA, tap } from "../helpers/api";
+import { api, linkRequest, ORIGIN, PHONE_UA, tap, verifyServiceSignature } from "../helpers/api";
 import { ledgerOf } from "../helpers/ledger";
 import { ledgerRow } from "./helpers";
 
@@ -40,10 +38,7 @@ function locationValues(res: Response): Record<string, string> {
 
 /** Checks `sig` the way a third party would: detached JWS over the canonical values, our JWKS. */
 async function signatureValid(values: Record<string, string>): Promise<boolean> {
-  const keys = (await (
-    await SELF.fetch(`${ORIGIN}/.well-known/jwks.json`)
-  ).json()) as JSONWebKeySet;
-  return verifyLinkSignature(values, createLocalJWKSet(keys)).then(
+  return verifyServiceSignature(values).then(
     () => true,
     () => false,
   );
