@@ -59,9 +59,27 @@ function addUp<T extends Record<string, number | string>>(rows: T[], key?: keyof
   return [...sums.values()] as T[];
 }
 
-/** One SQL query against one shard's local D1, as `wrangler d1 execute` returns it. */
+/**
+ * One SQL query against one shard's local D1, as `wrangler d1 execute` returns it. The dev
+ * server may be writing the taps' counters in the same file at that moment (waitUntil): a
+ * query that finds the database locked is tried again.
+ */
 function queryShard<T>(binding: string, sql: string): T[] {
-  const result = spawnSync(
+  for (let attempt = 1; ; attempt++) {
+    const result = executeOnShard(binding, sql);
+    if (result.status === 0) {
+      const parsed = JSON.parse(result.stdout) as { results: T[] }[];
+      return parsed[0]?.results ?? [];
+    }
+    if (attempt === 5 || !/SQLITE_BUSY|database is locked/.test(result.stderr)) {
+      throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
+  }
+}
+
+function executeOnShard(binding: string, sql: string) {
+  return spawnSync(
     join(ROOT, "node_modules/.bin/wrangler"),
     [
       "d1",
@@ -80,9 +98,6 @@ function queryShard<T>(binding: string, sql: string): T[] {
       encoding: "utf8",
     },
   );
-  if (result.status !== 0) throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
-  const parsed = JSON.parse(result.stdout) as { results: T[] }[];
-  return parsed[0]?.results ?? [];
 }
 
 function percentile(sorted: number[], p: number): number {
