@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 
-/** The scopes the service knows (src/config.ts; test/e2e/api-key.e2e.ts keeps the lists equal). */
+/** The scopes the service knows (src/config/config.ts; test/e2e/api-key.e2e.ts keeps the lists equal). */
 const SCOPES = ["links:write", "links:read", "stats:read", "privacy", "admin"];
 
 const USAGE = `usage: npm run -s api-key -- --id <id> --scopes <scope>[,<scope>...]

@@ -4,22 +4,22 @@
  * envelopes; pages for people are HTML. Every response carries `X-Request-Id`, the id the log
  * lines of that request carry.
  */
-import { choosePageLanguage } from "./click/page-language";
-import { handleTap, page } from "./click/tap";
-import { ConfigError, getConfig, scopes } from "./config";
-import { docsRoutes } from "./docs";
-import { homeRoutes } from "./home";
-import { answerMisconfigured } from "./http/config-failure";
+
+import { ConfigError, getConfig, scopes } from "./config/config";
 import { ApiError, errorResponse, renderError } from "./http/errors";
-import { healthCheck } from "./http/health";
 import { createRouter, registerSharedComponents } from "./http/openapi";
-import { linkRoutes } from "./links/routes";
-import { webserviceRoutes } from "./links/webservice-data";
-import { privacyRoutes } from "./privacy/routes";
-import { registerPublicPaths } from "./public-paths";
-import { reconcileRoutes } from "./qualtrics/routes";
-import { dashboardRoutes } from "./stats/dashboard";
-import { statsRoutes } from "./stats/routes";
+import { linkRoutes, webserviceRoutes } from "./links";
+import { privacyRoutes } from "./privacy";
+import { reconcileRoutes } from "./reconcile";
+import {
+  answerMisconfigured,
+  docsRoutes,
+  healthCheck,
+  homeRoutes,
+  registerPublicPaths,
+} from "./service";
+import { dashboardRoutes, statsRoutes } from "./stats";
+import { choosePageLanguage, handleTap, page } from "./tap";
 import { getKeyRing } from "./tokens/keyring";
 
 export const app = createRouter();

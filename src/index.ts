@@ -1,6 +1,6 @@
 /** Worker entry: the HTTP app, and the scheduled jobs run by Cron Triggers. */
 import { app } from "./app";
-import type { Env } from "./env";
+import type { Env } from "./config/env";
 import { runScheduledJobs, SCHEDULED_JOBS } from "./scheduled";
 
 export default {

@@ -4,10 +4,10 @@
  * fails when any job failed, so the failure also shows in Cloudflare's cron event log.
  * To add a job, append it to `SCHEDULED_JOBS`.
  */
-import type { Env } from "./env";
-import { describeError, log } from "./http/log";
-import { purgeExpiredPersonalData } from "./privacy/retention";
-import { runReconcile } from "./qualtrics/reconcile";
+import type { Env } from "./config/env";
+import { describeError, log } from "./core/log";
+import { runReconcile } from "./reconcile";
+import { purgeExpiredPersonalData } from "./retention";
 
 /** What a job reports: operational numbers only (it is logged). */
 type JobReport = Record<string, string | number | boolean | null>;
@@ -23,7 +23,7 @@ export const retentionJob: ScheduledJob = {
 };
 
 /** Reconcile with Qualtrics; a run that is skipped or fails is recorded in reconcile_runs. */
-export const reconcileJob: ScheduledJob = {
+const reconcileJob: ScheduledJob = {
   name: "reconcile",
   run: async (env) => {
     const run = await runReconcile(env, { trigger: "cron" });

@@ -7,7 +7,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { meteredEnvFactory, meterWorker, StorageMeter } from "../bench/workers/lib/storage-meter";
-import type { Env } from "../src/env";
+import type { Env } from "../src/config/env";
 import service from "../src/index";
 import { type IssuedLink, linkRequest, ORIGIN, PHONE_UA, uniqueTxn } from "./helpers/api";
 

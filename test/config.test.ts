@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/config";
-import type { Env } from "../src/env";
+import { ConfigError, parseConfig } from "../src/config/config";
+import type { Env } from "../src/config/env";
 
 const base = env as unknown as Env;
 const withSurveys = (surveys: unknown, extra: Partial<Env> = {}): Env => ({

@@ -4,7 +4,7 @@
  */
 import { applyD1Migrations, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LATEST_MIGRATION, ledgerSchemaState } from "../src/ledger/schema-check";
+import { LATEST_MIGRATION, ledgerSchemaState } from "../src/store/schema-check";
 import { ORIGIN } from "./helpers/api";
 import { callWorker } from "./security/helpers";
 

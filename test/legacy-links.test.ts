@@ -6,9 +6,9 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { getConfig } from "../src/config";
+import { getConfig } from "../src/config/config";
 import { inviteValues } from "../src/links/survey-link";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import { base64url } from "../src/tokens/ids";
 import { signInviteToken } from "../src/tokens/invite-token";
 import { signLinkValues, verifyLinkValues } from "../src/tokens/link-signature";

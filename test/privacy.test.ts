@@ -9,7 +9,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { reserveInvites } from "../src/ledger/reconcile/push";
+import { reserveInvites } from "../src/reconcile/storage/push-rows";
 import {
   ADMIN_KEY,
   ANALYST_KEY,

@@ -4,11 +4,11 @@
  * tests or files. Sleeps are recorded instead of waited, except where a real Retry-After is the point.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createQualtricsClient } from "../src/qualtrics/client";
-import { type TransactionContact, toQualtricsDate } from "../src/qualtrics/client/bodies";
-import { chunkTransactionContacts, MAX_REQUEST_BYTES } from "../src/qualtrics/client/chunking";
-import { QualtricsBudgetError, QualtricsError } from "../src/qualtrics/client/errors";
-import type { QualtricsClientOptions } from "../src/qualtrics/client/transport";
+import { createQualtricsClient } from "../src/qualtrics";
+import { type TransactionContact, toQualtricsDate } from "../src/qualtrics/bodies";
+import { chunkTransactionContacts, MAX_REQUEST_BYTES } from "../src/qualtrics/chunking";
+import { QualtricsBudgetError, QualtricsError } from "../src/qualtrics/errors";
+import type { QualtricsClientOptions } from "../src/qualtrics/transport";
 import {
   control,
   DIRECTORY,

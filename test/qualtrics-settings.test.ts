@@ -1,9 +1,9 @@
 /** The Qualtrics settings: derived defaults, OAuth, and errors that name the variable. */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config";
-import type { Env } from "../src/env";
-import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../src/qualtrics/settings";
+import { ConfigError } from "../src/config/config";
+import type { Env } from "../src/config/env";
+import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../src/config/qualtrics";
 
 const base: Partial<Env> = {
   QUALTRICS_API_TOKEN: "token",

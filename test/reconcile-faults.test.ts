@@ -4,7 +4,7 @@
  * The fake's own record (one transaction per invite id) is the judge of "pushed exactly once".
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import { issue, tap } from "./helpers/api";
 import {
   addResponses,

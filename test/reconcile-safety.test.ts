@@ -10,7 +10,7 @@ import {
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import { eventually } from "./helpers/api";
 import {
   afterLease,

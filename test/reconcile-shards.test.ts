@@ -4,7 +4,7 @@
  * whose promise never settles, as when the runtime kills it.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import { inviteIdShard } from "../src/tokens/ids";
 import { eventually } from "./helpers/api";
 import { SHARDS, wrapShards } from "./helpers/ledger";

@@ -4,7 +4,7 @@
  * 10,000 invites are counted exactly (the issue-5 goal is at most 0.002 calls per invite).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import {
   addResponses,
   callWorker,

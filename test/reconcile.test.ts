@@ -12,7 +12,7 @@ import {
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import { runReconcile } from "../src/qualtrics/reconcile";
+import { runReconcile } from "../src/reconcile/run";
 import { ADMIN_KEY, api, ISSUER_KEY, issue, ORIGIN, tap } from "./helpers/api";
 import {
   addResponses,

@@ -4,8 +4,8 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { shardBinding } from "../src/config";
-import type { Env } from "../src/env";
+import { shardBinding } from "../src/config/config";
+import type { Env } from "../src/config/env";
 import type { Stats } from "../src/stats/schema";
 import { ANALYST_KEY, apiRequest, fetchWorker, type IssuedLink, linkRequest } from "./helpers/api";
 import { ledgerOf, migrateShards } from "./helpers/ledger";

@@ -673,7 +673,7 @@ describe("GET /v1/stats: rollups kept by triggers (migration 0004)", () => {
       stats: await statsJson({ trigger, groupBy: "channel" }),
       rollups: await allRollups(),
     };
-    // What the retention job does (src/ledger/retention.ts), and
+    // What the retention job does (src/retention/), and
     // reconciliation's push bookkeeping.
     await onEveryShard(
       `UPDATE invites SET customer_ref = NULL, embedded_data = NULL, purged_at = ?1,

@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PAGE_KINDS, PAGE_LANGUAGES, PAGE_TEXTS } from "../src/click/page-text";
-import { renderPage } from "../src/click/pages";
+import { PAGE_KINDS, PAGE_LANGUAGES, PAGE_TEXTS } from "../src/tap/page-text";
+import { renderPage } from "../src/tap/pages";
 import { api, cookieFrom, eventually, issue, randomIp, uniqueTxn } from "./helpers/api";
 import { wrapShards } from "./helpers/ledger";
 import { erase } from "./helpers/privacy";

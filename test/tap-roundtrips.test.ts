@@ -6,7 +6,7 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
+import type { Env } from "../src/config/env";
 import worker from "../src/index";
 import { apiRequest, cookieFrom, type IssuedLink, linkRequest, randomIp } from "./helpers/api";
 import { wrapShards } from "./helpers/ledger";

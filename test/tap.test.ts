@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { getConfig } from "../src/config";
+import { getConfig } from "../src/config/config";
 import { verifyLinkValues } from "../src/tokens/link-signature";
 import { api, cookieFrom, eventually, issue, linkStatus, PHONE_UA, tap } from "./helpers/api";
 import { ledgerOf } from "./helpers/ledger";

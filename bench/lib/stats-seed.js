@@ -42,7 +42,7 @@ export function shardPrefix(/** @type {number} */ shard) {
   return `${ID_ALPHABET[Math.floor(shard / size)]}${ID_ALPHABET[shard % size]}`;
 }
 
-/** The binding of ledger shard `shard` (as src/config.ts: DB, DB_1, DB_2, …). */
+/** The binding of ledger shard `shard` (as src/config/config.ts: DB, DB_1, DB_2, …). */
 export const shardBinding = (/** @type {number} */ shard) => (shard === 0 ? "DB" : `DB_${shard}`);
 
 /** The id of seeded row n in the shard with `idPrefix`: 2 + 22 characters. */

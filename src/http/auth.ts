@@ -3,7 +3,7 @@
  * key's hash is compared with every stored hash in constant time (no early exit, no key in logs).
  */
 import { createMiddleware } from "hono/factory";
-import type { ApiKey, Scope } from "../config";
+import type { ApiKey, Scope } from "../config/config";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 

@@ -1,6 +1,6 @@
 /** The Hono environment shared by every route: bindings plus per-request variables. */
-import type { ApiKey, Config } from "../config";
-import type { Env } from "../env";
+import type { ApiKey, Config } from "../config/config";
+import type { Env } from "../config/env";
 
 export interface AppEnv {
   Bindings: Env;

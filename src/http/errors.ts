@@ -9,10 +9,10 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { ConfigError } from "../config";
+import { ConfigError } from "../config/config";
+import { describeError, log } from "../core/log";
+import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import type { AppEnv } from "./context";
-import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "./failures";
-import { describeError, log } from "./log";
 
 export interface ErrorDetail {
   path: string;

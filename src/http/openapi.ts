@@ -5,7 +5,7 @@
  * secret). Routes say which errors they answer; 500 and 503 can come from any route.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Scope } from "../config";
+import type { Scope } from "../config/config";
 import type { AppEnv } from "./context";
 import { invalidRequest, zodDetails } from "./errors";
 
@@ -40,7 +40,7 @@ export const ErrorBodySchema = z
   })
   .openapi("ErrorBody");
 
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({ error: ErrorBodySchema })
   .openapi("Error", { description: "Every error a machine gets: one envelope." });
 
@@ -74,7 +74,7 @@ const ERRORS = {
   503: ["Unavailable", "unavailable", "A transient failure (a store or upstream); retry later."],
 } as const;
 
-export type ErrorStatus = keyof typeof ERRORS;
+type ErrorStatus = keyof typeof ERRORS;
 
 const RESPONSE_HEADERS: Partial<Record<ErrorStatus, Record<string, ReturnType<typeof header>>>> = {
   401: { "WWW-Authenticate": header('`Bearer realm="invite-edge"` on API key routes.') },

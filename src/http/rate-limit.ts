@@ -3,7 +3,7 @@
  * seconds to wait when over the limit: the binding's period, as the binding does not say when its
  * window resets. `RATE_LIMITS=off` skips every limiter.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 
 export async function overRateLimit(
   config: Config,

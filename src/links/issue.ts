@@ -8,9 +8,10 @@
  * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count
  * (LEDGER_SHARDS_PREVIOUS) are looked up where they went then, before anything is inserted.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
-import type { InviteRow, NewInvite } from "../ledger/invites";
+import type { InviteRow, NewInvite } from "../store/invite-rows";
+import { iso, type LinkStatus, linkStatus } from "../store/link-status";
 import { findInvitesByTransaction, insertInvites, type TransactionKey } from "../store/links";
 import { placeTransaction } from "../store/placement";
 import type { Store } from "../store/store";
@@ -18,11 +19,10 @@ import { inviteIdShard, newInviteId } from "../tokens/ids";
 import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
 import { toQualtricsLanguage } from "./language";
-import { iso, type LinkStatus, linkStatus } from "./link-status";
 import type { LinkRequest } from "./schema";
 import { inviteValues } from "./survey-link";
 
-export interface Link {
+interface Link {
   id: string;
   url: string;
   expiresAt: string;

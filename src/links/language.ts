@@ -10,7 +10,7 @@
  * a few languages have three-letter codes (`SQI` Albanian, `TGL` Tagalog, …).
  */
 // biome-ignore format: a table reads better than one code a line
-export const QUALTRICS_LANGUAGES = [
+const QUALTRICS_LANGUAGES = [
   "AR", "ASM", "AZ-AZ", "BEL", "BG", "BN", "BS", "CA", "CEB", "CKB", "CS", "CY", "DA", "DE",
   "EL", "EN", "EN-GB", "EO", "ES", "ES-ES", "ET", "EU", "FA", "FI", "FR", "FR-CA", "GU", "HE",
   "HI", "HIL", "HR", "HU", "HYE", "ID", "ISL", "IT", "JA", "KAN", "KAT", "KAZ", "KM", "KO",
@@ -19,7 +19,7 @@ export const QUALTRICS_LANGUAGES = [
   "TEL", "TGL", "TH", "TR", "UK", "UR", "UZ", "VI", "ZH-S", "ZH-T",
 ] as const;
 
-export type QualtricsLanguage = (typeof QUALTRICS_LANGUAGES)[number];
+type QualtricsLanguage = (typeof QUALTRICS_LANGUAGES)[number];
 
 const KNOWN = new Set<string>(QUALTRICS_LANGUAGES);
 

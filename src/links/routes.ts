@@ -5,19 +5,19 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { log } from "../core/log";
 import { requireScope } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { ApiError, zodDetails } from "../http/errors";
 import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
-import { log } from "../http/log";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
-import type { InviteRow } from "../ledger/invites";
+import type { InviteRow } from "../store/invite-rows";
+import { iso, isoOrNull, linkStatus } from "../store/link-status";
 import { findInvite, revokeInvite } from "../store/links";
 import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
-import { iso, isoOrNull, linkStatus } from "./link-status";
 import {
   BatchRequestSchema,
   BatchResponseSchema,

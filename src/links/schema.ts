@@ -1,8 +1,8 @@
 /** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
 import { z } from "@hono/zod-openapi";
 import { ErrorBodySchema } from "../http/openapi";
+import { LINK_STATUSES } from "../store/link-status";
 import { toQualtricsLanguage } from "./language";
-import { LINK_STATUSES } from "./link-status";
 
 // Control characters (CR, LF, NUL…) have no place in ids; checked without a regex literal.
 const hasNoControlCharacters = (value: string) =>

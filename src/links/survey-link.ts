@@ -5,11 +5,11 @@
  * language as `Q_Language` in every mode. The target comes only from configuration and the signed
  * token, never from the tap request (no open redirect, nothing the customer can inject).
  */
-import type { Survey } from "../config";
+import type { Survey } from "../config/config";
 import { base64 } from "../tokens/ids";
 import type { EmbeddedValue } from "../tokens/invite-token";
 
-export interface LinkValueSource {
+interface LinkValueSource {
   customerId: string;
   transactionId: string;
   trigger: string;
@@ -17,7 +17,7 @@ export interface LinkValueSource {
 }
 
 /** The ledger columns an invite's values are rebuilt from. */
-export interface InviteValueColumns {
+interface InviteValueColumns {
   customer_ref: string | null;
   transaction_id: string;
   trigger: string;

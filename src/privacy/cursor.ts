@@ -5,7 +5,7 @@
  */
 import { base64url } from "../tokens/ids";
 
-export interface Position {
+interface Position {
   at: number;
   id: string;
 }

@@ -1,14 +1,14 @@
 /**
  * Erasing one customer's personal data on request (`POST /v1/privacy/erasures`): every invite of
  * the customer in every shard loses its customer id, transaction id, embedded data and anything
- * derived from them, in the ledger and in KV, while every count stays (src/store/privacy.ts).
+ * derived from them, in the ledger and in KV, while every count stays (across-shards.ts).
  * Bounded per request; what a request leaves (or a failure interrupts) the same request finishes.
  */
-import type { Config } from "../config";
-import type { Env } from "../env";
-import { type EraseLimits, type ErasureOutcome, eraseCustomerData } from "../store/privacy";
+import type { Config } from "../config/config";
+import type { Env } from "../config/env";
 import { getStore } from "../store/store";
 import { base64url } from "../tokens/ids";
+import { type EraseLimits, type ErasureOutcome, eraseCustomerData } from "./across-shards";
 import { erasureSubject } from "./subject";
 
 /** Invites per batch (one shard read, KV deletes, one shard transaction), and per request. */

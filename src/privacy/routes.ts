@@ -5,17 +5,17 @@
  * keep) and is never logged; answers carrying personal data are not cached.
  */
 import { createRoute } from "@hono/zod-openapi";
+import { describeError, log } from "../core/log";
 import { requireScope } from "../http/auth";
 import { ApiError, invalidRequest } from "../http/errors";
-import { STORE_RETRY_AFTER_SECONDS } from "../http/failures";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
-import { describeError, log } from "../http/log";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
-import { listErasures } from "../ledger/privacy/erasures";
-import { findCustomerInvitesPage } from "../store/privacy";
+import { STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import { controlDb, getStore } from "../store/store";
+import { findCustomerInvitesPage } from "./across-shards";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { eraseCustomer } from "./erasure";
+import { listErasures } from "./erasure-records";
 import {
   customerInviteBody,
   ErasureListSchema,

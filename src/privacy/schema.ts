@@ -3,13 +3,13 @@
  * JSON bodies, never in a URL), a customer's invites, erasure results and the audit trail.
  */
 import { z } from "@hono/zod-openapi";
-import type { Config } from "../config";
-import type { CustomerInviteRow } from "../ledger/privacy/customer-invites";
-import { ERASURE_STATUSES, type ErasureRow } from "../ledger/privacy/erasures";
-import { iso, isoOrNull, LINK_STATUSES, linkStatus } from "../links/link-status";
-import { CustomerIdSchema } from "../links/schema";
-import type { ErasureOutcome } from "../store/privacy";
+import type { Config } from "../config/config";
+import { CustomerIdSchema } from "../links";
+import { iso, isoOrNull, LINK_STATUSES, linkStatus } from "../store/link-status";
 import type { EmbeddedValue } from "../tokens/invite-token";
+import type { ErasureOutcome } from "./across-shards";
+import type { CustomerInviteRow } from "./customer-invites";
+import { ERASURE_STATUSES, type ErasureRow } from "./erasure-records";
 
 const CursorSchema = z.string().min(1).max(400).openapi({
   description: "nextCursor of the previous page (opaque; carries no customer id)",
@@ -30,7 +30,7 @@ export const ErasureRequestSchema = z
   .openapi("PrivacyErasureRequest");
 
 /** A link's status, or `completed` once its survey response came back. */
-export const CUSTOMER_INVITE_STATUSES = [...LINK_STATUSES, "completed"] as const;
+const CUSTOMER_INVITE_STATUSES = [...LINK_STATUSES, "completed"] as const;
 
 const CustomerInviteSchema = z
   .object({

@@ -10,7 +10,7 @@
  */
 
 /** The middle one or two positions (1-based) of `n` sorted values. */
-export const middle = (n: number): number[] => (n % 2 === 1 ? [(n + 1) / 2] : [n / 2, n / 2 + 1]);
+const middle = (n: number): number[] => (n % 2 === 1 ? [(n + 1) / 2] : [n / 2, n / 2 + 1]);
 
 /**
  * The bin holding the `position`-th value (1-based) of a histogram whose bins are in order, that

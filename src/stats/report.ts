@@ -4,11 +4,11 @@
  * numbers only, never a customer id or embedded data.
  */
 import { invalidRequest } from "../http/errors";
-import { addCounts, dayNumber, type InviteCounts, MS_PER_DAY, ZERO_COUNTS } from "../ledger/stats";
-import { iso } from "../links/link-status";
-import { type GroupStats, readInviteStats } from "../store/stats";
+import { iso } from "../store/link-status";
 import type { Store } from "../store/store";
+import { type GroupStats, readInviteStats } from "./across-shards";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
+import { addCounts, dayNumber, type InviteCounts, MS_PER_DAY, ZERO_COUNTS } from "./shard-queries";
 
 /** Longest range one answer covers (a leap year), so one query stays bounded. */
 const MAX_RANGE_DAYS = 366;

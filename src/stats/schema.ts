@@ -1,6 +1,6 @@
 /** The zod models of the stats API: the query string and the answer, with their OpenAPI names. */
 import { z } from "@hono/zod-openapi";
-import { CHANNELS } from "../links/schema";
+import { CHANNELS } from "../links";
 
 const GROUP_BY = ["day", "survey", "trigger", "channel"] as const;
 

@@ -4,19 +4,20 @@
  * that later repeat taps are refused without waiting for the ledger. Links issued before tokens
  * moved into the ledger also still have their token in KV until it expires (never read again).
  */
+
+import { inviteIdShard } from "../tokens/ids";
 import {
   type ClaimAttempt,
   type ClaimResult,
-  claimInvite as claimInLedger,
-  findInvitesByTransaction as findInLedger,
-  getInvite,
+  claimInviteRow,
   type InviteRow,
-  insertInvites as insertInLedger,
+  insertInviteRows,
   type NewInvite,
-  releaseClaim as releaseInLedger,
-  revokeInvite as revokeInLedger,
-} from "../ledger/invites";
-import { inviteIdShard } from "../tokens/ids";
+  releaseClaimRow,
+  revokeInviteRow,
+  selectInvite,
+  selectInvitesByTransaction,
+} from "./invite-rows";
 import { mapOnShards, type Store, shardOf } from "./store";
 
 /**
@@ -29,7 +30,7 @@ export async function insertInvites(store: Store, invites: NewInvite[]): Promise
     store,
     invites,
     (invite) => inviteIdShard(invite.id),
-    insertInLedger,
+    insertInviteRows,
     (shard) => {
       throw new Error(`invite ids name shard ${shard}, which is not configured`);
     },
@@ -52,7 +53,7 @@ export async function findInvitesByTransaction(
     store,
     keys,
     (key) => key.shard,
-    findInLedger,
+    selectInvitesByTransaction,
     () => null,
   );
   return rows.map((row) => row ?? null);
@@ -61,12 +62,12 @@ export async function findInvitesByTransaction(
 /** An invite's ledger row; null when unknown (or its id names no shard). */
 export async function findInvite(store: Store, id: string): Promise<InviteRow | null> {
   const db = shardOf(store, id);
-  return db ? getInvite(db, id) : null;
+  return db ? selectInvite(db, id) : null;
 }
 
 /**
  * The single-use claim in the invite's shard: one round trip that also returns the row (its
- * token, or why it was refused). See `ledger/invites.ts`.
+ * token, or why it was refused). See `invite-rows.ts`.
  */
 export async function claimInvite(
   store: Store,
@@ -74,13 +75,13 @@ export async function claimInvite(
   attempt: ClaimAttempt,
 ): Promise<ClaimResult> {
   const db = shardOf(store, id);
-  return db ? claimInLedger(db, id, attempt) : { won: false, row: null };
+  return db ? claimInviteRow(db, id, attempt) : { won: false, row: null };
 }
 
-/** Undoes this nonce's claim (its token did not verify): see `ledger/invites.ts`. */
+/** Undoes this nonce's claim (its token did not verify): see `invite-rows.ts`. */
 export async function releaseClaim(store: Store, id: string, nonce: string): Promise<void> {
   const db = shardOf(store, id);
-  if (db) await releaseInLedger(db, id, nonce);
+  if (db) await releaseClaimRow(db, id, nonce);
 }
 
 /**
@@ -93,7 +94,7 @@ export async function revokeInvite(
   at: number,
 ): Promise<InviteRow | null> {
   const db = shardOf(store, id);
-  const row = db ? await revokeInLedger(db, id, at) : null;
+  const row = db ? await revokeInviteRow(db, id, at) : null;
   if (row) await store.kv.delete(id);
   return row;
 }
@@ -108,7 +109,7 @@ interface LinkMark {
 }
 
 /** What a consumed mark tells a tap it refuses. */
-export interface ConsumedMark {
+interface ConsumedMark {
   language: string | null;
 }
 

@@ -34,7 +34,7 @@ async function transactionKey(survey: string, transactionId: string): Promise<bi
   return new DataView(digest).getBigUint64(0);
 }
 
-export interface Placement {
+interface Placement {
   /** The shard a new invite for this transaction goes to. */
   shard: number;
   /** Other shards it went to under earlier shard counts, where a retry must look first. */

@@ -1,11 +1,11 @@
 /**
- * The storage layer: the ledger's shards (D1) and the links namespace (KV). Routes, the tap and
- * the jobs ask the modules of this folder for a link, a claim, a mark, a count or a reconcile
- * step; only this folder knows which shard holds an invite, the KV keys and the metadata shapes.
- * SQL itself lives in src/ledger, one statement set per database.
+ * The shared invite core: the ledger's shards (D1) and the links namespace (KV), and the helpers
+ * that run work on the shards. Features keep their own SQL (stats, privacy, retention, reconcile)
+ * and reach shards through `getStore`; the invite row, the claim and the KV marks are this
+ * folder's (`invite-rows.ts`, `links.ts`), so only it knows KV keys and metadata shapes.
  */
-import { getConfig, shardBinding } from "../config";
-import type { Env } from "../env";
+import { getConfig, shardBinding } from "../config/config";
+import type { Env } from "../config/env";
 import { inviteIdShard } from "../tokens/ids";
 
 export interface Store {

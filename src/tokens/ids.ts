@@ -4,11 +4,12 @@
  * - current: 24 base64url characters, two naming the shard (0…4095) then 16 random bytes;
  * - issued before shards existed: 22 characters (the random part alone), always in shard 0.
  */
+import { MAX_SHARDS } from "../config/config";
+
+/** Two characters of it name a shard: MAX_SHARDS (4,096) is its length squared. */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const ID_PATTERN = /^(?:[A-Za-z0-9_-]{2})?[A-Za-z0-9_-]{22}$/;
 
-/** Shards an id can name (two base64url characters). */
-export const MAX_SHARDS = ALPHABET.length ** 2;
 
 /** The two characters that start the ids of invites stored in `shard`. */
 export function shardPrefix(shard: number): string {

@@ -4,7 +4,7 @@
  * only accepts keys from our ring (by `kid`).
  */
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { getKeyRing } from "./keyring";
 
 export type EmbeddedValue = string | number | boolean;
@@ -44,7 +44,7 @@ export async function signInviteToken(
     .sign(signer.key);
 }
 
-export type VerifyResult =
+type VerifyResult =
   | { ok: true; invite: VerifiedInvite }
   | { ok: false; reason: "expired" | "invalid" };
 
@@ -63,7 +63,7 @@ function isClaims(payload: JWTPayload): payload is JWTPayload & InviteClaims {
   );
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   /** Seconds of leeway on `exp` (the ledger's own expiry, in ms, is checked by the caller). */
   clockTolerance?: number;
 }

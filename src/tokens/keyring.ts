@@ -4,17 +4,17 @@
  * config, since importing is far slower than signing.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
-import type { Config, SigningJwk } from "../config";
+import type { Config, SigningJwk } from "../config/config";
 
-export type TokenAlg = "ES256" | "EdDSA";
+type TokenAlg = "ES256" | "EdDSA";
 
-export interface RingKey {
+interface RingKey {
   kid: string;
   alg: TokenAlg;
   key: CryptoKey;
 }
 
-export interface KeyRing {
+interface KeyRing {
   signer: RingKey;
   verifiers: ReadonlyMap<string, RingKey>;
   /** Public keys only, as served at /.well-known/jwks.json. */

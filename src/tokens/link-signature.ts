@@ -8,7 +8,7 @@
  * To verify: put base64url(canonical) between the two dots of `sig` and verify the JWS.
  */
 import { CompactSign, compactVerify, errors } from "jose";
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { base64url } from "./ids";
 import { getKeyRing } from "./keyring";
 

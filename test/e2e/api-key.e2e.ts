@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { scopes } from "../../src/config";
+import { scopes } from "../../src/config/config";
 import { type DevServer, ROOT, startDevServer } from "./harness";
 
 const SCRIPT = join(ROOT, "scripts/api-key.js");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The D1 binding of ledger shard `index` (wrangler.toml: DB, DB_1, DB_2, …), as the Worker names it. */
-export { shardBinding } from "../../src/config";
+export { shardBinding } from "../../src/config/config";
 export { launchChromium } from "./chromium";
 
 export const ROOT = resolve(import.meta.dirname, "../..");

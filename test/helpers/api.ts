@@ -1,7 +1,7 @@
 /** Test helpers: call the worker over HTTP the way clients do. */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { type CompactVerifyResult, createLocalJWKSet, type JSONWebKeySet } from "jose";
-import type { Env } from "../../src/env";
+import type { Env } from "../../src/config/env";
 import worker from "../../src/index";
 import { verifyLinkSignature } from "../fixtures/link-signature";
 

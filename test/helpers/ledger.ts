@@ -4,8 +4,8 @@
  * once per shard count (vitest.config.ts), so tests read the shards through these helpers.
  */
 import { applyD1Migrations, env } from "cloudflare:test";
-import { shardBinding } from "../../src/config";
-import type { Env } from "../../src/env";
+import { shardBinding } from "../../src/config/config";
+import type { Env } from "../../src/config/env";
 import { inviteIdShard } from "../../src/tokens/ids";
 
 /** LEDGER_SHARDS of this test project. */

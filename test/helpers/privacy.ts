@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { Env } from "../../src/env";
+import type { Env } from "../../src/config/env";
 import { ADMIN_KEY, apiRequest, fetchWorker } from "./api";
 import { allShards } from "./ledger";
 

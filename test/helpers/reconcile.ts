@@ -7,9 +7,9 @@
 import { env } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import type { z } from "zod";
-import type { Env } from "../../src/env";
-import { LEASE_MS, type ReconcileOptions } from "../../src/qualtrics/reconcile";
-import type { RunSchema } from "../../src/qualtrics/schema";
+import type { Env } from "../../src/config/env";
+import { LEASE_MS, type ReconcileOptions } from "../../src/reconcile/run";
+import type { RunSchema } from "../../src/reconcile/schema";
 import { shardPrefix } from "../../src/tokens/ids";
 import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
 import { allShards, fromEveryShard } from "./ledger";

@@ -3,7 +3,7 @@
  * (a failing store, extra API keys), read the ledger, and sign tokens the way an attacker might.
  */
 import { env } from "cloudflare:test";
-import type { InviteRow } from "../../src/ledger/invites";
+import type { InviteRow } from "../../src/store/invite-rows";
 import { fetchWorker, ORIGIN, PHONE_UA } from "../helpers/api";
 import { ledgerOf } from "../helpers/ledger";
 

@@ -6,7 +6,7 @@
 import { createScheduledController, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { purgeExpiredPersonalData } from "../../src/privacy/retention";
+import { purgeExpiredPersonalData } from "../../src/retention/purge";
 import { retentionJob, runScheduledJobs, type ScheduledJob } from "../../src/scheduled";
 import { api, cookieFrom, eventually, issue, tap } from "../helpers/api";
 import { ledgerOf, wrapShards } from "../helpers/ledger";

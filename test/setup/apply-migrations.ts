@@ -1,5 +1,5 @@
 import { applyD1Migrations, env } from "cloudflare:test";
-import { shardBinding } from "../../src/config";
+import { shardBinding } from "../../src/config/config";
 
 // Setup files run before each test file; applying migrations is idempotent. Every ledger shard
 // of this project's LEDGER_SHARDS gets them, as `npm start` and the deploy guide do.

@@ -4,7 +4,7 @@
  * service's own wrangler.toml (`wrangler dev bench/workers/service-metered/index.ts --config
  * wrangler.toml`), so bindings and vars are the service's, never a copy.
  */
-import type { Env } from "../../../src/env";
+import type { Env } from "../../../src/config/env";
 import service from "../../../src/index";
 import { meterWorker, StorageMeter } from "../lib/storage-meter";
 

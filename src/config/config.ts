@@ -1,0 +1,328 @@
+/**
+ * Settings parsed from `env` with zod. A bad configuration fails loudly for the operator with
+ * every problem at once, each naming the variable (and, for surveys, the survey and field); the
+ * public never sees them (src/service/misconfigured.ts). Parsing happens once per isolate per `env`
+ * object, not on every request, because the tap path is latency-critical.
+ */
+import { z } from "zod";
+import type { Env } from "./env";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  /** Every problem found, each naming its variable. */
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("; "));
+    this.problems = list;
+  }
+}
+
+/** "production" requires PUBLIC_BASE_URL: links never take the host of whoever called the API. */
+const ENVIRONMENTS = ["development", "production"] as const;
+
+/** Query parameters invite-edge itself puts on the survey link; surveys may not declare them. */
+export const RESERVED_PARAMS = ["customer_id", "transaction_id", "trigger", "inv", "sig"] as const;
+
+/** How the invite's values reach the survey (docs/survey-modes.md). */
+const SURVEY_MODES = ["query", "eed", "webservice"] as const;
+
+const fieldName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be a letter then letters, digits or _ (max 64)")
+  .refine((name) => !(RESERVED_PARAMS as readonly string[]).includes(name), {
+    message: `is reserved (${RESERVED_PARAMS.join(", ")})`,
+  })
+  // Q_EED, Q_Language and their kin are Qualtrics' own link parameters.
+  .refine((name) => !name.startsWith("Q_"), { message: "must not start with Q_ (Qualtrics')" });
+
+const surveySchema = z
+  .object({
+    url: z.url({ message: "must be an absolute URL" }),
+    fields: z.array(fieldName).max(100).default([]),
+    mode: z.enum(SURVEY_MODES).default("query"),
+    confirm: z.boolean().default(false),
+    defaultTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(7 * 86_400),
+    maxTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 86_400),
+    qualtricsSurveyId: z
+      .string()
+      .regex(/^SV_[A-Za-z0-9]+$/, "must look like SV_…")
+      .optional(),
+  })
+  .strict()
+  .refine((s) => s.defaultTtlSeconds <= s.maxTtlSeconds, {
+    message: "must not exceed maxTtlSeconds",
+    path: ["defaultTtlSeconds"],
+  });
+
+export type Survey = z.infer<typeof surveySchema> & { key: string };
+
+const surveyKey = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "survey keys are a-z, 0-9, - or _");
+
+/** `admin` holds every scope (see `requireScope`), `privacy` included. */
+export const scopes = ["links:write", "links:read", "stats:read", "privacy", "admin"] as const;
+export type Scope = (typeof scopes)[number];
+
+const apiKeySchema = z
+  .object({
+    id: z.string().min(1).max(64),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"),
+    scopes: z.array(z.enum(scopes)).min(1),
+  })
+  .strict();
+export type ApiKey = z.infer<typeof apiKeySchema>;
+
+const signingKeySchema = z.looseObject({
+  kid: z.string().min(1).max(64),
+  alg: z.enum(["ES256", "EdDSA"]),
+  kty: z.string(),
+  d: z.string({ message: "must be a private key (d)" }),
+});
+export type SigningJwk = z.infer<typeof signingKeySchema>;
+
+export interface Config {
+  environment: (typeof ENVIRONMENTS)[number];
+  surveys: ReadonlyMap<string, Survey>;
+  apiKeys: readonly ApiKey[];
+  signingKeys: readonly SigningJwk[];
+  issuer: string;
+  audience: string;
+  cookieSecret: string;
+  webserviceSecret: string;
+  publicBaseUrl: string | undefined;
+  rateLimitsOn: boolean;
+  retentionDays: number;
+  /** Ledger shards new invites spread over; shard i is binding `shardBinding(i)`. */
+  ledgerShards: number;
+  /** Earlier shard counts whose placements a retried issue call is checked against. */
+  previousLedgerShards: number[];
+}
+
+/** Shards an invite id can name (two base64url characters: 64²). */
+export const MAX_SHARDS = 4096;
+
+/** The D1 binding of ledger shard `index`: DB for shard 0, then DB_1, DB_2, … */
+export const shardBinding = (index: number): "DB" | `DB_${number}` =>
+  index === 0 ? "DB" : `DB_${index}`;
+
+/** Collects every configuration problem, so one deploy shows them all. */
+class Problems {
+  readonly list: string[] = [];
+
+  add(problem: string): void {
+    this.list.push(problem);
+  }
+
+  /** `value` parsed with `schema` (a JSON string or an already decoded [vars] table). */
+  parse<T>(variable: string, schema: z.ZodType<T>, value: unknown): T | undefined {
+    let decoded = value;
+    if (typeof value === "string") {
+      try {
+        decoded = JSON.parse(value);
+      } catch {
+        this.add(`${variable} is not valid JSON`);
+        return undefined;
+      }
+    }
+    const result = schema.safeParse(decoded);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      this.add(`${[variable, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+    }
+    return undefined;
+  }
+
+  required(variable: string, value: string | undefined): string {
+    if (!value) this.add(`${variable} is not set`);
+    return value ?? "";
+  }
+}
+
+function parseHostList(problems: Problems, value: Env["ALLOWED_SURVEY_HOSTS"]): string[] {
+  if (value === undefined || value === "") return [];
+  if (Array.isArray(value)) return value.map(String);
+  const trimmed = value.trim();
+  if (trimmed.startsWith("[")) {
+    return problems.parse("ALLOWED_SURVEY_HOSTS", z.array(z.string()), value) ?? [];
+  }
+  return trimmed
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Anonymous links must be https on a Qualtrics host, or on a host the operator allow-listed. */
+function checkSurveyUrl(problems: Problems, key: string, url: string, allowedHosts: string[]) {
+  const parsed = new URL(url);
+  const allowListed = allowedHosts.includes(parsed.host) || allowedHosts.includes(parsed.hostname);
+  const qualtrics =
+    parsed.hostname === "qualtrics.com" || parsed.hostname.endsWith(".qualtrics.com");
+  const where = `SURVEYS.${key}.url`;
+  if (!qualtrics && !allowListed) {
+    problems.add(
+      `${where}: host ${parsed.hostname} must end in qualtrics.com or be listed in ALLOWED_SURVEY_HOSTS`,
+    );
+  }
+  // Plain http only for an allow-listed loopback stand-in (browser tests), never for real hosts.
+  if (parsed.protocol !== "https:" && !(allowListed && LOOPBACK.has(parsed.hostname))) {
+    problems.add(`${where}: must use https`);
+  }
+  if (parsed.username || parsed.password) problems.add(`${where}: must not carry credentials`);
+}
+
+function parseSurveys(problems: Problems, env: Env): Map<string, Survey> {
+  const surveys = new Map<string, Survey>();
+  const raw = problems.parse("SURVEYS", z.record(z.string(), z.unknown()), env.SURVEYS ?? {});
+  const allowedHosts = parseHostList(problems, env.ALLOWED_SURVEY_HOSTS);
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    const keyCheck = surveyKey.safeParse(key);
+    if (!keyCheck.success) problems.add(`SURVEYS.${key}: ${keyCheck.error.issues[0]?.message}`);
+    const survey = problems.parse(`SURVEYS.${key}`, surveySchema, value);
+    if (!survey) continue;
+    checkSurveyUrl(problems, key, survey.url, allowedHosts);
+    surveys.set(key, { ...survey, key });
+  }
+  return surveys;
+}
+
+function parseSigningKeys(problems: Problems, env: Env): SigningJwk[] {
+  const keys =
+    problems.parse("SIGNING_KEYS", z.array(signingKeySchema).min(1), env.SIGNING_KEYS) ?? [];
+  if (new Set(keys.map((k) => k.kid)).size !== keys.length) {
+    problems.add("SIGNING_KEYS: kid values must be unique");
+  }
+  return keys;
+}
+
+function parseEnvironment(problems: Problems, value: string | undefined): Config["environment"] {
+  const parsed = z.enum(ENVIRONMENTS).safeParse(value || "development");
+  if (parsed.success) return parsed.data;
+  problems.add(`ENVIRONMENT must be ${ENVIRONMENTS.join(" or ")}`);
+  return "production"; // the stricter checks, until the value is fixed
+}
+
+/** The origin of issued links: required in production, where the caller's Host must not count. */
+function parsePublicBaseUrl(
+  problems: Problems,
+  env: Env,
+  environment: Config["environment"],
+): string | undefined {
+  const value = env.PUBLIC_BASE_URL;
+  if (!value) {
+    if (environment === "production") {
+      problems.add("PUBLIC_BASE_URL is not set (required when ENVIRONMENT is production)");
+    }
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.add("PUBLIC_BASE_URL must be an absolute URL such as https://links.example.com");
+    return undefined;
+  }
+  const httpsOnly = environment === "production";
+  if (url.protocol !== "https:" && (httpsOnly || url.protocol !== "http:")) {
+    problems.add(`PUBLIC_BASE_URL must use https${httpsOnly ? " in production" : " or http"}`);
+  }
+  if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+    problems.add(
+      "PUBLIC_BASE_URL must be an origin only (no path, query, fragment or credentials)",
+    );
+  }
+  return url.origin;
+}
+
+function shardCount(problems: Problems, variable: string, value: string): number {
+  const count = Number(value);
+  if (Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS) return count;
+  problems.add(`${variable} must be a whole number from 1 to ${MAX_SHARDS}`);
+  return 1;
+}
+
+/** LEDGER_SHARDS, checked against the bindings: every shard must be bound. */
+function parseShards(
+  problems: Problems,
+  env: Env,
+): Pick<Config, "ledgerShards" | "previousLedgerShards"> {
+  const ledgerShards = shardCount(problems, "LEDGER_SHARDS", env.LEDGER_SHARDS || "1");
+  const missing: string[] = [];
+  for (let i = 1; i < ledgerShards; i++) if (!env[shardBinding(i)]) missing.push(shardBinding(i));
+  if (missing.length > 0) {
+    problems.add(
+      `LEDGER_SHARDS is ${ledgerShards} but no D1 database is bound as ${missing.join(", ")}`,
+    );
+  }
+  const previousLedgerShards = (env.LEDGER_SHARDS_PREVIOUS ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => shardCount(problems, "LEDGER_SHARDS_PREVIOUS", v));
+  if (previousLedgerShards.some((count) => count > ledgerShards)) {
+    // A lower count would strand the links of the shards it drops.
+    problems.add("LEDGER_SHARDS_PREVIOUS: earlier counts must not exceed LEDGER_SHARDS");
+  }
+  return { ledgerShards, previousLedgerShards };
+}
+
+/** Parses every setting; throws one `ConfigError` listing every problem found. */
+export function parseConfig(env: Env): Config {
+  const problems = new Problems();
+  const environment = parseEnvironment(problems, env.ENVIRONMENT);
+  const signingKeys = parseSigningKeys(problems, env);
+  const retention = Number(env.RETENTION_DAYS ?? "90");
+  if (!Number.isInteger(retention) || retention < 1) {
+    problems.add("RETENTION_DAYS must be a whole number of days ≥ 1");
+  }
+  const cookieSecret = problems.required("COOKIE_SECRET", env.COOKIE_SECRET);
+  if (cookieSecret && cookieSecret.length < 16) {
+    problems.add("COOKIE_SECRET must be at least 16 characters");
+  }
+  const config: Config = {
+    environment,
+    surveys: parseSurveys(problems, env),
+    apiKeys: problems.parse("API_KEYS", z.array(apiKeySchema), env.API_KEYS ?? []) ?? [],
+    signingKeys,
+    issuer: env.TOKEN_ISSUER || "invite-edge",
+    audience: env.TOKEN_AUDIENCE || "invite-edge:tap",
+    cookieSecret,
+    webserviceSecret: problems.required("WEBSERVICE_SECRET", env.WEBSERVICE_SECRET),
+    publicBaseUrl: parsePublicBaseUrl(problems, env, environment),
+    rateLimitsOn: (env.RATE_LIMITS ?? "on").toLowerCase() !== "off",
+    retentionDays: retention,
+    ...parseShards(problems, env),
+  };
+  if (problems.list.length > 0) throw new ConfigError(problems.list);
+  return config;
+}
+
+const cache = new WeakMap<Env, Config | ConfigError>();
+
+/** The parsed config for this `env`, parsed on first use in the isolate (a failure is kept too). */
+export function getConfig(env: Env): Config {
+  let entry = cache.get(env);
+  if (!entry) {
+    try {
+      entry = parseConfig(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      entry = error;
+    }
+    cache.set(env, entry);
+  }
+  if (entry instanceof ConfigError) throw entry;
+  return entry;
+}

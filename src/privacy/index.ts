@@ -1,0 +1,2 @@
+/** The privacy feature's public face: the lookup, erasure and audit-trail API. */
+export { privacyRoutes } from "./routes";

@@ -1,0 +1,72 @@
+/**
+ * Completions across shards: which invites of a survey wait for a response, and recording the
+ * responses read from an export. The invites are marked in their shards first, the survey's
+ * export position in the control database last: a run that stops in between reads the same
+ * responses again next time, and marking is idempotent.
+ */
+
+import { controlDb, onEveryShard, onShardsHolding, type Store } from "../../store/store";
+import { inviteIdShard } from "../../tokens/ids";
+import {
+  type AwaitingInvite,
+  type Completion,
+  selectInvitesAwaitingCompletion,
+  markCompleted,
+  oldestAwaitingInShard,
+} from "./completion-rows";
+import { advanceExport } from "./exports";
+
+/**
+ * Per survey, when its oldest invite still waiting for a response was opened, over every shard
+ * (one statement per shard for all surveys); surveys with none are absent.
+ */
+export async function oldestOpenedAwaitingResponse(
+  store: Store,
+  surveys: readonly string[],
+  openedAfter: number,
+): Promise<Map<string, number>> {
+  const oldest = new Map<string, number>();
+  if (surveys.length === 0) return oldest;
+  const perShard = await onEveryShard(store, (db) => oldestAwaitingInShard(db, surveys, openedAfter));
+  for (const { survey, at } of perShard.flat()) {
+    oldest.set(survey, Math.min(at, oldest.get(survey) ?? at));
+  }
+  return oldest;
+}
+
+/** The invites among `ids` of this survey that have no completion yet, from their shards. */
+export async function findInvitesAwaitingCompletion(
+  store: Store,
+  survey: string,
+  ids: string[],
+): Promise<AwaitingInvite[]> {
+  const found = await onShardsHolding(store, ids, inviteIdShard, (db, held) =>
+    selectInvitesAwaitingCompletion(db, survey, held),
+  );
+  return found.flat();
+}
+
+/**
+ * Marks invites completed in their shards, then moves the survey's export position on.
+ * Returns the ids newly completed.
+ */
+export async function recordCompletions(
+  store: Store,
+  entry: {
+    survey: string;
+    surveyId: string;
+    completions: Completion[];
+    continuationToken: string | null;
+    responsesRead: number;
+    at: number;
+  },
+): Promise<string[]> {
+  const newly = await onShardsHolding(
+    store,
+    entry.completions,
+    (c) => inviteIdShard(c.id),
+    (db, held) => markCompleted(db, entry.survey, held),
+  );
+  await advanceExport(controlDb(store), entry);
+  return newly.flat();
+}

@@ -1,0 +1,64 @@
+/**
+ * Where each survey's response export stands, in the control database: the continuation token
+ * the next export starts from, and an export started but not read yet (so a later run reads it).
+ */
+
+interface ExportState {
+  survey_id: string;
+  continuation_token: string | null;
+  progress_id: string | null;
+  progress_started_at: number | null;
+}
+
+export async function getExportState(
+  db: D1Database,
+  surveyId: string,
+): Promise<ExportState | null> {
+  return db
+    .prepare(
+      `SELECT survey_id, continuation_token, progress_id, progress_started_at
+       FROM reconcile_exports WHERE survey_id = ?`,
+    )
+    .bind(surveyId)
+    .first<ExportState>();
+}
+
+/** An export was started: kept so that a later run reads it if this one stops before. */
+export async function saveExportProgress(
+  db: D1Database,
+  surveyId: string,
+  progressId: string | null,
+  at: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO reconcile_exports (survey_id, progress_id, progress_started_at)
+       VALUES (?1, ?2, ?3)
+       ON CONFLICT (survey_id) DO UPDATE SET progress_id = excluded.progress_id,
+         progress_started_at = excluded.progress_started_at`,
+    )
+    .bind(surveyId, progressId, progressId === null ? null : at)
+    .run();
+}
+
+/**
+ * Moves a survey's export position on once its responses were recorded in every shard: a run
+ * that stops before this reads the same responses again next time (recording is idempotent).
+ */
+export async function advanceExport(
+  db: D1Database,
+  entry: { surveyId: string; continuationToken: string | null; responsesRead: number; at: number },
+): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO reconcile_exports (survey_id, continuation_token, progress_id,
+         progress_started_at, read_at, responses_read)
+       VALUES (?1, ?2, NULL, NULL, ?3, ?4)
+       ON CONFLICT (survey_id) DO UPDATE SET
+         continuation_token = COALESCE(excluded.continuation_token, continuation_token),
+         progress_id = NULL, progress_started_at = NULL, read_at = excluded.read_at,
+         responses_read = responses_read + excluded.responses_read`,
+    )
+    .bind(entry.surveyId, entry.continuationToken, entry.at, entry.responsesRead)
+    .run();
+}

@@ -1,0 +1,130 @@
+/**
+ * Stamping responses: the update-responses jobs in the control database, and each invite's stamp
+ * state on its row in its shard (`stamp_ref` names the job carrying it, `stamped_at` when done).
+ */
+
+const STAMP_JOB_STATUSES = ["inProgress", "complete", "failed"] as const;
+type StampJobStatus = (typeof STAMP_JOB_STATUSES)[number];
+
+export interface StampCandidate {
+  id: string;
+  survey: string;
+  response_id: string;
+  customer_ref: string;
+  transaction_id: string;
+  trigger: string;
+  embedded_data: string;
+  tampered: 0 | 1;
+  completed_at: number;
+}
+
+/**
+ * Per survey, up to `limit` completed invites whose response was not stamped yet (and whose data
+ * remains), oldest completion first: one statement for every survey.
+ */
+export async function selectStampCandidatesInShard(
+  db: D1Database,
+  surveys: readonly string[],
+  limit: number,
+): Promise<StampCandidate[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, survey, response_id, customer_ref, transaction_id, trigger, embedded_data,
+              tampered, completed_at
+       FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY survey ORDER BY completed_at, id) AS n
+         FROM invites
+         WHERE survey IN (SELECT value FROM json_each(?1)) AND completed_at IS NOT NULL
+           AND stamped_at IS NULL AND stamp_ref IS NULL AND response_id IS NOT NULL
+           AND tampered IS NOT NULL AND customer_ref IS NOT NULL AND embedded_data IS NOT NULL
+       )
+       WHERE n <= ?2`,
+    )
+    .bind(JSON.stringify(surveys), limit)
+    .all<StampCandidate>();
+  return results;
+}
+
+/** A started update-responses job, recorded before its invites point at it. */
+export async function insertStampJob(
+  db: D1Database,
+  job: { progressId: string; surveyId: string; runId: string; updates: number; at: number },
+): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO reconcile_stamp_jobs (progress_id, survey_id, run_id, status, updates,
+         created_at)
+       VALUES (?1, ?2, ?3, 'inProgress', ?4, ?5)`,
+    )
+    .bind(job.progressId, job.surveyId, job.runId, job.updates, job.at)
+    .run();
+}
+
+/** Points invites at the job that carries their stamp. */
+export async function setStampRef(
+  db: D1Database,
+  progressId: string,
+  ids: readonly string[],
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE invites SET stamp_ref = ?1
+       WHERE id IN (SELECT value FROM json_each(?2)) AND stamped_at IS NULL`,
+    )
+    .bind(progressId, JSON.stringify(ids))
+    .run();
+}
+
+interface OpenStampJob {
+  progress_id: string;
+  survey_id: string;
+}
+
+export async function listOpenStampJobs(db: D1Database): Promise<OpenStampJob[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT progress_id, survey_id FROM reconcile_stamp_jobs
+       WHERE status = 'inProgress' ORDER BY created_at, progress_id`,
+    )
+    .all<OpenStampJob>();
+  return results;
+}
+
+/** The job completed: its invites (in this shard) are stamped. Returns how many. */
+export async function markStamped(db: D1Database, progressId: string, at: number): Promise<number> {
+  const { meta } = await db
+    .prepare(
+      `UPDATE invites SET stamped_at = ?2
+       WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
+    )
+    .bind(progressId, at)
+    .run();
+  return meta.changes;
+}
+
+/** The job failed or is gone: its invites (in this shard) wait for a later job. */
+export async function clearStampRef(db: D1Database, progressId: string): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE invites SET stamp_ref = NULL
+       WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
+    )
+    .bind(progressId)
+    .run();
+}
+
+/** Ends a job once its invites were settled in every shard. */
+export async function endStampJob(
+  db: D1Database,
+  progressId: string,
+  status: Exclude<StampJobStatus, "inProgress">,
+  at: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE reconcile_stamp_jobs SET status = ?2, finished_at = ?3
+       WHERE progress_id = ?1 AND status = 'inProgress'`,
+    )
+    .bind(progressId, status, at)
+    .run();
+}

@@ -1,0 +1,54 @@
+/**
+ * The retention purge in the store: shard by shard, the invites issued before a cutoff lose
+ * their personal data (and signed token) in the ledger; their live links' KV entries go first. Bounded batches, so one run stays within a scheduled invocation's limits.
+ */
+
+import { forgetLinks } from "../store/links";
+import type { Store } from "../store/store";
+import { findInvitesToPurge, purgePersonalData } from "./shard-queries";
+
+interface PurgeLimits {
+  /** Invites per batch (one read, KV deletes, one write batch, all in one shard). */
+  batchSize: number;
+  /** Batches per run over all shards; what is left is purged by the next run. */
+  maxBatches: number;
+}
+
+export interface PurgeResult {
+  purged: number;
+  /** Live tokens removed from KV (named so that the log guard, which drops "token", keeps it). */
+  linksDeleted: number;
+  batches: number;
+  /** False when the run stopped at `maxBatches` with invites still due. */
+  done: boolean;
+}
+
+export async function purgePersonalDataIssuedBefore(
+  store: Store,
+  issuedBefore: number,
+  now: number,
+  { batchSize, maxBatches }: PurgeLimits,
+): Promise<PurgeResult> {
+  const result: PurgeResult = { purged: 0, linksDeleted: 0, batches: 0, done: false };
+  for (const db of store.shards) {
+    for (;;) {
+      if (result.batches >= maxBatches) return result;
+      const due = await findInvitesToPurge(db, issuedBefore, batchSize);
+      if (due.length === 0) break;
+      // KV first (marks, and tokens of links issued before tokens moved into the ledger): if a
+      // delete fails the run fails before the ledger forgets which links are still live.
+      const live = due.filter((invite) => invite.expires_at > now).map((invite) => invite.id);
+      await forgetLinks(store, live);
+      result.linksDeleted += live.length;
+      result.purged += await purgePersonalData(
+        db,
+        due.map((invite) => invite.id),
+        now,
+      );
+      result.batches += 1;
+      if (due.length < batchSize) break;
+    }
+  }
+  result.done = true;
+  return result;
+}

@@ -1,0 +1,2 @@
+/** The retention feature's public face: the scheduled purge. */
+export { purgeExpiredPersonalData } from "./purge";

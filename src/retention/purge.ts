@@ -1,0 +1,28 @@
+/**
+ * The retention job: deletes customer ids and embedded data of invites issued more than
+ * `RETENTION_DAYS` ago, keeping every count. It works in bounded batches over every ledger shard
+ * (so one run stays within a scheduled invocation's limits; the next run continues) and removes
+ * the signed token from KV first when it is still live, since the token carries the same data.
+ */
+import { getConfig } from "../config/config";
+import type { Env } from "../config/env";
+import { getStore } from "../store/store";
+import { type PurgeResult, purgePersonalDataIssuedBefore } from "./across-shards";
+
+const DAY_MS = 86_400_000;
+
+interface RetentionOptions {
+  /** Invites per batch (one shard read, KV deletes, one shard write batch). */
+  batchSize?: number;
+  /** Batches per run; what is left is purged by the next run. */
+  maxBatches?: number;
+  now?: number;
+}
+
+export async function purgeExpiredPersonalData(
+  env: Env,
+  { batchSize = 500, maxBatches = 20, now = Date.now() }: RetentionOptions = {},
+): Promise<PurgeResult> {
+  const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
+  return purgePersonalDataIssuedBefore(getStore(env), issuedBefore, now, { batchSize, maxBatches });
+}

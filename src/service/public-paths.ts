@@ -1,0 +1,95 @@
+/**
+ * The OpenAPI entries of the routes that are not zod routes: the tap (HTML for people), the health
+ * check and the public signing keys. Documentation only: app.ts and src/tap/ serve them.
+ */
+import { z } from "@hono/zod-openapi";
+import { type createRouter, errorResponses } from "../http/openapi";
+import { IdParamSchema } from "../links";
+
+type Registry = ReturnType<typeof createRouter>["openAPIRegistry"];
+
+const html = (description: string, headers?: Record<string, string>) => ({
+  description,
+  headers: headers
+    ? Object.fromEntries(
+        Object.entries(headers).map(([name, text]) => [
+          name,
+          { description: text, schema: { type: "string" as const } },
+        ]),
+      )
+    : undefined,
+  content: { "text/html": { schema: z.string() } },
+});
+
+const JwkSchema = z
+  .object({
+    kid: z.string().openapi({ example: "2026-11" }),
+    kty: z.string().openapi({ example: "EC" }),
+    alg: z.enum(["ES256", "EdDSA"]),
+    crv: z.string().openapi({ example: "P-256" }),
+    x: z.string(),
+    y: z.string().optional().openapi({ description: "EC keys only." }),
+    use: z.literal("sig"),
+  })
+  .openapi("PublicJwk");
+
+export function registerPublicPaths(registry: Registry): void {
+  registry.registerPath({
+    method: "get",
+    path: "/s/{id}",
+    operationId: "tapLink",
+    tags: ["Tap"],
+    summary: "The link a customer opens: one survey start per invite",
+    description:
+      "Browsers only; answers are HTML pages, never JSON. `HEAD` and link-preview bots get the " +
+      "preview page and consume nothing. For a survey with `confirm`, `GET` shows a button that " +
+      "`POST`s to the same address. The browser that opened an invite may open it again.",
+    request: { params: IdParamSchema },
+    responses: {
+      ...errorResponses(), // 500 (a bad configuration) is JSON even here; 503 is a page, below
+      302: {
+        description: "To the survey, with the invite's values signed (`sig`).",
+        headers: { Location: { description: "The survey URL.", schema: { type: "string" } } },
+      },
+      200: html("The preview page (bots, `HEAD`) or the confirm page."),
+      404: html("No such link."),
+      410: html("Already used in another browser, expired or revoked."),
+      429: html("Too many taps from this network.", { "Retry-After": "Seconds to wait." }),
+      503: html("A transient failure; the link still works.", {
+        "Retry-After": "Seconds to wait.",
+      }),
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/healthz",
+    operationId: "health",
+    tags: ["Service"],
+    summary: "Liveness: the Worker runs",
+    responses: {
+      200: {
+        description: "Up",
+        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+      },
+      ...errorResponses(),
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/.well-known/jwks.json",
+    operationId: "signingKeys",
+    tags: ["Service"],
+    summary: "The public keys that verify invite tokens and the `sig` on survey links",
+    responses: {
+      200: {
+        description: "A JSON Web Key Set (public parts only).",
+        content: {
+          "application/json": {
+            schema: z.object({ keys: z.array(JwkSchema) }).openapi("Jwks"),
+          },
+        },
+      },
+      ...errorResponses(),
+    },
+  });
+}

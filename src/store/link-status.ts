@@ -1,0 +1,22 @@
+/** An invite's lifecycle status, derived from its ledger row (never stored, so never stale). */
+import type { InviteRow } from "./invite-rows";
+
+export const LINK_STATUSES = ["issued", "opened", "expired", "revoked", "erased"] as const;
+export type LinkStatus = (typeof LINK_STATUSES)[number];
+
+export function linkStatus(
+  row: Pick<InviteRow, "revoked_at" | "consumed_at" | "expires_at"> & {
+    erased_at?: number | null;
+  },
+  now: number,
+): LinkStatus {
+  // Erased on request: whatever it was, nothing about it can be used any more.
+  if (row.erased_at != null) return "erased";
+  if (row.revoked_at !== null) return "revoked";
+  if (row.consumed_at !== null) return "opened";
+  if (row.expires_at <= now) return "expired";
+  return "issued";
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

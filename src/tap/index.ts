@@ -1,0 +1,3 @@
+/** The tap's public face: the `/s/:id` handler, and its pages for other answers people see. */
+export { choosePageLanguage } from "./page-language";
+export { handleTap, page } from "./tap";
