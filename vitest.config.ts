@@ -11,29 +11,37 @@ export default defineConfig(async () => {
     test: {
       // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
       globalSetup: ["./test/fake-qualtrics/global-setup.js"],
-      projects: SHARD_COUNTS.map((shards) => ({
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
-              // An empty ledger database (no migrations applied): the health check must notice.
-              d1Databases: { BLANK_DB: "invite-edge-blank" },
-              // The per-address tap ceiling with a small limit, so its test does not depend on
-              // how many taps a busy machine serves in a minute.
-              ratelimits: {
-                SMALL_ADDRESS_LIMITER: { namespace_id: "1999", simple: { limit: 200, period: 60 } },
+      projects: [
+        // Pure logic and the source tree's rules, in plain Node.
+        { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+        ...SHARD_COUNTS.map((shards) => ({
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
+                // An empty ledger database (no migrations applied): the health check must notice.
+                d1Databases: { BLANK_DB: "invite-edge-blank" },
+                // The per-address tap ceiling with a small limit, so its test does not depend on
+                // how many taps a busy machine serves in a minute.
+                ratelimits: {
+                  SMALL_ADDRESS_LIMITER: {
+                    namespace_id: "1999",
+                    simple: { limit: 200, period: 60 },
+                  },
+                },
               },
-            },
-          }),
-        ],
-        test: {
-          name: `shards-${shards}`,
-          setupFiles: ["./test/setup/apply-migrations.ts"],
-          include: ["test/**/*.test.ts"],
-          testTimeout: 30_000,
-        },
-      })),
+            }),
+          ],
+          test: {
+            name: `shards-${shards}`,
+            setupFiles: ["./test/setup/apply-migrations.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/unit/**"],
+            testTimeout: 30_000,
+          },
+        })),
+      ],
     },
   };
 });
