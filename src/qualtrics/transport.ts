@@ -10,9 +10,9 @@
  * `ambiguous: true`, since repeating it could apply it twice.
  */
 import type { z } from "zod";
+import type { QualtricsOAuthOptions } from "../config/qualtrics";
 import { finalError, QualtricsError } from "./errors";
 import { type Attempt, exchange, type Reply, readReply, transportError } from "./http";
-import type { QualtricsOAuthOptions } from "../config/qualtrics";
 import { createAccessTokens, tokenRequestInit } from "./oauth";
 import { createPacer } from "./pacing";
 import { tokenSchema } from "./replies";

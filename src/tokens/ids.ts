@@ -10,7 +10,6 @@ import { MAX_SHARDS } from "../config/config";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const ID_PATTERN = /^(?:[A-Za-z0-9_-]{2})?[A-Za-z0-9_-]{22}$/;
 
-
 /** The two characters that start the ids of invites stored in `shard`. */
 export function shardPrefix(shard: number): string {
   if (!Number.isInteger(shard) || shard < 0 || shard >= MAX_SHARDS) {

@@ -10,9 +10,9 @@ import { inviteIdShard } from "../../tokens/ids";
 import {
   type AwaitingInvite,
   type Completion,
-  selectInvitesAwaitingCompletion,
   markCompleted,
   oldestAwaitingInShard,
+  selectInvitesAwaitingCompletion,
 } from "./completion-rows";
 import { advanceExport } from "./exports";
 
@@ -27,7 +27,9 @@ export async function oldestOpenedAwaitingResponse(
 ): Promise<Map<string, number>> {
   const oldest = new Map<string, number>();
   if (surveys.length === 0) return oldest;
-  const perShard = await onEveryShard(store, (db) => oldestAwaitingInShard(db, surveys, openedAfter));
+  const perShard = await onEveryShard(store, (db) =>
+    oldestAwaitingInShard(db, surveys, openedAfter),
+  );
   for (const { survey, at } of perShard.flat()) {
     oldest.set(survey, Math.min(at, oldest.get(survey) ?? at));
   }

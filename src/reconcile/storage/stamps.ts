@@ -28,7 +28,9 @@ export async function selectStampCandidates(
 ): Promise<Map<string, StampCandidate[]>> {
   const bySurvey = new Map<string, StampCandidate[]>();
   if (surveys.length === 0) return bySurvey;
-  const perShard = await onEveryShard(store, (db) => selectStampCandidatesInShard(db, surveys, limit));
+  const perShard = await onEveryShard(store, (db) =>
+    selectStampCandidatesInShard(db, surveys, limit),
+  );
   for (const candidate of perShard.flat()) {
     const list = bySurvey.get(candidate.survey) ?? [];
     list.push(candidate);
