@@ -800,7 +800,7 @@ describe("GET /dashboard", () => {
     expect(script).toContain("sessionStorage");
     expect(script).not.toContain("localStorage");
     expect(script).not.toContain("innerHTML");
-    expect(script).toContain('"/v1/stats?"');
+    expect(script).toContain("/v1/stats?");
     const css = await api("/dashboard.css", { key: null });
     expect(css.status).toBe(200);
     expect(css.headers.get("Content-Type")).toMatch(/^text\/css/);

@@ -1,11 +1,13 @@
 /**
  * `/docs`: the API reference, rendered in the browser from `/openapi.json` by Redoc (the npm
  * package's standalone bundle, imported as text through a `rules` entry in wrangler.toml and
- * served from here). Nothing comes from another host: the Content-Security-Policy allows this
- * origin only, plus the inline styles Redoc injects and the search worker it starts from a blob.
+ * served from here) and started by docs.browser.js beside this file. Nothing comes from another
+ * host: the Content-Security-Policy allows this origin only, plus the inline styles Redoc injects
+ * and the search worker it starts from a blob.
  */
 import REDOC_BUNDLE from "redoc/bundles/redoc.standalone.js";
 import { createRouter } from "../http/openapi";
+import DOCS_JS from "./docs.browser.js";
 
 /**
  * Redoc 2 hard-codes one request to another host: its sidebar logo. `data:,` is no image, so the
@@ -44,16 +46,6 @@ const DOCS_HTML = `<!doctype html>
 <div id="reference"></div>
 </body>
 </html>`;
-
-/** Redoc's options: show the scope extension, expand success answers, no font from elsewhere. */
-const DOCS_JS = `Redoc.init("/openapi.json", {
-  showExtensions: ["x-required-scope"],
-  expandResponses: "200,201",
-  requiredPropsFirst: true,
-  jsonSampleExpandLevel: 3,
-  theme: { typography: { fontFamily: "system-ui, sans-serif", headings: { fontFamily: "system-ui, sans-serif" }, code: { fontFamily: "ui-monospace, monospace" } } },
-}, document.getElementById("reference"));
-`;
 
 const ASSET_HEADERS = { "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache" };
 

@@ -1,13 +1,13 @@
 /**
- * `/dashboard`: the analysts' page, its script and its stylesheet, all served by the Worker (no
- * CDN: the browser may have no internet). The page holds no data and no key; the script asks for
- * the analyst key, checks with the API that it may read stats, keeps it in sessionStorage only
- * and reads `/v1/stats` with it as a bearer.
+ * `/dashboard`: the analysts' page, its script (dashboard.browser.js) and its stylesheet
+ * (dashboard.css), all served by the Worker (no CDN: the browser may have no internet). The page
+ * holds no data and no key; the script asks for the analyst key, checks with the API that it may
+ * read stats, keeps it in sessionStorage only and reads `/v1/stats` with it as a bearer.
  * The Content-Security-Policy allows this origin only: no inline script or style, no framing.
  */
 import { createRouter } from "../http/openapi";
-import { DASHBOARD_JS } from "./dashboard-script";
-import { DASHBOARD_CSS } from "./dashboard-style";
+import DASHBOARD_JS from "./dashboard.browser.js";
+import DASHBOARD_CSS from "./dashboard.css";
 
 const DASHBOARD_CSP = [
   "default-src 'self'",
