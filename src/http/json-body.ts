@@ -1,7 +1,10 @@
 /**
- * Reads a JSON request body before validation: `415` when it is not JSON, `413` over the limit
- * (checked on the bytes actually read, not only Content-Length), `400` when it does not parse.
- * The text read is cached on the request, so the zod validator that follows reuses it.
+ * Reads a JSON request body before validation: `415` when it is not JSON, `413` over the limit,
+ * `400` when it is not UTF-8 or does not parse. The limit holds on the bytes actually read, not
+ * only on Content-Length: a body that streams past it is cut off there, whatever its header said.
+ * Only Hono's public API: the counted body replaces `c.req.raw`, and `c.req.arrayBuffer()` keeps
+ * what it read, so the zod validator's `c.req.json()` reuses it. (`hono/body-limit` trusts a
+ * Content-Length, so a body larger than it says would be read whole before being refused.)
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./context";
@@ -10,53 +13,47 @@ import { ApiError } from "./errors";
 export const ONE_LINK_LIMIT = 64 * 1024;
 export const BATCH_LIMIT = 1024 * 1024;
 
-async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 const tooLarge = (limit: number) =>
   new ApiError(413, "payload_too_large", `The body is larger than ${limit / 1024} KB.`);
 
+/** Passes bytes through until `limit`; past it, errors the stream, which stops its source. */
+function countBytes(limit: number, over: () => void): TransformStream<Uint8Array, Uint8Array> {
+  let size = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      size += chunk.byteLength;
+      if (size <= limit) return controller.enqueue(chunk);
+      over();
+      controller.error(tooLarge(limit));
+    },
+  });
+}
+
 export function jsonBody(limit: number) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const type = c.req.header("Content-Type") ?? "";
-    if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+    if (!JSON_TYPE.test(c.req.header("Content-Type") ?? "")) {
       throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");
     }
-    const declared = Number(c.req.header("Content-Length") ?? "0");
-    if (declared > limit) throw tooLarge(limit);
-    const bytes = c.req.raw.body ? await readLimited(c.req.raw.body, limit) : new Uint8Array();
-    let text: string;
+    if (Number(c.req.header("Content-Length") ?? "0") > limit) throw tooLarge(limit);
+    let overLimit = false;
+    const body = c.req.raw.body;
+    if (body) {
+      const counted = body.pipeThrough(countBytes(limit, () => (overLimit = true)));
+      c.req.raw = new Request(c.req.raw, { body: counted });
+    }
+    const bytes = await c.req.arrayBuffer().catch((error: unknown) => {
+      throw overLimit ? tooLarge(limit) : error;
+    });
     try {
-      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-      JSON.parse(text);
+      // Fatal: invalid UTF-8 is refused here, not turned into U+FFFD by `c.req.json()` later.
+      JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
     } catch {
       throw new ApiError(400, "invalid_request", "The body is not valid JSON.", [
         { path: "(body)", message: "malformed JSON" },
       ]);
     }
-    // Hono's validators read `c.req.json()`, which parses this cached text.
-    // (Hono types the cache as values, but stores and reads promises.)
-    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     await next();
   });
 }
