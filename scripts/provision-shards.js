@@ -213,6 +213,8 @@ function main() {
     `${options.shards} shard(s) bound and migrated; LEDGER_SHARDS = "${options.shards}" in [env.${options.env}.vars].`,
   );
   console.log(`Deploy to start using them: npx wrangler deploy --env ${options.env}`);
+  // The new bindings change the generated Env type, which CI checks against wrangler.toml.
+  console.log("Then commit wrangler.toml with its types: npm run types");
 }
 
 try {

@@ -1,9 +1,11 @@
 import type { D1Migration } from "@cloudflare/vitest-plugin";
-import type { Env as WorkerEnv } from "../src/config/env";
+import type { Undeclared } from "../src/config/env";
 
+// `env` from cloudflare:test: what wrangler.toml declares (worker-configuration.d.ts), what it
+// cannot (src/config/env.ts), and the bindings vitest.config.ts adds for the tests.
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env extends Undeclared {
       TEST_MIGRATIONS: D1Migration[];
       /** A D1 database no migration was applied to (vitest.config.ts). */
       BLANK_DB: D1Database;

@@ -20,6 +20,7 @@ import {
   issue,
   tap,
   uniqueTxn,
+  WEBSERVICE_SECRET,
 } from "./helpers/api";
 import { ledgerOf } from "./helpers/ledger";
 import {
@@ -117,7 +118,7 @@ async function statsEverywhere() {
 function webserviceData(id: string) {
   return api(`/v1/invites/${id}/data`, {
     key: null,
-    headers: { "X-Webservice-Secret": env.WEBSERVICE_SECRET },
+    headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
   });
 }
 

@@ -1,70 +1,31 @@
 /**
- * Every binding, variable and secret the Worker reads, in one place. Values arrive as strings
- * (or, for [vars] tables in wrangler.toml, as JSON objects); `config.ts` beside it parses them with zod.
+ * Every binding, variable and secret the Worker reads. wrangler.toml declares the bindings and the
+ * variables (with their development values, each explained there); `wrangler types` writes them
+ * as `Cloudflare.Env` into worker-configuration.d.ts (`npm run types` after editing wrangler.toml;
+ * `npm run types:check` fails while it is stale). This file adds only what wrangler.toml cannot
+ * declare. Values arrive as strings (or, for [vars] tables, as JSON objects); `config.ts` beside it
+ * parses them with zod. docs/configuration.md is the operators' reference for all of them.
  */
-export interface Env {
-  // Storage
-  /** KV: invite id → compact JWS, with an expiration; metadata carries the consumed mark. */
-  LINKS: KVNamespace;
+
+/** What wrangler.toml declares (generated). */
+type Declared = Cloudflare.Env;
+
+/**
+ * What wrangler.toml cannot declare: shards past the ones bound locally, and the settings and
+ * secrets that have no development value (a deployment sets them, or leaves them out).
+ */
+export interface Undeclared {
   /**
-   * D1: ledger shard 0 (invites, click events, stats rollups) and the control tables (reconcile
-   * runs, imports and exports). With one shard, the whole ledger.
+   * D1: ledger shards 1 … LEDGER_SHARDS-1 (`DB_1`, `DB_2`, …), migrated like DB. Locally DB_1 …
+   * DB_7 are bound; production binds as many as `npm run provision-shards` made.
    */
-  DB: D1Database;
-  /** D1: ledger shards 1 … LEDGER_SHARDS-1 (`DB_1`, `DB_2`, …), migrated like DB. */
   [shard: `DB_${number}`]: D1Database | undefined;
-  /** How many ledger shards new invites spread over (default 1). Raise it; never lower it. */
-  LEDGER_SHARDS?: string;
   /** Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls still check. */
   LEDGER_SHARDS_PREVIOUS?: string;
 
-  // Rate limiting (Workers Rate Limiting bindings; the policy is docs/rate-limits.md)
-  /** Taps per client address and link. */
-  TAP_LINK_LIMITER?: RateLimit;
-  /** Taps per client address, every link: a ceiling far above a venue's crowd. */
-  TAP_ADDRESS_LIMITER?: RateLimit;
-  /** Taps on unknown or malformed ids per client address. */
-  TAP_MISS_LIMITER?: RateLimit;
-  /** Wrong X-Webservice-Secret values per client address. */
-  WEBSERVICE_LIMITER?: RateLimit;
-  /** Issue calls per API key. */
-  ISSUE_LIMITER?: RateLimit;
-  /** "off" disables every limiter (benchmarks, load tests). */
-  RATE_LIMITS?: string;
-
-  // Tokens and links
-  /** Secret: JSON array of private JWKs (ES256 or EdDSA) with `kid`; the last signs, all verify. */
-  SIGNING_KEYS: string | unknown[];
-  TOKEN_ISSUER?: string;
-  TOKEN_AUDIENCE?: string;
-  /**
-   * Secret: HMAC key for the cookie that lets the first browser re-open its link; a key derived
-   * from it hashes customer ids of running erasures (src/privacy/subject.ts).
-   */
-  COOKIE_SECRET: string;
-  /** "development" (default) or "production"; production requires PUBLIC_BASE_URL. */
-  ENVIRONMENT?: string;
-  /**
-   * Origin used in issued URLs. Required in production; in development it defaults to the origin
-   * the issue call arrived on.
-   */
-  PUBLIC_BASE_URL?: string;
-
   // Surveys
-  /** Survey registry: JSON object (a [vars] table) or a JSON string (`--var SURVEYS:…`). */
-  SURVEYS: string | Record<string, unknown>;
   /** Extra hosts allowed for anonymous links besides *.qualtrics.com (comma-separated or JSON array). */
   ALLOWED_SURVEY_HOSTS?: string | string[];
-
-  // Callers
-  /** Secret: JSON array of `{id, sha256, scopes}`; the key itself is never stored. */
-  API_KEYS: string | unknown[];
-  /** Secret: header value the survey's Web Service element sends to read invite data. */
-  WEBSERVICE_SECRET: string;
-
-  // Privacy
-  /** Days after issue when customer ids and embedded data are deleted from the ledger (default 90). */
-  RETENTION_DAYS?: string;
 
   // Qualtrics reconciliation (src/config/qualtrics.ts). None set: reconcile runs are skipped.
   /** API base, e.g. `https://iad1.qualtrics.com/API/v3`; default derived from QUALTRICS_DATACENTER. */
@@ -85,3 +46,13 @@ export interface Env {
   /** Milliseconds between two polls of an import, export or update job (default 2000). */
   QUALTRICS_POLL_INTERVAL_MS?: string;
 }
+
+/**
+ * The Worker's env: the storage it cannot run without (LINKS, DB), and everything else optional.
+ * A deployment may drop a variable (config.ts has its default), a rate limiter (that limit is
+ * off) or a secret (the configuration error names it).
+ */
+export interface Env
+  extends Pick<Declared, "LINKS" | "DB">,
+    Partial<Omit<Declared, "LINKS" | "DB">>,
+    Undeclared {}

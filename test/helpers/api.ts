@@ -9,6 +9,18 @@ export const ORIGIN = "https://invite-edge.test";
 export const ISSUER_KEY = "dev-issuer-key";
 export const ANALYST_KEY = "dev-analyst-key";
 export const ADMIN_KEY = "dev-admin-key";
+
+/**
+ * A development secret of the test env (wrangler.toml's [vars]). The generated types call it
+ * optional, since production sets it with `wrangler secret put`; the tests always have it.
+ */
+function devSecret(name: "COOKIE_SECRET" | "WEBSERVICE_SECRET"): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is missing from wrangler.toml's [vars]`);
+  return value;
+}
+export const COOKIE_SECRET = devSecret("COOKIE_SECRET");
+export const WEBSERVICE_SECRET = devSecret("WEBSERVICE_SECRET");
 export const PHONE_UA =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 

@@ -3,9 +3,17 @@
  * a page unescaped (pages carry no invite data at all), CR/LF cannot inject a header, and very long
  * Unicode round-trips exactly (within the documented limits) to the survey and the data endpoint.
  */
-import { env, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, linkRequest, ORIGIN, PHONE_UA, tap, verifyServiceSignature } from "../helpers/api";
+import {
+  api,
+  linkRequest,
+  ORIGIN,
+  PHONE_UA,
+  tap,
+  verifyServiceSignature,
+  WEBSERVICE_SECRET,
+} from "../helpers/api";
 import { ledgerOf } from "../helpers/ledger";
 import { ledgerRow } from "./helpers";
 
@@ -122,7 +130,7 @@ describe("HTML and script in values", () => {
 
     const ws = await issueWith({ survey: "demo-ws", embeddedData });
     const data = await SELF.fetch(`${ORIGIN}/v1/invites/${ws.body.id}/data`, {
-      headers: { "X-Webservice-Secret": env.WEBSERVICE_SECRET },
+      headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
     });
     expect(data.headers.get("Content-Type")).toContain("application/json");
     expect(await data.json()).toMatchObject(embeddedData);

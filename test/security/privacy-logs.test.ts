@@ -7,7 +7,17 @@
 import { createScheduledController, env, SELF } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { api, cookieFrom, type IssuedLink, issue, linkRequest, ORIGIN, tap } from "../helpers/api";
+import {
+  api,
+  COOKIE_SECRET,
+  cookieFrom,
+  type IssuedLink,
+  issue,
+  linkRequest,
+  ORIGIN,
+  tap,
+  WEBSERVICE_SECRET,
+} from "../helpers/api";
 import { ledgerOf, wrapShards } from "../helpers/ledger";
 import { callWorker, devSigningJwk, ledgerRow, tapRequest } from "./helpers";
 
@@ -31,8 +41,8 @@ const sensitive = new Set<string>([
   "dev-issuer-key",
   "dev-analyst-key",
   "dev-admin-key",
-  env.COOKIE_SECRET,
-  env.WEBSERVICE_SECRET,
+  COOKIE_SECRET,
+  WEBSERVICE_SECRET,
   devSigningJwk().d ?? "",
 ]);
 
@@ -116,7 +126,7 @@ describe("logs over a full scenario", () => {
     await rememberToken(ws.id);
     rememberRedirect(await tap(ws.id));
     await SELF.fetch(`${ORIGIN}/v1/invites/${ws.id}/data`, {
-      headers: { "X-Webservice-Secret": env.WEBSERVICE_SECRET },
+      headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
     });
     await SELF.fetch(`${ORIGIN}/v1/invites/${ws.id}/data`, {
       headers: { "X-Webservice-Secret": WRONG_SECRET },

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { purgeExpiredPersonalData } from "../../src/retention/purge";
 import { retentionJob, runScheduledJobs, type ScheduledJob } from "../../src/scheduled";
-import { api, cookieFrom, eventually, issue, tap } from "../helpers/api";
+import { api, cookieFrom, eventually, issue, tap, WEBSERVICE_SECRET } from "../helpers/api";
 import { ledgerOf, wrapShards } from "../helpers/ledger";
 import { clickOutcomes, ledgerRow } from "./helpers";
 
@@ -112,7 +112,7 @@ describe("retention job on the cron", () => {
     expect([404, 410]).toContain(res.status);
     const data = await api(`/v1/invites/${link.id}/data`, {
       key: null,
-      headers: { "X-Webservice-Secret": env.WEBSERVICE_SECRET },
+      headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
     });
     expect(data.status).toBe(410);
     expect(await data.text()).not.toContain("customer-old-2");

@@ -3,9 +3,9 @@
  * configuration and the signed token. Malformed ids (too long, `../`, percent-encoded junk, control
  * characters) get the 404 page without touching KV or D1, and nothing of the request is reflected.
  */
-import { env, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { cookieFrom, issue, ORIGIN, PHONE_UA, tap } from "../helpers/api";
+import { cookieFrom, issue, ORIGIN, PHONE_UA, tap, WEBSERVICE_SECRET } from "../helpers/api";
 import { callWorker, type TestEnv } from "./helpers";
 
 /** Bindings that fail the test if a malformed id reaches them. */
@@ -167,7 +167,7 @@ describe("malformed ids get the 404 page and never reach KV or D1", () => {
       expect(status.status).toBe(404);
       expect(await status.json()).toMatchObject({ error: { code: "not_found" } });
       const data = await SELF.fetch(`${ORIGIN}/v1/invites/${id}/data`, {
-        headers: { "X-Webservice-Secret": env.WEBSERVICE_SECRET },
+        headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
       });
       expect(data.status).toBe(404);
     }

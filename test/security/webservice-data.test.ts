@@ -3,9 +3,9 @@
  * longer served (410 `revoked`), and wrong secrets from one client are rate-limited (429 with
  * `Retry-After`) while the right secret is never refused, whoever sends it.
  */
-import { env } from "cloudflare:test";
+
 import { describe, expect, it } from "vitest";
-import { api, issue, ORIGIN } from "../helpers/api";
+import { api, issue, ORIGIN, WEBSERVICE_SECRET } from "../helpers/api";
 import { callWorker, sleep } from "./helpers";
 
 const WRONG_SECRET_LIMIT = 20; // per client address, per 60 s (wrangler.toml)
@@ -22,9 +22,9 @@ describe("GET /v1/invites/:id/data", () => {
   it("refuses a revoked invite with a 410 revoked envelope", async () => {
     const link = await issue({ survey: "demo-ws" });
     const ip = randomIp();
-    expect((await callWorker(dataRequest(link.id, env.WEBSERVICE_SECRET, ip))).status).toBe(200);
+    expect((await callWorker(dataRequest(link.id, WEBSERVICE_SECRET, ip))).status).toBe(200);
     expect((await api(`/v1/links/${link.id}`, { method: "DELETE" })).status).toBe(200);
-    const res = await callWorker(dataRequest(link.id, env.WEBSERVICE_SECRET, ip));
+    const res = await callWorker(dataRequest(link.id, WEBSERVICE_SECRET, ip));
     expect(res.status).toBe(410);
     expect(await res.json()).toEqual({
       error: { code: "revoked", message: expect.any(String) },
@@ -49,7 +49,7 @@ describe("GET /v1/invites/:id/data", () => {
 
     // The right secret is still served (Qualtrics' servers are shared by every survey), and
     // another client's wrong secret is still a plain 401.
-    expect((await callWorker(dataRequest(link.id, env.WEBSERVICE_SECRET, ip))).status).toBe(200);
+    expect((await callWorker(dataRequest(link.id, WEBSERVICE_SECRET, ip))).status).toBe(200);
     expect((await callWorker(dataRequest(link.id, "guess", randomIp()))).status).toBe(401);
   });
 });

@@ -19,14 +19,14 @@ export interface SourceFile {
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Every .ts file under `dir` (repository-relative), sorted. */
-export function listSources(dir: string, pattern = /\.ts$/): string[] {
+/** Every file under `dir` whose name matches `pattern` (default: .ts but not .d.ts), sorted. */
+export function listSources(dir: string, pattern = /(?<!\.d)\.ts$/): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
       const child = path.posix.join(rel, entry.name);
       if (entry.isDirectory()) walk(child);
-      else if (pattern.test(entry.name) && !entry.name.endsWith(".d.ts")) out.push(child);
+      else if (pattern.test(entry.name)) out.push(child);
     }
   };
   walk(dir);
