@@ -7,14 +7,15 @@
  * the service keeps only the SHA-256 of a key, and so should everything else.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
+import { parseFlags, refuse } from "./lib/cli.js";
 
 /** The scopes the service knows (src/config/config.ts; test/e2e/api-key.e2e.ts keeps the lists equal). */
 const SCOPES = ["links:write", "links:read", "stats:read", "privacy", "admin"];
 
 const USAGE = `usage: npm run -s api-key -- --id <id> --scopes <scope>[,<scope>...]
   --id       a name for the key, 1-64 characters (shown in logs as apiKeyId)
-  --scopes   comma-separated: ${SCOPES.join(", ")} (admin holds every scope)`;
+  --scopes   comma-separated: ${SCOPES.join(", ")} (admin holds every scope)
+  --help     this text`;
 
 /**
  * A key: 32 random bytes, base64url, with a recognisable prefix (secret scanners and people can
@@ -29,28 +30,22 @@ function newApiKey(id, scopes) {
 
 /** @param {string[]} argv @returns {{ id: string; scopes: string[] }} */
 function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
+  const values = parseFlags(argv, {
+    usage: USAGE,
     options: { id: { type: "string" }, scopes: { type: "string" } },
   });
   const id = values.id ?? "";
-  if (id.length < 1 || id.length > 64) throw new Error("--id must be 1-64 characters");
+  if (id.length < 1 || id.length > 64) refuse("--id must be 1-64 characters", USAGE);
   const scopes = [...new Set((values.scopes ?? "").split(",").map((s) => s.trim()))].filter(
     Boolean,
   );
-  if (scopes.length === 0) throw new Error("--scopes needs at least one scope");
+  if (scopes.length === 0) refuse("--scopes needs at least one scope", USAGE);
   const unknown = scopes.filter((s) => !SCOPES.includes(s));
-  if (unknown.length > 0) throw new Error(`unknown scope(s): ${unknown.join(", ")}`);
+  if (unknown.length > 0) refuse(`unknown scope(s): ${unknown.join(", ")}`, USAGE);
   return { id, scopes };
 }
 
-let options;
-try {
-  options = parseOptions(process.argv.slice(2));
-} catch (error) {
-  console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
-  process.exit(2);
-}
+const options = parseOptions(process.argv.slice(2));
 const { key, entry } = newApiKey(options.id, options.scopes);
 process.stderr.write(
   `New API key for "${entry.id}" (shown once; give it to its user over a secure channel):\n\n` +

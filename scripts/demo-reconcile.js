@@ -18,6 +18,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, sleep } from "../bench/lib/processes.js";
 import { startFakeQualtrics } from "../test/fake-qualtrics/server.js";
+import { parseFlags } from "./lib/cli.js";
+
+// It takes no flags: anything but --help is refused rather than silently ignored.
+parseFlags(process.argv.slice(2), {
+  usage:
+    "usage: npm run demo:reconcile\n  The whole reconcile loop against a fake Qualtrics, on temporary state, cleaned up after.\n  --help   this text",
+  options: {},
+});
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");

@@ -5,35 +5,33 @@
  * run the fake Qualtrics API v3 (test/fake-qualtrics/server.js) on loopback so a local worker can
  * reconcile against it. Stops cleanly on Ctrl-C / SIGTERM.
  */
-import { parseArgs } from "node:util";
 import { startFakeQualtrics } from "../test/fake-qualtrics/server.js";
+import { parseFlags, refuse } from "./lib/cli.js";
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run fake-qualtrics -- [--port 8788] [--token fake-token] [--polls 2] [--no-rate-limits]
+  --port N           loopback port (default 8788; 0 picks a free one)
+  --token T          the API token it accepts (default fake-token)
+  --polls N          polls before an import, export or update job completes (default 2)
+  --no-rate-limits   answer without the per-endpoint 429s
+  --help             this text`;
+
+const values = parseFlags(process.argv.slice(2), {
+  usage: USAGE,
   options: {
     port: { type: "string", default: "8788" },
     token: { type: "string", default: "fake-token" },
     polls: { type: "string", default: "2" },
     "no-rate-limits": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
   },
 });
-
-if (values.help) {
-  console.log(
-    "usage: node scripts/fake-qualtrics.js [--port 8788] [--token fake-token] [--polls 2] [--no-rate-limits]",
-  );
-  process.exit(0);
-}
 
 const port = Number(values.port);
 const pollsToComplete = Number(values.polls);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a port number, got ${values.port}`);
-  process.exit(2);
+  refuse(`--port must be a port number, got ${values.port}`, USAGE);
 }
 if (!Number.isInteger(pollsToComplete) || pollsToComplete < 0) {
-  console.error(`--polls must be a whole number, got ${values.polls}`);
-  process.exit(2);
+  refuse(`--polls must be a whole number, got ${values.polls}`, USAGE);
 }
 
 const fake = await startFakeQualtrics({

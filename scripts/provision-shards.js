@@ -5,50 +5,58 @@
  * For every shard not bound yet in [env.production] of wrangler.toml it creates a D1 database
  * (`wrangler d1 create`) and adds its binding (DB, DB_1, DB_2, …); then it applies the
  * migrations to every shard (`wrangler d1 migrations apply … --remote`) and sets LEDGER_SHARDS.
- * Run it again after a failure: what exists is kept, what is missing is done.
- *
- *   --shards N          shards wanted (required; never lower than today's LEDGER_SHARDS)
- *   --env NAME          wrangler environment (default production)
- *   --dry-run           print the commands and the wrangler.toml changes; run and write nothing
- *   --local             local development: migrate local shards only (no create, no config edit)
- *   --persist-to DIR    with --local: where the local D1 state lives (as `wrangler dev`)
- *   --location HINT     passed to `wrangler d1 create` (weur, enam, …)
- *   --jurisdiction J    passed to `wrangler d1 create` (eu, fedramp)
- *   --config FILE       wrangler configuration (default wrangler.toml)
+ * Run it again after a failure: what exists is kept, what is missing is done. Its flags are in
+ * USAGE (`--help`); an unknown flag is refused, so a misspelt `--dryrun` never runs for real.
  * WRANGLER_BIN overrides the wrangler executable (tests use a stand-in).
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseFlags, refuse } from "./lib/cli.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const MAX_SHARDS = 4096;
 
+const USAGE = `usage: npm run provision-shards -- --shards <n> [options]
+  --shards N          shards wanted (required; never lower than today's LEDGER_SHARDS)
+  --env NAME          wrangler environment (default production)
+  --dry-run           print the commands and the wrangler.toml changes; run and write nothing
+  --local             local development: migrate local shards only (no create, no config edit)
+  --persist-to DIR    with --local: where the local D1 state lives (as \`wrangler dev\`)
+  --location HINT     passed to \`wrangler d1 create\` (weur, enam, …)
+  --jurisdiction J    passed to \`wrangler d1 create\` (eu, fedramp)
+  --config FILE       wrangler configuration (default wrangler.toml)
+  --help              this text`;
+
 /** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {Record<string, string | boolean>} */
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split("=", 2);
-    if (name === "dry-run" || name === "local") flags[name] = true;
-    else flags[name ?? ""] = inline ?? argv[++i] ?? "";
-  }
+function parseOptions(argv) {
+  const flags = parseFlags(argv, {
+    usage: USAGE,
+    options: {
+      shards: { type: "string" },
+      env: { type: "string", default: "production" },
+      "dry-run": { type: "boolean", default: false },
+      local: { type: "boolean", default: false },
+      "persist-to": { type: "string" },
+      location: { type: "string" },
+      jurisdiction: { type: "string" },
+      config: { type: "string", default: "wrangler.toml" },
+    },
+  });
   const shards = Number(flags.shards);
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
-    throw new Error(`--shards must be a whole number from 1 to ${MAX_SHARDS}`);
+    refuse(`--shards must be a whole number from 1 to ${MAX_SHARDS}`, USAGE);
   }
   return {
     shards,
-    env: String(flags.env ?? "production"),
-    dryRun: flags["dry-run"] === true,
-    local: flags.local === true,
-    persistTo: typeof flags["persist-to"] === "string" ? flags["persist-to"] : undefined,
-    location: typeof flags.location === "string" ? flags.location : undefined,
-    jurisdiction: typeof flags.jurisdiction === "string" ? flags.jurisdiction : undefined,
-    config: path.resolve(root, String(flags.config ?? "wrangler.toml")),
+    env: flags.env,
+    dryRun: flags["dry-run"],
+    local: flags.local,
+    persistTo: flags["persist-to"],
+    location: flags.location,
+    jurisdiction: flags.jurisdiction,
+    config: path.resolve(root, flags.config),
   };
 }
 
@@ -125,7 +133,7 @@ function readVar(toml, env, name) {
 }
 
 function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const wrangler = process.env.WRANGLER_BIN ?? path.join(root, "node_modules/.bin/wrangler");
   const commandEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const configArgs = ["--config", options.config];
