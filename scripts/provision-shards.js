@@ -132,6 +132,23 @@ function readVar(toml, env, name) {
   return new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(body)?.[1];
 }
 
+/**
+ * Applies a local shard's migrations and says what happened in one line; wrangler's tables are
+ * printed only when it fails (they are what explains the failure).
+ * @param {string} wrangler @param {string[]} args @param {NodeJS.ProcessEnv} env
+ */
+function localMigrations(wrangler, args, env) {
+  const result = spawnSync(wrangler, args, { cwd: root, env, encoding: "utf8" });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.status !== 0) {
+    process.stderr.write(output);
+    throw new Error(`wrangler ${args.slice(0, 4).join(" ")} failed; see above`);
+  }
+  // wrangler may print its results table more than once: count each migration once.
+  const applied = new Set(output.match(/^│ \d+_\S+\.sql(?=\s+│ ✅)/gmu)).size;
+  return applied > 0 ? `${applied} migration(s) applied` : "migrations up to date";
+}
+
 function main() {
   const options = parseOptions(process.argv.slice(2));
   const wrangler = process.env.WRANGLER_BIN ?? path.join(root, "node_modules/.bin/wrangler");
@@ -151,9 +168,9 @@ function main() {
   if (options.local) {
     const persist = options.persistTo ? ["--persist-to", options.persistTo] : [];
     for (let shard = 0; shard < options.shards; shard++) {
-      run(["d1", "migrations", "apply", binding(shard), "--local", ...persist, ...configArgs]);
+      const args = ["d1", "migrations", "apply", binding(shard), "--local", ...persist, ...configArgs];
+      console.log(`${binding(shard)}: ${localMigrations(wrangler, args, commandEnv)}`);
     }
-    console.log(`Local ledger: ${options.shards} shard(s) migrated.`);
     return;
   }
 

@@ -191,7 +191,14 @@ function parseSurveys(problems: Problems, env: Env): Map<string, Survey> {
     const keyCheck = surveyKey.safeParse(key);
     if (!keyCheck.success) problems.add(`SURVEYS.${key}: ${keyCheck.error.issues[0]?.message}`);
     const survey = problems.parse(`SURVEYS.${key}`, surveySchema, value);
-    if (!survey) continue;
+    if (!survey) {
+      // Every problem at once: a bad mode or field must not hide the same survey's bad URL.
+      const url = typeof value === "object" && value !== null ? Reflect.get(value, "url") : null;
+      if (typeof url === "string" && z.url().safeParse(url).success) {
+        checkSurveyUrl(problems, key, url, allowedHosts);
+      }
+      continue;
+    }
     checkSurveyUrl(problems, key, survey.url, allowedHosts);
     surveys.set(key, { ...survey, key });
   }
