@@ -168,7 +168,15 @@ function main() {
   if (options.local) {
     const persist = options.persistTo ? ["--persist-to", options.persistTo] : [];
     for (let shard = 0; shard < options.shards; shard++) {
-      const args = ["d1", "migrations", "apply", binding(shard), "--local", ...persist, ...configArgs];
+      const args = [
+        "d1",
+        "migrations",
+        "apply",
+        binding(shard),
+        "--local",
+        ...persist,
+        ...configArgs,
+      ];
       console.log(`${binding(shard)}: ${localMigrations(wrangler, args, commandEnv)}`);
     }
     return;

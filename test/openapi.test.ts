@@ -149,6 +149,28 @@ describe("the OpenAPI document", () => {
   });
 });
 
+describe("the service's own entries", () => {
+  it("names the public origin as the server", () => {
+    expect((spec as unknown as { servers: unknown }).servers).toEqual([
+      { url: "https://invite-edge.test", description: "This service" },
+    ]);
+  });
+
+  it("describes /healthz as it answers, and the confirm page's POST", async () => {
+    const health = spec.paths["/healthz"]?.get;
+    expect(health?.responses).toHaveProperty("200");
+    expect(resolve(spec, "#/components/schemas/Health")).toMatchObject({
+      properties: { ok: { type: "boolean" }, config: {}, ledger: {} },
+      required: ["ok", "config", "ledger"],
+    });
+    const body = await (await api("/healthz", { key: null })).json();
+    expect(Object.keys(body as object).sort()).toEqual(["config", "ledger", "ok"]);
+    const confirm = spec.paths["/s/{id}"]?.post;
+    expect(confirm?.operationId).toBe("confirmTap");
+    expect(confirm?.responses).toHaveProperty("302");
+  });
+});
+
 describe("what the document says is what the routes do", () => {
   /** A key that lacks `scope` (the dev keys: issuer = links:*, analyst = stats:read). */
   const keyWithout = (scope: string) => (scope.startsWith("links:") ? ANALYST_KEY : ISSUER_KEY);

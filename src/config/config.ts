@@ -289,7 +289,13 @@ function parseShards(
 export function parseConfig(env: Env): Config {
   const problems = new Problems();
   const environment = parseEnvironment(problems, env.ENVIRONMENT);
-  const signingKeys = parseSigningKeys(problems, env);
+  let signingKeys: readonly SigningJwk[] = [];
+  try {
+    signingKeys = getSigningKeys(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) problems.add(problem);
+  }
   const retention = Number(env.RETENTION_DAYS ?? "90");
   if (!Number.isInteger(retention) || retention < 1) {
     problems.add("RETENTION_DAYS must be a whole number of days ≥ 1");
@@ -314,6 +320,25 @@ export function parseConfig(env: Env): Config {
   };
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config;
+}
+
+/** Parsed once per `env` (a failure is kept too), like the whole configuration. */
+const signingKeysCache = new WeakMap<Env, readonly SigningJwk[] | ConfigError>();
+
+/**
+ * SIGNING_KEYS alone, for what must answer whatever else is wrong (the public JWKS). The config
+ * holds this same array, so both share one imported key ring.
+ */
+export function getSigningKeys(env: Env): readonly SigningJwk[] {
+  let entry = signingKeysCache.get(env);
+  if (!entry) {
+    const problems = new Problems();
+    const keys = parseSigningKeys(problems, env);
+    entry = problems.list.length > 0 ? new ConfigError(problems.list) : keys;
+    signingKeysCache.set(env, entry);
+  }
+  if (entry instanceof ConfigError) throw entry;
+  return entry;
 }
 
 const cache = new WeakMap<Env, Config | ConfigError>();

@@ -1,9 +1,10 @@
 /**
- * The service's own endpoints, which answer whatever the configuration: `/`, `/docs`,
- * `/healthz`, the OpenAPI entries of the non-JSON routes, and the answer while misconfigured.
+ * The service's own endpoints, which answer whatever else is misconfigured: `/`, `/docs`,
+ * `/openapi.json`, `/healthz` and `/.well-known/jwks.json`; and the answer while misconfigured.
  */
 export { docsRoutes } from "./docs";
 export { healthCheck } from "./health";
 export { homeRoutes } from "./home";
 export { answerMisconfigured } from "./misconfigured";
-export { registerPublicPaths } from "./public-paths";
+export { serveOpenApiDocument } from "./openapi-document";
+export { publicKeys } from "./public-keys";

@@ -33,6 +33,20 @@ const JwkSchema = z
   })
   .openapi("PublicJwk");
 
+const HealthSchema = z
+  .object({
+    ok: z.boolean().openapi({ description: "`true` with 200, `false` with 503." }),
+    config: z.enum(["ok", "invalid"]).openapi({
+      description: "`invalid`: a setting is wrong; the log names every problem.",
+    }),
+    ledger: z.enum(["ready", "not_migrated", "unavailable"]).openapi({
+      description:
+        "The worst shard: `not_migrated` (the newest migration is missing on a shard) or " +
+        "`unavailable` (a shard did not answer).",
+    }),
+  })
+  .openapi("Health");
+
 export function registerPublicPaths(registry: Registry): void {
   registry.registerPath({
     method: "get",
@@ -61,17 +75,50 @@ export function registerPublicPaths(registry: Registry): void {
     },
   });
   registry.registerPath({
+    method: "post",
+    path: "/s/{id}",
+    operationId: "confirmTap",
+    tags: ["Tap"],
+    summary: "The confirm page's button: claims the invite of a survey with `confirm`",
+    description:
+      "Sent by the confirm page's form (no body is read). Claims the invite exactly as a `GET` " +
+      "does for surveys without `confirm`; link-preview bots that submit forms still consume " +
+      "nothing.",
+    request: { params: IdParamSchema },
+    responses: {
+      ...errorResponses(),
+      302: {
+        description: "To the survey, with the invite's values signed (`sig`).",
+        headers: { Location: { description: "The survey URL.", schema: { type: "string" } } },
+      },
+      200: html("The preview page (bots)."),
+      404: html("No such link."),
+      410: html("Already used in another browser, expired or revoked."),
+      429: html("Too many taps from this network.", { "Retry-After": "Seconds to wait." }),
+      503: html("A transient failure; the link still works.", {
+        "Retry-After": "Seconds to wait.",
+      }),
+    },
+  });
+  registry.registerPath({
     method: "get",
     path: "/healthz",
     operationId: "health",
     tags: ["Service"],
-    summary: "Liveness: the Worker runs",
+    summary: "Readiness: the configuration parses and every ledger shard is migrated",
+    description:
+      "Answers whatever else is broken, and names nothing: the configuration's problems go to " +
+      "the log (`config_error` lines) and `npm run check-config` lists them.",
     responses: {
+      ...errorResponses(), // 500: a failure of the check itself; its 503 is the body below
       200: {
-        description: "Up",
-        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+        description: "Ready.",
+        content: { "application/json": { schema: HealthSchema } },
       },
-      ...errorResponses(),
+      503: {
+        description: "Not ready: the field that is not `ok`/`ready` says which part.",
+        content: { "application/json": { schema: HealthSchema } },
+      },
     },
   });
   registry.registerPath({

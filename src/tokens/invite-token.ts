@@ -33,7 +33,7 @@ export async function signInviteToken(
   issuedAt: number,
   expiresAt: number,
 ): Promise<string> {
-  const { signer } = await getKeyRing(config);
+  const { signer } = await getKeyRing(config.signingKeys);
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "JWT" })
     .setIssuer(config.issuer)
@@ -74,7 +74,7 @@ export async function verifyInviteToken(
   token: string,
   { clockTolerance = 0 }: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  const ring = await getKeyRing(config);
+  const ring = await getKeyRing(config.signingKeys);
   try {
     const { payload } = await jwtVerify(
       token,

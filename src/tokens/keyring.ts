@@ -1,10 +1,11 @@
 /**
  * The signing key ring: every configured key verifies, the last one signs (append a new key to
  * rotate; remove an old one once the links it signed have expired). Keys are imported once per
- * config, since importing is far slower than signing.
+ * parsed SIGNING_KEYS (the config holds the same array), since importing is far slower than
+ * signing.
  */
 import { type CryptoKey, importJWK, type JWK } from "jose";
-import type { Config, SigningJwk } from "../config/config";
+import type { SigningJwk } from "../config/config";
 
 type TokenAlg = "ES256" | "EdDSA";
 
@@ -37,13 +38,13 @@ async function importKey(jwk: JWK, alg: TokenAlg, kid: string): Promise<RingKey>
   return { kid, alg, key };
 }
 
-async function importRing(config: Config): Promise<KeyRing> {
-  const last = config.signingKeys.at(-1);
+async function importRing(signingKeys: readonly SigningJwk[]): Promise<KeyRing> {
+  const last = signingKeys.at(-1);
   if (!last) throw new Error("SIGNING_KEYS is empty");
-  const publicKeys = config.signingKeys.map(publicJwk);
+  const publicKeys = signingKeys.map(publicJwk);
   const [signer, ...verifiers] = await Promise.all([
     importKey(last as JWK, last.alg, last.kid),
-    ...config.signingKeys.map((jwk, i) => importKey(publicKeys[i] as JWK, jwk.alg, jwk.kid)),
+    ...signingKeys.map((jwk, i) => importKey(publicKeys[i] as JWK, jwk.alg, jwk.kid)),
   ]);
   if (!signer) throw new Error("SIGNING_KEYS is empty");
   return {
@@ -53,15 +54,15 @@ async function importRing(config: Config): Promise<KeyRing> {
   };
 }
 
-const rings = new WeakMap<Config, Promise<KeyRing>>();
+const rings = new WeakMap<readonly SigningJwk[], Promise<KeyRing>>();
 
-export function getKeyRing(config: Config): Promise<KeyRing> {
-  let ring = rings.get(config);
+export function getKeyRing(signingKeys: readonly SigningJwk[]): Promise<KeyRing> {
+  let ring = rings.get(signingKeys);
   if (!ring) {
-    ring = importRing(config);
+    ring = importRing(signingKeys);
     // A failed import must not be cached forever.
-    ring.catch(() => rings.delete(config));
-    rings.set(config, ring);
+    ring.catch(() => rings.delete(signingKeys));
+    rings.set(signingKeys, ring);
   }
   return ring;
 }

@@ -26,7 +26,7 @@ export async function signLinkValues(
   config: Config,
   values: Record<string, string>,
 ): Promise<string> {
-  const { signer } = await getKeyRing(config);
+  const { signer } = await getKeyRing(config.signingKeys);
   const jws = await new CompactSign(encoder.encode(canonicalLinkValues(values)))
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid })
     .sign(signer.key);
@@ -42,7 +42,7 @@ export async function verifyLinkValues(
 ): Promise<boolean> {
   const parts = sig.split(".");
   if (parts.length !== 3 || parts[1] !== "") return false;
-  const ring = await getKeyRing(config);
+  const ring = await getKeyRing(config.signingKeys);
   const jws = `${parts[0]}.${base64url(encoder.encode(canonicalLinkValues(values)))}.${parts[2]}`;
   try {
     await compactVerify(

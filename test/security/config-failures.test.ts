@@ -67,6 +67,43 @@ describe("a broken configuration", () => {
   });
 });
 
+describe("the public endpoints, whatever else is misconfigured", () => {
+  const brokenSettings: [string, Partial<TestEnv>][] = [
+    ["a short COOKIE_SECRET", { COOKIE_SECRET: "short" }],
+    ["a survey on a host that is not allowed", BROKEN],
+    ["API_KEYS that are not JSON", { API_KEYS: "[{" }],
+    ["LEDGER_SHARDS naming unbound shards", { LEDGER_SHARDS: "99" }],
+    ["production without PUBLIC_BASE_URL", { ENVIRONMENT: "production" }],
+  ];
+
+  it.each(brokenSettings)("with %s, only /healthz says so", async (_, overrides) => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const get = (path: string) => callWorker(apiRequest(path, { key: null }), overrides);
+    const health = await get("/healthz");
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ ok: false, config: "invalid" });
+    for (const path of ["/", "/docs", "/openapi.json", "/.well-known/jwks.json"]) {
+      expect((await get(path)).status, path).toBe(200);
+    }
+    const spec = (await (await get("/openapi.json")).json()) as { paths: object };
+    expect(spec.paths).toHaveProperty("/v1/links");
+    const jwks = (await (await get("/.well-known/jwks.json")).json()) as { keys: unknown[] };
+    expect(jwks.keys).toHaveLength(1);
+  });
+
+  it("broken SIGNING_KEYS fail the public keys with config_error, and the document still answers", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const broken = { SIGNING_KEYS: '[{"kid": "k1", "alg": "ES256", "kty": "EC"}]' };
+    const jwks = await callWorker(apiRequest("/.well-known/jwks.json", { key: null }), broken);
+    expect(jwks.status).toBe(500);
+    expect(((await jwks.json()) as { error: { code: string } }).error.code).toBe("config_error");
+    const logged = logLines(log).find((line) => line.event === "config_error");
+    expect(logged?.problems).toContain("SIGNING_KEYS.0.d");
+    const spec = await callWorker(apiRequest("/openapi.json", { key: null }), broken);
+    expect(spec.status).toBe(200);
+  });
+});
+
 describe("the origin of issued links", () => {
   const production: Partial<TestEnv> = {
     ENVIRONMENT: "production",
