@@ -1,7 +1,10 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
+  ADMIN_KEY,
   ANALYST_KEY,
   api,
+  apiRequest,
   issue,
   linkRequest,
   linkStatus,
@@ -9,6 +12,8 @@ import {
   tap,
   uniqueTxn,
 } from "./helpers/api";
+import { ledgerOf } from "./helpers/ledger";
+import { callWorker } from "./security/helpers";
 
 interface ErrorEnvelope {
   error: { code: string; message: string; details?: { path: string; message: string }[] };
@@ -136,6 +141,24 @@ describe("POST /v1/links", () => {
       400,
     );
     expect(paths(error).sort()).toEqual(["customerId", "embeddedData.venue", "transactionId"]);
+  });
+
+  it("refuses a customerId or transactionId made only of spaces, naming each", async () => {
+    const error = await errorOf(
+      await post(linkRequest({ customerId: "   ", transactionId: " \t " })),
+      400,
+    );
+    expect(error.details).toEqual(
+      expect.arrayContaining([
+        { path: "customerId", message: "must not be blank" },
+        { path: "transactionId", message: "must not be blank" },
+      ]),
+    );
+    // Spaces around a real id are kept as given: the same request replays the same link.
+    const padded = linkRequest({ customerId: " customer-42 " });
+    const first = await post(padded);
+    expect(first.status).toBe(201);
+    expect((await post(padded)).status).toBe(200);
   });
 
   it("rejects ttlSeconds over the survey's maximum and under KV's minimum", async () => {
@@ -288,6 +311,50 @@ describe("GET and DELETE /v1/links/:id", () => {
     expect(await tapped.text()).toContain("no longer available");
     expect((await linkStatus(link.id)).status).toBe("revoked");
     expect((await api("/v1/links/AAAAAAAAAAAAAAAAAAAAAA", { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("refuses to revoke a link that expired unopened (409), which stays expired", async () => {
+    const link = await issue();
+    // Issued two days ago with a day to live: expired yesterday, never opened.
+    await ledgerOf(link.id)
+      .prepare(
+        "UPDATE invites SET issued_at = issued_at - 172800000, expires_at = issued_at - 86400000 WHERE id = ?",
+      )
+      .bind(link.id)
+      .run();
+    expect((await linkStatus(link.id)).status).toBe("expired");
+    const res = await api(`/v1/links/${link.id}`, { method: "DELETE" });
+    const error = await errorOf(res, 409);
+    expect(error.code).toBe("conflict");
+    const after = await linkStatus(link.id);
+    expect(after).toMatchObject({ status: "expired", revokedAt: null });
+  });
+
+  it("reports survey_removed for the live links of a survey no longer configured", async () => {
+    const customerId = uniqueTxn("customer");
+    const live = await issue({ customerId });
+    const expired = await issue();
+    await ledgerOf(expired.id)
+      .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, expired.id)
+      .run();
+    const withoutDemo = { SURVEYS: { "demo-ws": env.SURVEYS["demo-ws" as never] } };
+    const status = async (id: string) =>
+      (
+        (await (await callWorker(apiRequest(`/v1/links/${id}`), withoutDemo)).json()) as {
+          status: string;
+        }
+      ).status;
+    expect(await status(live.id)).toBe("survey_removed");
+    expect(await status(expired.id)).toBe("expired");
+    const lookup = await callWorker(
+      apiRequest("/v1/privacy/lookup", { method: "POST", json: { customerId } }, ADMIN_KEY),
+      withoutDemo,
+    );
+    const { invites } = (await lookup.json()) as { invites: { status: string }[] };
+    expect(invites.map((i) => i.status)).toEqual(["survey_removed"]);
+    // Configured again, the same link is issued as before.
+    expect((await linkStatus(live.id)).status).toBe("issued");
   });
 });
 

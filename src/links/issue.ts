@@ -103,7 +103,7 @@ function linkFromRow(ctx: IssueContext, row: InviteRow): Link {
     url: `${ctx.origin}/s/${row.id}`,
     expiresAt: iso(row.expires_at),
     survey: row.survey,
-    status: linkStatus(row, ctx.now),
+    status: linkStatus(row, ctx.now, ctx.config.surveys),
   };
 }
 

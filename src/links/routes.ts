@@ -121,12 +121,19 @@ const revokeRoute = createRoute({
   operationId: "revokeLink",
   tags: ["Links"],
   summary: "Revoke a link; later taps get the revoked page",
-  ...apiKeyAuth("links:write"),
+  ...apiKeyAuth(
+    "links:write",
+    "A link that already expired unopened cannot be revoked: `409 conflict`, and it stays " +
+      "`expired` (in its status and in past stats).",
+  ),
   middleware: [requireScope("links:write")] as const,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "Revoked", content: { "application/json": { schema: LinkStatusSchema } } },
-    ...errorResponses(401, 403, 404),
+    200: {
+      description: "Revoked (again: revoking twice changes nothing more)",
+      content: { "application/json": { schema: LinkStatusSchema } },
+    },
+    ...errorResponses(401, 403, 404, 409),
   },
 });
 
@@ -174,22 +181,28 @@ export const linkRoutes = createRouter()
     if (!isInviteId(id)) throw notFound();
     const row = await findInvite(getStore(c.env), id);
     if (!row) throw notFound();
-    return c.json(statusBody(row), 200);
+    return c.json(statusBody(row, c.get("config").surveys), 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await revokeInvite(getStore(c.env), id, Date.now());
-    if (!row) throw notFound();
+    const result = await revokeInvite(getStore(c.env), id, Date.now());
+    if (!result) throw notFound();
+    if (!result.revoked) {
+      throw new ApiError(409, "conflict", "The link expired unopened; it stays expired.", [
+        { path: "id", message: "expired before it was revoked" },
+      ]);
+    }
+    const { row } = result;
     log("link_revoked", {
       requestId: c.get("requestId"),
       inviteId: id,
       apiKeyId: c.get("apiKey").id,
     });
-    return c.json(statusBody(row), 200);
+    return c.json(statusBody(row, c.get("config").surveys), 200);
   });
 
-function statusBody(row: InviteRow) {
+function statusBody(row: InviteRow, surveys: ReadonlyMap<string, unknown>) {
   return {
     id: row.id,
     survey: row.survey,
@@ -197,7 +210,7 @@ function statusBody(row: InviteRow) {
     trigger: row.trigger,
     channel: row.channel,
     language: row.language,
-    status: linkStatus(row, Date.now()),
+    status: linkStatus(row, Date.now(), surveys),
     issuedAt: iso(row.issued_at),
     expiresAt: iso(row.expires_at),
     openedAt: isoOrNull(row.consumed_at),

@@ -15,11 +15,14 @@ const hasNoControlCharacters = (value: string) =>
 const isWellFormedUnicode = (value: string) => !/\p{Cs}/u.test(value);
 const WELL_FORMED = "must be well-formed Unicode (no lone surrogates)";
 
+// Ids are stored exactly as given (request hashes of retries in flight must not change), but one
+// made of spaces only is refused: Qualtrics would refuse it on every reconcile run.
 const identifier = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
+    .refine((value) => value.trim() !== "", "must not be blank")
     .refine(hasNoControlCharacters, "must not contain control characters")
     .refine(isWellFormedUnicode, WELL_FORMED);
 
@@ -94,13 +97,21 @@ export const LinkRequestSchema = z
 
 export type LinkRequest = z.infer<typeof LinkRequestSchema>;
 
+const LinkStatusEnum = z.enum(LINK_STATUSES).openapi({
+  description:
+    "Send a link only while it is `issued`. `opened`: claimed (its browser may re-open it " +
+    "until it expires); `expired`, `revoked`, `erased` (a privacy erasure); `survey_removed` " +
+    "(added in 0.2.0): the link is live but its survey is no longer configured, so a tap " +
+    'answers "not found" (a survey configured again brings its links back).',
+});
+
 export const LinkSchema = z
   .object({
     id: z.string().openapi({ example: "AB3q2-7wEAbcDEfGhIjKlMnO" }),
     url: z.string().openapi({ example: "http://localhost:8787/s/AB3q2-7wEAbcDEfGhIjKlMnO" }),
     expiresAt: z.string().openapi({ example: "2026-12-05T10:00:00.000Z" }),
     survey: z.string(),
-    status: z.enum(LINK_STATUSES),
+    status: LinkStatusEnum,
   })
   .openapi("Link");
 
@@ -147,7 +158,7 @@ export const LinkStatusSchema = z
       .string()
       .nullable()
       .openapi({ description: "The Qualtrics language code the link carries", example: "FR-CA" }),
-    status: z.enum(LINK_STATUSES),
+    status: LinkStatusEnum,
     issuedAt: z.string(),
     expiresAt: z.string(),
     openedAt: z.string().nullable(),

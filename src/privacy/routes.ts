@@ -131,7 +131,7 @@ export const privacyRoutes = createRouter()
     const now = Date.now();
     return c.json(
       {
-        invites: page.invites.map((row) => customerInviteBody(row, now)),
+        invites: page.invites.map((row) => customerInviteBody(row, now, c.get("config").surveys)),
         nextCursor: page.more && last ? encodeCursor({ at: last.issued_at, id: last.id }) : null,
       },
       200,

@@ -67,7 +67,11 @@ export const LookupResponseSchema = z
   })
   .openapi("PrivacyLookup");
 
-export function customerInviteBody(row: CustomerInviteRow, now: number) {
+export function customerInviteBody(
+  row: CustomerInviteRow,
+  now: number,
+  surveys: ReadonlyMap<string, unknown>,
+) {
   return {
     id: row.id,
     survey: row.survey,
@@ -77,7 +81,7 @@ export function customerInviteBody(row: CustomerInviteRow, now: number) {
     embeddedData: row.embedded_data
       ? (JSON.parse(row.embedded_data) as Record<string, EmbeddedValue>)
       : {},
-    status: row.completed_at !== null ? ("completed" as const) : linkStatus(row, now),
+    status: row.completed_at !== null ? ("completed" as const) : linkStatus(row, now, surveys),
     issuedAt: iso(row.issued_at),
     expiresAt: iso(row.expires_at),
     openedAt: isoOrNull(row.consumed_at),

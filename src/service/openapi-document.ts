@@ -54,7 +54,7 @@ export function serveOpenApiDocument(app: Router): void {
   registerPublicPaths(app.openAPIRegistry);
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
-    info: { title: "invite-edge", version: "0.1.0", description: DESCRIPTION },
+    info: { title: "invite-edge", version: "0.2.0", description: DESCRIPTION },
     servers: [{ url: publicOrigin(c), description: "This service" }],
     tags: TAGS,
   }));

@@ -228,14 +228,32 @@ export async function recordTaps(db: D1Database, records: readonly TapRecord[]):
   await db.batch(statements);
 }
 
-/** Revokes an invite; returns the row as it is afterwards, or null when the id is unknown. */
+/** What a revocation did: `revoked` is false when the link had expired unopened (left as it was). */
+export interface RevokeResult {
+  revoked: boolean;
+  row: InviteRow;
+}
+
+/**
+ * Revokes an invite, unless it expired unopened: an expired link stays `expired` (revoking it
+ * would move it to `revoked` in past stats). One round trip: the conditional update, then the row
+ * as it is afterwards. Null when the id is unknown.
+ */
 export async function revokeInviteRow(
   db: D1Database,
   id: string,
   at: number,
-): Promise<InviteRow | null> {
-  return db
-    .prepare("UPDATE invites SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *")
-    .bind(at, id)
-    .first<InviteRow>();
+): Promise<RevokeResult | null> {
+  const [update, read] = await db.batch<InviteRow>([
+    db
+      .prepare(
+        `UPDATE invites SET revoked_at = COALESCE(revoked_at, ?1)
+         WHERE id = ?2 AND NOT (consumed_at IS NULL AND revoked_at IS NULL AND expires_at <= ?1)
+         RETURNING id`,
+      )
+      .bind(at, id),
+    db.prepare("SELECT * FROM invites WHERE id = ?").bind(id),
+  ]);
+  const row = read?.results[0];
+  return row ? { revoked: (update?.results.length ?? 0) === 1, row } : null;
 }

@@ -13,6 +13,7 @@ import {
   type InviteRow,
   insertInviteRows,
   type NewInvite,
+  type RevokeResult,
   releaseClaimRow,
   revokeInviteRow,
   selectInvite,
@@ -86,17 +87,18 @@ export async function releaseClaim(store: Store, id: string, nonce: string): Pro
 
 /**
  * Revokes an invite and removes its token (and the personal data in it) from KV; a later tap
- * reads the ledger and gets the revoked page. Returns the row afterwards, or null when unknown.
+ * reads the ledger and gets the revoked page. A link that expired unopened is left as it was
+ * (`revoked: false`). Null when the id is unknown.
  */
 export async function revokeInvite(
   store: Store,
   id: string,
   at: number,
-): Promise<InviteRow | null> {
+): Promise<RevokeResult | null> {
   const db = shardOf(store, id);
-  const row = db ? await revokeInviteRow(db, id, at) : null;
-  if (row) await store.kv.delete(id);
-  return row;
+  const result = db ? await revokeInviteRow(db, id, at) : null;
+  if (result?.revoked) await store.kv.delete(id);
+  return result;
 }
 
 // ---- KV: consumed marks ------------------------------------------------------------------
