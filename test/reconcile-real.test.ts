@@ -235,7 +235,8 @@ describe("one bad survey or invite never blocks the others", () => {
     // a's response is read again (the overlap) and changes nothing; b completes.
     expect(fallback).toMatchObject({ status: "ok", completions: 1, stamped: 1 });
     let state = await fakeState(fake);
-    expect(state.calls.byStatus["400"]).toBe(1);
+    // The token refused as sent, and once more without sig (in case sig was the cause).
+    expect(state.calls.byStatus["400"]).toBe(2);
     expect(state.updatesApplied.map((u) => u.embeddedData.inv).sort()).toEqual(
       [a?.id, b?.id].sort(),
     );
@@ -248,10 +249,32 @@ describe("one bad survey or invite never blocks the others", () => {
     await addResponses(fake, "SV_demo", [{ landingUrl: await landing((await issue()).id) }]);
     expect(await reconcileNow(fake)).toMatchObject({ status: "ok", completions: 1 });
     state = await fakeState(fake);
-    expect(state.calls.byStatus["400"]).toBe(1);
+    expect(state.calls.byStatus["400"]).toBe(2);
     expect(Object.values(state.exports).at(-1)?.request.continuationToken).toBe(
       exports.at(-1)?.continuationToken,
     );
+  });
+});
+
+describe("a survey flow that does not declare sig", () => {
+  it("its export is asked again without sig: completions are read, and the owner is told to declare it", async () => {
+    const fake = await startFake({ pollsToComplete: 0 });
+    await declareEmbeddedData(fake, "SV_demo", [
+      ...DEMO_FIELDS,
+      ...INVITE_VALUES,
+      "invite_tampered",
+    ]);
+    const { ids } = await answered(fake, "demo", "SV_demo", 2);
+    const run = await reconcileNow(fake);
+    expect(run).toMatchObject({ status: "ok", completions: 2, tampered: 0, stamped: 2 });
+    expect(run.notices).toEqual([
+      expect.objectContaining({ survey: "demo", code: "sig_missing", responses: 2 }),
+    ]);
+    const asked = Object.values((await fakeState(fake)).exports).map(
+      (e) => e.request.embeddedDataIds,
+    );
+    expect(asked.every((ids) => Array.isArray(ids) && !ids.includes("sig"))).toBe(true);
+    expect((await inviteRows(ids)).every((r) => r.completed_at !== null)).toBe(true);
   });
 });
 

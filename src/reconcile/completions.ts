@@ -91,7 +91,11 @@ async function collectSurveyCompletions(
   }
 }
 
-/** Starts an export from the stored continuation token, or from a date when there is none or Qualtrics refuses it. */
+/**
+ * Starts an export from the stored continuation token, or from a date when there is none or
+ * Qualtrics refuses it. A flow that does not declare `sig` (Qualtrics may refuse an export naming
+ * it) is read without it: its responses then carry no sig, which the sig_missing notice reports.
+ */
 async function startExport(
   ctx: RunContext,
   surveyId: string,
@@ -99,7 +103,16 @@ async function startExport(
   state: ExportState | null,
   oldest: number | null,
 ): Promise<string> {
-  const embeddedDataIds = exportedFields(survey);
+  const fields = exportedFields(survey);
+  const start = async (from: { startDate: Date } | { continuationToken: string }) => {
+    try {
+      return await ctx.client.startResponseExport(surveyId, { ...from, embeddedDataIds: fields });
+    } catch (error) {
+      if (!isBadRequest(error) || !fields.includes("sig")) throw error;
+      const withoutSig = fields.filter((name) => name !== "sig");
+      return ctx.client.startResponseExport(surveyId, { ...from, embeddedDataIds: withoutSig });
+    }
+  };
   const token = state?.continuation_token;
   const lastRead = state?.last_recorded_at ?? null;
   const from =
@@ -110,25 +123,16 @@ async function startExport(
   let progressId: string;
   if (token) {
     try {
-      ({ progressId } = await ctx.client.startResponseExport(surveyId, {
-        continuationToken: token,
-        embeddedDataIds,
-      }));
+      ({ progressId } = await start({ continuationToken: token }));
     } catch (error) {
-      if (!(error instanceof QualtricsError) || error.status !== 400) throw error;
+      if (!isBadRequest(error)) throw error;
       // Refused (expired, or never valid): never send it again; read from the last response seen.
       log("reconcile_continuation_refused", { survey: survey.key, error: error.message });
       forgetToken = true;
-      ({ progressId } = await ctx.client.startResponseExport(surveyId, {
-        startDate: new Date(from),
-        embeddedDataIds,
-      }));
+      ({ progressId } = await start({ startDate: new Date(from) }));
     }
   } else {
-    ({ progressId } = await ctx.client.startResponseExport(surveyId, {
-      startDate: new Date(from),
-      embeddedDataIds,
-    }));
+    ({ progressId } = await start({ startDate: new Date(from) }));
   }
   await saveExportProgress(ctx.control, { surveyId, progressId, at: ctx.now(), forgetToken });
   return progressId;
@@ -196,6 +200,9 @@ async function readExport(
     at: ctx.now(),
   });
 }
+
+const isBadRequest = (error: unknown): error is QualtricsError =>
+  error instanceof QualtricsError && error.status === 400;
 
 /** Qualtrics no longer knows it (an export or file expires): forget it. */
 const isGone = (error: unknown): error is QualtricsError =>
