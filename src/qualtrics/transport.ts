@@ -83,7 +83,10 @@ interface Transport {
    * fetched again from its start (the call is idempotent, so `consume` must be too).
    */
   requestStream<T>(spec: StreamSpec, consume: (read: ChunkReader) => Promise<T>): Promise<T>;
-  /** The path below the base URL of a URL Qualtrics gave (`nextPage`); null if it leads elsewhere. */
+  /**
+   * The path below the base URL of a URL Qualtrics gave (`nextPage`), sent to the base URL's
+   * host; null when it leads anywhere but Qualtrics' API, where credentials must never go.
+   */
   pathOf(url: string): string | null;
 }
 
@@ -264,7 +267,19 @@ export function createTransport(options: QualtricsClientOptions): Transport {
     },
 
     pathOf(next) {
-      return next.startsWith(`${baseUrl}/`) ? next.slice(baseUrl.length) : null;
+      let url: URL;
+      try {
+        url = new URL(next);
+      } catch {
+        return null;
+      }
+      const base = new URL(`${baseUrl}/`);
+      // The same API on another of Qualtrics' own hosts (a datacenter host behind a brand host).
+      const sameApi =
+        url.origin === base.origin ||
+        (url.protocol === "https:" && url.hostname.endsWith(".qualtrics.com"));
+      if (!sameApi || !url.pathname.startsWith(base.pathname)) return null;
+      return `/${url.pathname.slice(base.pathname.length)}${url.search}`;
     },
   };
 }
