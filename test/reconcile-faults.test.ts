@@ -255,6 +255,8 @@ describe("credentials and configuration", () => {
 });
 
 describe("Qualtrics down for a day", () => {
+  // 145 runs: a failing push no longer ends a run, so each also looks for completions and
+  // stamps (a few ledger reads); on a busy two-core machine that passes the default 30 s.
   it("invites queue through a day of failed cron runs and are pushed, once, when it returns", {
     timeout: 90_000,
   }, async () => {
