@@ -8,6 +8,7 @@ import { createQualtricsClient } from "../src/qualtrics";
 import { type TransactionContact, toQualtricsDate } from "../src/qualtrics/bodies";
 import { chunkTransactionContacts, MAX_REQUEST_BYTES } from "../src/qualtrics/chunking";
 import { QualtricsBudgetError, QualtricsError } from "../src/qualtrics/errors";
+import type { ExportedResponse } from "../src/qualtrics/exported-responses";
 import type { QualtricsClientOptions } from "../src/qualtrics/transport";
 import {
   control,
@@ -52,6 +53,23 @@ async function rejection(promise: Promise<unknown>): Promise<QualtricsError> {
     return err as QualtricsError;
   }
   throw new Error("expected the call to fail");
+}
+
+/** Every response of an export file, read through the streaming reader. */
+async function readFile(
+  client: ReturnType<typeof createQualtricsClient>,
+  surveyId: string,
+  fileId: string | undefined,
+  embeddedDataIds: string[],
+): Promise<ExportedResponse[]> {
+  const all: ExportedResponse[] = [];
+  await client.readResponseExportFile(surveyId, fileId ?? "", {
+    embeddedDataIds,
+    onResponses: async (batch) => {
+      all.push(...batch);
+    },
+  });
+  return all;
 }
 
 function contact(i: number, extra: Partial<TransactionContact> = {}): TransactionContact {
@@ -117,7 +135,7 @@ describe("success envelopes", () => {
   });
 
   it("an export is read with embedded data from inside and beside values, then continued", async () => {
-    const fake = await startFake({ pollsToComplete: 1 });
+    const fake = await startFake({ pollsToComplete: 1, failFirstExport: false });
     const { client } = clientFor(fake);
     await control(fake.url, "POST", "/_fake/surveys/SV_venue/responses", {
       responses: [
@@ -135,9 +153,7 @@ describe("success envelopes", () => {
     expect(progress.complete).toBe(true);
     expect(progress.fileId).toBeTruthy();
     expect(progress.continuationToken).toBeTruthy();
-    const responses = await client.getResponseExportFile("SV_venue", progress.fileId ?? "", {
-      embeddedDataIds: ["inv"],
-    });
+    const responses = await readFile(client, "SV_venue", progress.fileId, ["inv"]);
     expect(responses.map((r) => [r.embeddedData.inv, r.finished])).toEqual([
       ["code-a", true],
       ["code-b", true],
@@ -152,9 +168,7 @@ describe("success envelopes", () => {
       continuationToken: progress.continuationToken ?? "",
     });
     const nextProgress = await client.getResponseExport("SV_venue", next.progressId);
-    const newOnes = await client.getResponseExportFile("SV_venue", nextProgress.fileId ?? "", {
-      embeddedDataIds: ["inv"],
-    });
+    const newOnes = await readFile(client, "SV_venue", nextProgress.fileId, ["inv"]);
     expect(newOnes.map((r) => r.embeddedData.inv)).toEqual(["code-d"]);
   });
 
@@ -184,6 +198,243 @@ describe("success envelopes", () => {
       invite_tampered: "0",
     });
     expect(state.updatesApplied).toHaveLength(1);
+  });
+});
+
+describe("the reply shapes Qualtrics documents", () => {
+  it("nulls, a meta without httpStatus, extra fields and a failed export are read, not refused", async () => {
+    const fake = await startFake({ pollsToComplete: 2, failFirstExport: true });
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    // `unprocessed: null` means none.
+    const started = await client.importTransactionContacts(DIRECTORY, LIST, {
+      batchId,
+      fields: ["invite_id", "survey"],
+      contacts: [contact(1)],
+    });
+    expect(started.unprocessed).toEqual([]);
+    // Reads answer with a bare meta ({requestId}); fileId and token are null until they exist.
+    const { progressId } = await client.startResponseExport("SV_venue", {
+      startDate: new Date("2000-01-01T00:00:00Z"),
+    });
+    const running = await client.getResponseExport("SV_venue", progressId);
+    expect(running).toMatchObject({ complete: false, failed: false });
+    expect(running.fileId).toBeUndefined();
+    const failed = await client.getResponseExport("SV_venue", progressId);
+    expect(failed).toMatchObject({ complete: false, failed: true, fileId: undefined });
+    const raw = await fetch(`${fake.baseUrl}/surveys/SV_venue/export-responses/${progressId}`, {
+      headers: { "X-API-TOKEN": TOKEN },
+    });
+    expect(await raw.json()).toMatchObject({
+      result: { fileId: null, percentComplete: 100, status: "failed" },
+      meta: { requestId: expect.any(String) },
+    });
+  });
+
+  it("a reply that lacks what the step needs is refused", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    await injectFault(fake, {
+      reply: { result: { percentComplete: 100, fileId: "f" }, meta: { requestId: "r" } },
+      endpoint: "getResponseExport",
+    });
+    const error = await rejection(client.getResponseExport("SV_venue", "ES_x"));
+    expect(error).toMatchObject({ errorCode: "invalid_response", retryable: false });
+    expect(error.message).toContain("status");
+  });
+
+  it("a 2xx to the import that cannot be read is ambiguous: Qualtrics may have done it", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    const send = () =>
+      client.importTransactionContacts(DIRECTORY, LIST, {
+        batchId,
+        fields: ["invite_id", "survey"],
+        contacts: [contact(1)],
+      });
+    await injectFault(fake, {
+      reply: "<html>upstream reset</html>",
+      after: true,
+      endpoint: "importTransactionContacts",
+    });
+    expect(await rejection(send())).toMatchObject({ status: 200, ambiguous: true, attempts: 1 });
+    // A readable body without the import id is no better.
+    await injectFault(fake, {
+      reply: { result: { status: "inProgress", contacts: { unprocessed: null } }, meta: {} },
+      after: true,
+      endpoint: "importTransactionContacts",
+    });
+    expect(await rejection(send())).toMatchObject({ status: 200, ambiguous: true, attempts: 1 });
+    // Both were done, neither was repeated.
+    const state = await fakeState(fake);
+    expect(state.calls.byEndpoint.importTransactionContacts).toBe(2);
+    expect(state.transactions).toHaveLength(2);
+  });
+
+  it("a batch's transactions are listed page by page, wherever an element keeps its data", async () => {
+    const fake = await startFake({ pageSize: 2 });
+    const { client } = clientFor(fake);
+    const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
+    await client.importTransactionContacts(DIRECTORY, LIST, {
+      batchId,
+      fields: ["invite_id", "survey"],
+      contacts: [1, 2, 3, 4, 5].map((i) => contact(i)),
+    });
+    const pages: string[][] = [];
+    for await (const page of client.batchTransactions(DIRECTORY, batchId)) {
+      pages.push(page.map((t) => t.inviteId ?? "?"));
+      expect(page.every((t) => t.transactionId?.startsWith("CTR_") && t.contactId)).toBe(true);
+    }
+    expect(pages).toEqual([["inv-1", "inv-2"], ["inv-3", "inv-4"], ["inv-5"]]);
+    // Leaving early sends no more requests.
+    const before = client.calls;
+    for await (const _ of client.batchTransactions(DIRECTORY, batchId)) break;
+    expect(client.calls).toBe(before + 1);
+  });
+
+  it("a nextPage that leads outside the API is not followed", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    await injectFault(fake, {
+      reply: {
+        result: { elements: [], nextPage: "https://elsewhere.example/API/v3/steal?token=1" },
+        meta: { requestId: "r" },
+      },
+      endpoint: "listBatchTransactions",
+    });
+    const pages = client.batchTransactions(DIRECTORY, "BT_x");
+    expect((await pages.next()).value).toEqual([]);
+    const error = await rejection(pages.next());
+    expect(error).toMatchObject({ errorCode: "invalid_response" });
+    expect((await fakeState(fake)).calls.total).toBe(1);
+  });
+
+  it("exports ask for no question columns and only the metadata read", async () => {
+    const fake = await startFake({ pollsToComplete: 0, failFirstExport: false });
+    const { client } = clientFor(fake);
+    await control(fake.url, "POST", "/_fake/surveys/SV_venue/responses", {
+      responses: [
+        { embeddedData: { inv: "code-a" }, values: { QID1: 4, QID2_TEXT: "long answer" } },
+      ],
+    });
+    const { progressId } = await client.startResponseExport("SV_venue", {
+      startDate: new Date("2000-01-01T00:00:00Z"),
+      embeddedDataIds: ["inv"],
+    });
+    const progress = await client.getResponseExport("SV_venue", progressId);
+    const state = await fakeState(fake);
+    expect(state.exports[progressId]?.request).toMatchObject({
+      questionIds: [],
+      surveyMetadataIds: ["finished", "recordedDate"],
+      embeddedDataIds: ["inv"],
+    });
+    const file = await fetch(
+      `${fake.baseUrl}/surveys/SV_venue/export-responses/${progress.fileId}/file`,
+      { headers: { "X-API-TOKEN": TOKEN } },
+    );
+    const { responses } = (await file.json()) as { responses: { values: object }[] };
+    expect(Object.keys(responses[0]?.values ?? {}).sort()).toEqual([
+      "finished",
+      "inv",
+      "recordedDate",
+    ]);
+  });
+});
+
+describe("update jobs", () => {
+  it("a job waits queued behind the survey's earlier one; errors and warnings are read", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const { client } = clientFor(fake);
+    await control(fake.url, "PUT", "/_fake/surveys/SV_venue/flow", { embeddedData: ["inv"] });
+    const { responseIds } = await control<{ responseIds: string[] }>(
+      fake.url,
+      "POST",
+      "/_fake/surveys/SV_venue/responses",
+      { responses: [{ embeddedData: { inv: "a" } }, { embeddedData: { inv: "b" } }] },
+    );
+    const [a = "", b = ""] = responseIds;
+    await control(fake.url, "POST", "/_fake/refused-updates", {
+      responseIds: [b],
+      reason: "Response is locked",
+      at: "job",
+    });
+    const first = await client.startUpdateResponses("SV_venue", [
+      { responseId: a, embeddedData: { inv: "a" } },
+    ]);
+    const second = await client.startUpdateResponses("SV_venue", [
+      { responseId: a, embeddedData: { invite_tampered: "0" } },
+      { responseId: b, embeddedData: { inv: "b" } },
+    ]);
+    expect(await client.getUpdateResponses("SV_venue", second.progressId)).toMatchObject({
+      queued: true,
+      complete: false,
+    });
+    expect(await client.getUpdateResponses("SV_venue", first.progressId)).toMatchObject({
+      complete: true,
+      errorCount: 0,
+    });
+    expect(await client.getUpdateResponses("SV_venue", second.progressId)).toMatchObject({
+      complete: true,
+      errorCount: 1,
+      errors: [{ responseId: b, message: "Response is locked" }],
+      warningCount: 1,
+      warnings: [{ responseId: a, message: expect.stringContaining("invite_tampered") }],
+    });
+  });
+
+  it("a value over 1,000 characters is refused with Qualtrics' reason; 1,000 emoji are not", async () => {
+    const fake = await startFake();
+    const { client } = clientFor(fake);
+    const { responseIds } = await control<{ responseIds: string[] }>(
+      fake.url,
+      "POST",
+      "/_fake/surveys/SV_venue/responses",
+      { responses: [{ embeddedData: { inv: "a" } }] },
+    );
+    const responseId = responseIds[0] ?? "";
+    const error = await rejection(
+      client.startUpdateResponses("SV_venue", [
+        { responseId, embeddedData: { venue: "v".repeat(1_001) } },
+      ]),
+    );
+    expect(error).toMatchObject({ status: 400, retryable: false });
+    expect(error.reason).toContain("updates[0].embeddedData.venue");
+    await client.startUpdateResponses("SV_venue", [
+      { responseId, embeddedData: { venue: "😀".repeat(1_000) } },
+    ]);
+  });
+});
+
+describe("pacing", () => {
+  it("update-responses starts are paced at 10 a minute, and a Retry-After holds only its endpoint", async () => {
+    const fake = await startFake();
+    let now = Date.parse("2026-11-28T10:00:00Z");
+    const waits: number[] = [];
+    const { client } = clientFor(fake, {
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    });
+    const { responseIds } = await control<{ responseIds: string[] }>(
+      fake.url,
+      "POST",
+      "/_fake/surveys/SV_venue/responses",
+      { responses: [{ embeddedData: { inv: "a" } }] },
+    );
+    const update = [{ responseId: responseIds[0] ?? "", embeddedData: { inv: "a" } }];
+    for (let i = 0; i < 11; i++) await client.startUpdateResponses("SV_venue", update);
+    expect(waits).toEqual([60_000]);
+
+    await injectFault(fake, { status: 429, retryAfter: 7, endpoint: "createTransactionBatch" });
+    await client.createTransactionBatch(DIRECTORY, new Date());
+    expect(waits).toEqual([60_000, 7_000]);
+    // The export endpoint was never held.
+    await client.startResponseExport("SV_venue", { startDate: new Date("2000-01-01T00:00:00Z") });
+    expect(waits).toHaveLength(2);
+    expect((await fakeState(fake)).calls.byStatus["429"]).toBe(1);
   });
 });
 
@@ -232,7 +483,8 @@ describe("errors that are not retried", () => {
 describe("retries", () => {
   it("a 429 with Retry-After is waited out exactly, then the call succeeds", async () => {
     const fake = await startFake();
-    const { client, sleeps } = clientFor(fake);
+    const at = Date.now();
+    const { client, sleeps } = clientFor(fake, { now: () => at });
     await injectFault(fake, { status: 429, retryAfter: 3 });
     const { batchId } = await client.createTransactionBatch(DIRECTORY, new Date());
     expect(batchId).toMatch(/^BT_/);

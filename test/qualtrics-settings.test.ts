@@ -1,4 +1,4 @@
-/** The Qualtrics settings: derived defaults, OAuth, and errors that name the variable. */
+/** The Qualtrics settings: derived defaults, OAuth (scopes, token URL), and errors that name every variable. */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config/config";
@@ -11,6 +11,19 @@ const base: Partial<Env> = {
   QUALTRICS_MAILING_LIST_ID: "CG_abc",
 };
 const parse = (vars: Partial<Env>) => parseQualtricsSettings({ ...env, ...vars });
+/** An OAuth client setup with `vars` over it. */
+const withClient = (vars: Partial<Env>): Partial<Env> => ({
+  ...base,
+  QUALTRICS_API_TOKEN: undefined,
+  QUALTRICS_CLIENT_ID: "id",
+  QUALTRICS_CLIENT_SECRET: "secret",
+  ...vars,
+});
+/** The OAuth options parsed from an OAuth client setup, or null. */
+const oauthOf = (vars: Partial<Env>) => {
+  const setup = parse(withClient(vars));
+  return setup.configured && "oauth" in setup.settings.auth ? setup.settings.auth.oauth : null;
+};
 const error = (vars: Partial<Env>) => {
   try {
     parse(vars);
@@ -64,6 +77,54 @@ describe("Qualtrics settings", () => {
         clientSecret: "secret",
       },
     });
+  });
+
+  it("OAuth scopes default to the four reconcile uses; QUALTRICS_OAUTH_SCOPES replaces them", () => {
+    const dc = { QUALTRICS_DATACENTER: "iad1" };
+    expect(oauthOf(dc)?.scope).toBe(
+      "write:contact_transactions write:mailing_list_contacts read:survey_responses write:survey_responses",
+    );
+    expect(
+      oauthOf({ ...dc, QUALTRICS_OAUTH_SCOPES: "  manage:all\tread:contact_transactions  " })
+        ?.scope,
+    ).toBe("manage:all read:contact_transactions");
+    expect(
+      error(withClient({ ...dc, QUALTRICS_OAUTH_SCOPES: 'read:survey_responses "write"' })),
+    ).toContain('QUALTRICS_OAUTH_SCOPES must be scopes separated by spaces (not valid: "write")');
+  });
+
+  it("the token URL is on the datacenter's host even when the API is on a vanity host", () => {
+    const tokenUrl = (vars: Partial<Env>) => oauthOf(vars)?.tokenUrl;
+    expect(
+      tokenUrl({
+        QUALTRICS_BASE_URL: "https://acme.eu.qualtrics.com/API/v3",
+        QUALTRICS_DATACENTER: "FRA1",
+      }),
+    ).toBe("https://fra1.qualtrics.com/oauth2/token");
+    // No datacenter: beside the API, which is what a local fake needs.
+    expect(tokenUrl({ QUALTRICS_BASE_URL: "http://127.0.0.1:8788/API/v3" })).toBe(
+      "http://127.0.0.1:8788/oauth2/token",
+    );
+  });
+
+  it("lists every problem at once, each naming its variable", () => {
+    const message = error({
+      QUALTRICS_DATACENTER: "iad1.evil.com/x",
+      QUALTRICS_CLIENT_ID: "id",
+      QUALTRICS_DIRECTORY_ID: "POOL_x/../y",
+      QUALTRICS_MAX_CALLS_PER_RUN: "5",
+      QUALTRICS_POLL_INTERVAL_MS: "soon",
+    });
+    for (const name of [
+      "QUALTRICS_MAILING_LIST_ID",
+      "QUALTRICS_DATACENTER",
+      "QUALTRICS_CLIENT_SECRET",
+      "QUALTRICS_DIRECTORY_ID",
+      "QUALTRICS_MAX_CALLS_PER_RUN",
+      "QUALTRICS_POLL_INTERVAL_MS",
+    ]) {
+      expect(message).toContain(name);
+    }
   });
 
   it("names what is missing or malformed", () => {

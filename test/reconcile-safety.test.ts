@@ -198,10 +198,10 @@ describe("contacts Qualtrics refuses", () => {
     expect(exactlyOnce(await fakeState(fake), ids)).toEqual(pushedOnce(10));
   });
 
-  it("a contact refused five times is given up on and reported in the backlog", async () => {
+  it("a contact refused five times is given up on and reported in the backlog, until an operator retries it", async () => {
     const fake = await startFake({ pollsToComplete: 0 });
     const env = qualtricsEnv(fake);
-    await seedInvites(1, { customer: "bad-customer" });
+    const [id] = await seedInvites(1, { customer: "bad-customer" });
     for (let i = 0; i < 5; i++) {
       expect(await runReconcile(env, fast())).toMatchObject({ unprocessed: 1, pushed: 0 });
     }
@@ -213,5 +213,15 @@ describe("contacts Qualtrics refuses", () => {
       onHold: 0,
       gaveUp: 1,
     });
+
+    // The cause fixed in the directory, the operator clears it: the next run pushes it.
+    const retry = await callWorker(env, `/v1/reconcile/invites/${id}/retry`, { method: "POST" });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ id, pushed: false, pushAttempts: 0 });
+    expect(await runReconcile(env, fast())).toMatchObject({ imports: 1, unprocessed: 1 });
+    const unknown = await callWorker(env, "/v1/reconcile/invites/AAnot-an-invite-id-000000/retry", {
+      method: "POST",
+    });
+    expect(unknown.status).toBe(404);
   });
 });

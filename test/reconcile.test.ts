@@ -7,18 +7,19 @@ import {
   createExecutionContext,
   createScheduledController,
   env,
-  SELF,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { runReconcile } from "../src/reconcile/run";
-import { ADMIN_KEY, api, ISSUER_KEY, issue, ORIGIN, tap } from "./helpers/api";
+import { ADMIN_KEY, api, ISSUER_KEY, issue, tap } from "./helpers/api";
 import {
   addResponses,
   callWorker,
+  DEMO_FIELDS,
   fakeState,
   fast,
+  INVITE_VALUES,
   inviteRows,
   qualtricsEnv,
   type RunBody,
@@ -26,6 +27,7 @@ import {
   resetLedger,
   startFake,
   stopFakes,
+  webserviceValues,
 } from "./helpers/reconcile";
 
 beforeEach(resetLedger);
@@ -36,15 +38,6 @@ async function tapValues(id: string, init: RequestInit = {}): Promise<Record<str
   const res = await tap(id, init);
   expect(res.status).toBe(302);
   return Object.fromEntries(new URL(res.headers.get("Location") ?? "").searchParams);
-}
-
-/** What the survey's Web Service element gets for a webservice-mode invite. */
-async function webserviceValues(id: string): Promise<Record<string, string>> {
-  const res = await SELF.fetch(`${ORIGIN}/v1/invites/${id}/data`, {
-    headers: { "X-Webservice-Secret": "dev-webservice-secret" },
-  });
-  expect(res.status).toBe(200);
-  return res.json();
 }
 
 describe("settings", () => {
@@ -141,12 +134,26 @@ describe("the whole cycle", () => {
       onHold: 0,
       error: null,
     });
-    // batch 1 + import 1 + 2 polls; per survey with an opened invite (3): export start, 2 polls,
-    // file = 12; stamps: 3 update jobs started, each polled twice = 9.
-    expect(run.qualtricsCalls).toBe(4 + 12 + 9);
+    // batch 1 + import 1 + 2 polls; per survey with an opened invite (3): a first export that
+    // fails as Qualtrics documents it (start, 2 polls), then another (start, 2 polls, file) = 21;
+    // stamps: 3 update jobs started, each polled twice = 9.
+    expect(run.qualtricsCalls).toBe(4 + 21 + 9);
 
     const state = await fakeState(fake);
     expect(state.calls.total).toBe(run.qualtricsCalls);
+    // Exports ask only for what each survey's flow declares for its mode (no sig in web-service
+    // mode), no question columns, and only the metadata read.
+    const asked = new Map(
+      Object.values(state.exports).map((e) => [e.surveyId, e.request] as const),
+    );
+    expect(asked.get("SV_demows")?.embeddedDataIds).toEqual([...DEMO_FIELDS, ...INVITE_VALUES]);
+    expect(asked.get("SV_demo")?.embeddedDataIds).toContain("sig");
+    for (const request of asked.values()) {
+      expect(request).toMatchObject({
+        questionIds: [],
+        surveyMetadataIds: ["finished", "recordedDate"],
+      });
+    }
     expect(Object.keys(state.batches)).toHaveLength(1);
     expect(state.transactions).toHaveLength(6);
     expect(new Set(state.transactions.map((t) => t.transactionData.invite_id))).toEqual(
@@ -204,7 +211,7 @@ describe("the whole cycle", () => {
     const all3: { runs: RunBody[] } = await (
       await callWorker(qualtricsEnv(fake), "/v1/reconcile/runs")
     ).json();
-    expect(all3.runs[2]?.callsPerInvite).toBeCloseTo(25 / 6, 5);
+    expect(all3.runs[2]?.callsPerInvite).toBeCloseTo(34 / 6, 5);
   });
 
   it("the Cron Trigger runs a reconcile", async () => {

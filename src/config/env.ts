@@ -34,10 +34,15 @@ export interface Undeclared {
   QUALTRICS_DATACENTER?: string;
   /** Secret: sent as `X-API-TOKEN`. Or use the OAuth client credentials below. */
   QUALTRICS_API_TOKEN?: string;
-  /** OAuth client credentials (token from `https://<host>/oauth2/token`). */
+  /**
+   * OAuth client credentials; the token comes from `https://<datacenter>.qualtrics.com/oauth2/token`
+   * (from the base URL's host when no datacenter is set).
+   */
   QUALTRICS_CLIENT_ID?: string;
   /** Secret. */
   QUALTRICS_CLIENT_SECRET?: string;
+  /** OAuth scopes to ask for, space-separated (default the four reconcile uses). */
+  QUALTRICS_OAUTH_SCOPES?: string;
   /** XM Directory (`POOL_…`) and its mailing list (`CG_…`) that receive one transaction per invite. */
   QUALTRICS_DIRECTORY_ID?: string;
   QUALTRICS_MAILING_LIST_ID?: string;

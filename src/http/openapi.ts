@@ -28,7 +28,7 @@ export const ErrorBodySchema = z
       .array(
         z.object({
           path: z.string().openapi({ example: "embeddedData.venue" }),
-          message: z.string().openapi({ example: "must be at most 1024 characters" }),
+          message: z.string().openapi({ example: "must be at most 1000 characters" }),
         }),
       )
       .optional()

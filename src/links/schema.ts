@@ -1,6 +1,7 @@
 /** The zod models of the links API: request bodies, answers, and the OpenAPI names they carry. */
 import { z } from "@hono/zod-openapi";
 import { ErrorBodySchema } from "../http/openapi";
+import { MAX_EMBEDDED_VALUE_LENGTH } from "../qualtrics/chunking";
 import { LINK_STATUSES } from "../store/link-status";
 import { toQualtricsLanguage } from "./language";
 
@@ -31,8 +32,18 @@ export const CustomerIdSchema = identifier(128).openapi({ example: "customer-42"
 
 export const CHANNELS = ["in_app", "push", "sms", "email", "web"] as const;
 
+/**
+ * Characters are code points, as Qualtrics counts them: an emoji is one, not two. Each value is
+ * checked alone, also in eed mode where all of them travel inside one `Q_EED` parameter.
+ */
+const fitsQualtrics = (value: string) =>
+  value.length <= MAX_EMBEDDED_VALUE_LENGTH || [...value].length <= MAX_EMBEDDED_VALUE_LENGTH;
+
 const embeddedValueSchema = z.union([
-  z.string().max(1024, "must be at most 1024 characters").refine(isWellFormedUnicode, WELL_FORMED),
+  z
+    .string()
+    .refine(fitsQualtrics, `must be at most ${MAX_EMBEDDED_VALUE_LENGTH} characters`)
+    .refine(isWellFormedUnicode, WELL_FORMED),
   z.number().refine(Number.isFinite, "must be a finite number"),
   z.boolean(),
 ]);

@@ -54,13 +54,21 @@ export function importBody(input: TransactionImportInput) {
   };
 }
 
-/** A JSON export, uncompressed, that can be continued; from a continuation token or a date. */
+/** The response metadata an export carries: what `exportedResponse` reads, nothing more. */
+const EXPORTED_METADATA = ["finished", "recordedDate"];
+
+/**
+ * A JSON export, uncompressed, that can be continued; from a continuation token or a date. No
+ * question columns (omitting `questionIds` would mean every question) and only the metadata read.
+ */
 export function exportBody(start: ResponseExportStart): Record<string, unknown> {
   const body: Record<string, unknown> = {
     format: "json",
     compress: false,
     allowContinuation: true,
     exportResponsesInProgress: false,
+    questionIds: [],
+    surveyMetadataIds: EXPORTED_METADATA,
   };
   if (start.embeddedDataIds) body.embeddedDataIds = start.embeddedDataIds;
   if (start.continuationToken !== undefined) body.continuationToken = start.continuationToken;

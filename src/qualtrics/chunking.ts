@@ -1,8 +1,9 @@
 /**
  * Qualtrics' size limits on the two bulk writes, and splitting work to fit them: a
  * transactioncontacts import takes at most 10,000 contacts and under 5 MB of JSON; an
- * update-responses job at most 250,000 updates and under 5 MB. Sizes are measured on the exact
- * body the client sends. A body over a limit is refused here, before it costs a call.
+ * update-responses job at most 250,000 updates and under 5 MB; an embedded-data value at most
+ * 1,000 characters. Sizes are measured on the exact body the client sends. A body over a limit is
+ * refused here, before it costs a call.
  */
 import {
   importBody,
@@ -17,6 +18,20 @@ import { QualtricsError } from "./errors";
 export const MAX_REQUEST_BYTES = 5_000_000;
 export const MAX_CONTACTS_PER_IMPORT = 10_000;
 export const MAX_UPDATES_PER_JOB = 250_000;
+/**
+ * Characters (Unicode code points) Qualtrics keeps per embedded-data value: 1,000 in one copy of
+ * its documentation, 5,000 in another; the smaller is the one that is safe.
+ */
+export const MAX_EMBEDDED_VALUE_LENGTH = 1000;
+
+/** A value cut to at most `MAX_EMBEDDED_VALUE_LENGTH` code points (never inside a surrogate pair). */
+export function withinValueLimit(value: string): { value: string; truncated: boolean } {
+  // Code points are at most 2 code units: a short string needs no counting.
+  if (value.length <= MAX_EMBEDDED_VALUE_LENGTH) return { value, truncated: false };
+  const points = [...value];
+  if (points.length <= MAX_EMBEDDED_VALUE_LENGTH) return { value, truncated: false };
+  return { value: points.slice(0, MAX_EMBEDDED_VALUE_LENGTH).join(""), truncated: true };
+}
 
 /** UTF-8 length of a string without allocating its encoding (chunking measures every contact). */
 function utf8ByteLength(text: string): number {

@@ -8,6 +8,8 @@ interface QualtricsErrorInit {
   status: number;
   errorCode: string;
   message: string;
+  /** Qualtrics' own words (`errorMessage`), when it gave any. */
+  reason?: string | undefined;
   requestId?: string | undefined;
   retryable: boolean;
   retryAfterMs?: number | undefined;
@@ -23,6 +25,8 @@ export class QualtricsError extends Error {
   override readonly name: string = "QualtricsError";
   readonly status: number;
   readonly errorCode: string;
+  /** Qualtrics' own words (`errorMessage`), when it gave any. */
+  readonly reason: string | undefined;
   readonly requestId: string | undefined;
   /** True when the same request may succeed later (429, 5xx, network, timeout). */
   readonly retryable: boolean;
@@ -39,6 +43,7 @@ export class QualtricsError extends Error {
     super(init.message);
     this.status = init.status;
     this.errorCode = init.errorCode;
+    this.reason = init.reason;
     this.requestId = init.requestId;
     this.retryable = init.retryable;
     this.retryAfterMs = init.retryAfterMs;
@@ -78,6 +83,7 @@ export function finalError(
     status: error.status,
     errorCode: error.errorCode,
     message,
+    reason: error.reason,
     requestId: error.requestId,
     retryable: error.retryable,
     retryAfterMs: error.retryAfterMs,

@@ -1,18 +1,12 @@
 /**
- * Reading a JSON response export. Where Qualtrics puts embedded data (inside `values` or beside
- * it) is not settled, so both are read; `values` wins a conflict. The file is the raw file, not an
- * envelope, and unknown keys are kept: they may be embedded data.
+ * One response of a JSON response export, as reconcile reads it. Where Qualtrics puts embedded
+ * data (inside `values` or beside it) is not settled, so both are read; `values` wins a conflict.
+ * The file is the raw file, not an envelope, and unknown keys are kept: they may be embedded data.
  */
-import { z } from "zod";
+import { ExportFileError } from "./export-file-reader";
 
-export const exportFileSchema = z.object({
-  responses: z.array(
-    z.looseObject({
-      responseId: z.string().min(1),
-      values: z.record(z.string(), z.unknown()).default({}),
-    }),
-  ),
-});
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export interface ExportedResponse {
   responseId: string;
@@ -36,24 +30,33 @@ function toEmbeddedString(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Merge embedded data from inside `values` and from beside it; only `embeddedDataIds` are read. */
+/**
+ * One element of the export's `responses`: embedded data read from inside `values`, else from
+ * beside it, only `embeddedDataIds`. An element without its response id is an `ExportFileError`.
+ * Checked by hand rather than by a schema: an export holds tens of thousands of these.
+ */
 export function exportedResponse(
-  raw: z.infer<typeof exportFileSchema>["responses"][number],
+  element: unknown,
   embeddedDataIds: readonly string[],
 ): ExportedResponse {
-  const beside: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw))
-    if (!STRUCTURAL_KEYS.has(key)) beside[key] = value;
-  const values: Record<string, unknown> = { ...beside, ...raw.values };
+  if (!isRecord(element) || typeof element.responseId !== "string" || !element.responseId) {
+    throw new ExportFileError("a response of the export has no responseId");
+  }
+  const values = element.values ?? {};
+  if (!isRecord(values)) throw new ExportFileError("a response's values are not an object");
+  const read = (key: string): unknown => {
+    if (Object.hasOwn(values, key)) return values[key];
+    return !STRUCTURAL_KEYS.has(key) && Object.hasOwn(element, key) ? element[key] : undefined;
+  };
   const embeddedData: Record<string, string> = {};
   for (const key of embeddedDataIds) {
-    const text = toEmbeddedString(values[key]);
+    const text = toEmbeddedString(read(key));
     if (text !== undefined) embeddedData[key] = text;
   }
-  const finished = values.finished;
-  const recorded = values.recordedDate;
+  const finished = read("finished");
+  const recorded = read("recordedDate");
   return {
-    responseId: raw.responseId,
+    responseId: element.responseId,
     finished: finished === 1 || finished === true || finished === "1" || finished === "true",
     recordedDate: typeof recorded === "string" ? recorded : undefined,
     embeddedData,

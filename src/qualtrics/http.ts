@@ -1,7 +1,8 @@
 /**
  * One HTTP exchange with Qualtrics and the reading of its answer: a deadline covering headers and
  * body, then either data that passed its schema or a `QualtricsError` saying whether a retry may
- * help. Qualtrics' `httpStatus` is a string; the real status decides.
+ * help. Qualtrics' `httpStatus` is a string; the real status decides. A large body (an export
+ * file) can instead be handed, chunk by chunk, to a reader that never holds it whole.
  */
 import { z } from "zod";
 import { QualtricsError } from "./errors";
@@ -33,6 +34,70 @@ export async function exchange(
   }
 }
 
+/** The next chunk of a body, or undefined at its end; a failed read is a `StreamFailure`. */
+export type ChunkReader = () => Promise<Uint8Array | undefined>;
+
+/**
+ * The exchange itself failed, before an answer or while its body was read (dropped connection,
+ * timeout): worth another try. Anything else a streaming consumer throws is its own.
+ */
+export class StreamFailure extends Error {
+  override readonly name = "StreamFailure";
+  constructor(
+    readonly midBody: boolean,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * One request whose 2xx body goes to `consume` as a stream of chunks, within the same deadline;
+ * any other answer is read whole and returned as a `Reply` for `httpError` to read.
+ */
+export async function exchangeStreaming<T>(
+  doFetch: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  consume: (read: ChunkReader) => Promise<T>,
+): Promise<{ streamed: true; value: T } | { streamed: false; reply: Reply }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    let res: Response;
+    try {
+      res = await doFetch(url, { ...init, signal: controller.signal });
+      if (res.status < 200 || res.status > 299) {
+        const text = await res.text();
+        return {
+          streamed: false,
+          reply: { status: res.status, text, retryAfter: res.headers.get("Retry-After") },
+        };
+      }
+    } catch (err) {
+      throw new StreamFailure(false, err);
+    }
+    const reader = res.body?.getReader();
+    const read: ChunkReader = async () => {
+      if (!reader) return undefined;
+      try {
+        const { done, value } = await reader.read();
+        return done ? undefined : value;
+      } catch (err) {
+        throw new StreamFailure(true, err);
+      }
+    };
+    try {
+      return { streamed: true, value: await consume(read) };
+    } finally {
+      await reader?.cancel().catch(() => undefined);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** No answer at all: a timeout or a network failure, both worth another try. */
 export function transportError(
   err: unknown,
@@ -40,15 +105,18 @@ export function transportError(
   path: string,
   timeoutMs: number,
 ): QualtricsError {
+  const cause = err instanceof StreamFailure ? err.cause : err;
   const aborted =
-    err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+    cause instanceof Error && (cause.name === "AbortError" || cause.name === "TimeoutError");
   const detail = err instanceof Error ? err.message : String(err);
   return new QualtricsError({
     status: 0,
     errorCode: aborted ? "timeout" : "network_error",
     message: aborted
       ? `${method} ${path} timed out after ${timeoutMs} ms`
-      : `${method} ${path} failed before an answer: ${detail}`,
+      : err instanceof StreamFailure && err.midBody
+        ? `${method} ${path} failed while its answer was read: ${detail}`
+        : `${method} ${path} failed before an answer: ${detail}`,
     retryable: true,
   });
 }
@@ -85,7 +153,12 @@ export function readReply<S extends z.ZodType>(
 }
 
 /** A non-2xx answer, read from the API's error envelope or the token endpoint's OAuth error. */
-function httpError(reply: Reply, method: string, path: string, now: () => number): QualtricsError {
+export function httpError(
+  reply: Reply,
+  method: string,
+  path: string,
+  now: () => number,
+): QualtricsError {
   const { status, text } = reply;
   const retryable = status === 429 || status >= 500;
   const json = safeJson(text);
@@ -94,9 +167,11 @@ function httpError(reply: Reply, method: string, path: string, now: () => number
   let errorCode = `http_${status}`;
   let message = `${method} ${path} answered ${status}`;
   let requestId: string | undefined;
+  let reason: string | undefined;
   if (env.success) {
     errorCode = env.data.meta.error.errorCode ?? errorCode;
-    message = `${message}: ${env.data.meta.error.errorMessage ?? env.data.meta.httpStatus ?? ""}`;
+    reason = env.data.meta.error.errorMessage;
+    message = `${message}: ${reason ?? env.data.meta.httpStatus ?? ""}`;
     requestId = env.data.meta.requestId;
   } else if (oauth.success) {
     errorCode = oauth.data.error;
@@ -108,13 +183,14 @@ function httpError(reply: Reply, method: string, path: string, now: () => number
     status,
     errorCode,
     message,
+    reason,
     requestId,
     retryable,
     retryAfterMs: retryable ? parseRetryAfter(reply.retryAfter, now()) : undefined,
   });
 }
 
-function invalidReply(
+export function invalidReply(
   method: string,
   path: string,
   status: number,

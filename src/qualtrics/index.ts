@@ -5,7 +5,8 @@
  * a `QualtricsError`.
  *
  * The transactioncontacts import is the one call that is not idempotent (it creates
- * transactions): it is never repeated when its outcome is unknown.
+ * transactions): it is never repeated when its outcome is unknown. Its batch's transactions can
+ * be listed afterwards, which is how an unknown outcome is settled.
  */
 import {
   batchBody,
@@ -15,18 +16,24 @@ import {
   type TransactionImportInput,
 } from "./bodies";
 import { importBodyWithinLimits, updateBodyWithinLimits } from "./chunking";
-import { type ExportedResponse, exportedResponse, exportFileSchema } from "./exported-responses";
+import { ExportFileError, type ReadMeter, readExportFile } from "./export-file-reader";
+import { type ExportedResponse, exportedResponse } from "./exported-responses";
+import { invalidReply } from "./http";
 import {
+  type BatchTransaction,
   batchSchema,
+  batchTransaction,
+  batchTransactionsSchema,
   exportProgressSchema,
   exportStartSchema,
   importProgress,
   importProgressSchema,
   importStartSchema,
-  type JobProgress,
   jobProgress,
   type ResponseExportProgress,
   type TransactionImportProgress,
+  type UpdateJobProgress,
+  updateJobProgress,
   updateProgressSchema,
   updateStartSchema,
 } from "./replies";
@@ -52,22 +59,37 @@ export interface QualtricsClient {
     mailingListId: string,
     importId: string,
   ): Promise<TransactionImportProgress>;
+  /** A batch's transactions, one page per step; stop early by leaving the loop. */
+  batchTransactions(directoryId: string, batchId: string): AsyncGenerator<BatchTransaction[]>;
   startResponseExport(
     surveyId: string,
     start?: ResponseExportStart,
   ): Promise<{ progressId: string }>;
   getResponseExport(surveyId: string, progressId: string): Promise<ResponseExportProgress>;
-  getResponseExportFile(
+  /**
+   * Reads an export file as it downloads, handing its responses to `onResponses` in batches of
+   * at most `batchSize` (default 1,000); returns how many it read. A file that breaks off is
+   * downloaded again from its start, so `onResponses` must be safe to repeat.
+   */
+  readResponseExportFile(
     surveyId: string,
     fileId: string,
-    options: { embeddedDataIds: string[] },
-  ): Promise<ExportedResponse[]>;
+    options: ExportFileOptions,
+  ): Promise<number>;
   startUpdateResponses(
     surveyId: string,
     updates: ResponseUpdate[],
     options?: { ignoreMissingResponses?: boolean },
   ): Promise<{ progressId: string }>;
-  getUpdateResponses(surveyId: string, progressId: string): Promise<JobProgress>;
+  getUpdateResponses(surveyId: string, progressId: string): Promise<UpdateJobProgress>;
+}
+
+interface ExportFileOptions {
+  embeddedDataIds: readonly string[];
+  onResponses: (responses: ExportedResponse[]) => Promise<void>;
+  batchSize?: number;
+  /** Watches the reader's buffering (tests, logs). */
+  meter?: ReadMeter;
 }
 
 const seg = encodeURIComponent;
@@ -94,6 +116,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async createTransactionBatch(directoryId, creationDate) {
       const { result } = await request({
+        endpoint: "createTransactionBatch",
         method: "POST",
         path: `/directories/${seg(directoryId)}/transactionbatches`,
         body: batchBody(creationDate),
@@ -104,6 +127,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async importTransactionContacts(directoryId, mailingListId, input) {
       const { result } = await request({
+        endpoint: "importTransactionContacts",
         method: "POST",
         path: importsPath(directoryId, mailingListId),
         // Refused here what Qualtrics would refuse: it costs no call and names the fix.
@@ -119,6 +143,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async getTransactionImport(directoryId, mailingListId, importId) {
       const { result } = await request({
+        endpoint: "getTransactionImport",
         method: "GET",
         path: `${importsPath(directoryId, mailingListId)}/${seg(importId)}`,
         schema: importProgressSchema,
@@ -126,8 +151,35 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       return importProgress(result);
     },
 
+    async *batchTransactions(directoryId, batchId) {
+      let path: string | null =
+        `/directories/${seg(directoryId)}/transactionbatches/${seg(batchId)}/transactions`;
+      while (path !== null) {
+        const { result } = await request({
+          endpoint: "listBatchTransactions",
+          method: "GET",
+          path,
+          schema: batchTransactionsSchema,
+        });
+        yield result.elements.map(batchTransaction);
+        const next = result.nextPage;
+        if (next === undefined) return;
+        path = transport.pathOf(next);
+        // Credentials go only where the API lives.
+        if (path === null) {
+          throw invalidReply(
+            "GET",
+            `/directories/${seg(directoryId)}/transactionbatches/${seg(batchId)}/transactions`,
+            200,
+            `nextPage leads outside the API (${new URL(next).origin})`,
+          );
+        }
+      }
+    },
+
     async startResponseExport(surveyId, start = {}) {
       const { result } = await request({
+        endpoint: "startResponseExport",
         method: "POST",
         path: `/surveys/${seg(surveyId)}/export-responses`,
         body: exportBody(start),
@@ -138,6 +190,7 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async getResponseExport(surveyId, progressId) {
       const { result } = await request({
+        endpoint: "getResponseExport",
         method: "GET",
         path: `/surveys/${seg(surveyId)}/export-responses/${seg(progressId)}`,
         schema: exportProgressSchema,
@@ -149,17 +202,27 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
       };
     },
 
-    async getResponseExportFile(surveyId, fileId, fileOptions) {
-      const file = await request({
-        method: "GET",
-        path: `/surveys/${seg(surveyId)}/export-responses/${seg(fileId)}/file`,
-        schema: exportFileSchema,
+    readResponseExportFile(surveyId, fileId, fileOptions) {
+      const path = `/surveys/${seg(surveyId)}/export-responses/${seg(fileId)}/file`;
+      return transport.requestStream({ endpoint: "getResponseExportFile", path }, async (read) => {
+        try {
+          return await readExportFile(
+            read,
+            (element) => exportedResponse(element, fileOptions.embeddedDataIds),
+            fileOptions.onResponses,
+            fileOptions.batchSize ?? 1000,
+            fileOptions.meter,
+          );
+        } catch (err) {
+          if (!(err instanceof ExportFileError)) throw err;
+          throw invalidReply("GET", path, 200, err.message);
+        }
       });
-      return file.responses.map((r) => exportedResponse(r, fileOptions.embeddedDataIds));
     },
 
     async startUpdateResponses(surveyId, updates, updateOptions = {}) {
       const { result } = await request({
+        endpoint: "startUpdateResponses",
         method: "POST",
         path: `/surveys/${seg(surveyId)}/update-responses`,
         body: updateBodyWithinLimits(updates, updateOptions.ignoreMissingResponses ?? true),
@@ -170,11 +233,12 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async getUpdateResponses(surveyId, progressId) {
       const { result } = await request({
+        endpoint: "getUpdateResponses",
         method: "GET",
         path: `/surveys/${seg(surveyId)}/update-responses/${seg(progressId)}`,
         schema: updateProgressSchema,
       });
-      return jobProgress(result);
+      return updateJobProgress(result);
     },
   };
 }

@@ -1,13 +1,14 @@
 /**
  * Pushing invites into XM Directory: one transaction per invite, sent as transactioncontacts
- * imports of at most 10,000 contacts and under 5 MB, all in one transaction batch per run; then
- * polling the imports (across runs) until Qualtrics reports 100%.
+ * imports of at most 10,000 contacts and under 5 MB, all in one transaction batch per run. The
+ * imports are then polled (settle-imports.ts) until Qualtrics reports 100%.
  *
  * Exactly once, as far as the API allows: every import is recorded (and its invites reserved in
- * their shards, see storage/push-queue.ts) before it is sent, and the POST is never repeated when its outcome is unknown. An
- * answer marks the import accepted; a refusal queues its invites again; a timeout, a 5xx, a
- * dropped connection or a run that died mid-send leaves the import `unknown` and its invites held
- * until an operator says whether Qualtrics received it (the API offers no way to ask).
+ * their shards, see storage/push-queue.ts) before it is sent, and the POST is never repeated when
+ * its outcome is unknown. An answer marks the import accepted; a refusal queues its invites again;
+ * a timeout, a 5xx, a dropped connection, a 2xx whose body cannot be read, or a run that died
+ * mid-send leaves the import `unknown` and its invites held, never sent blindly again: a later run
+ * looks its batch's transactions up (held-imports.ts), or an operator says what Qualtrics has.
  */
 
 import { describeError } from "../core/log";
@@ -16,21 +17,18 @@ import { chunkTransactionContacts, MAX_CONTACTS_PER_IMPORT } from "../qualtrics/
 import { QualtricsError } from "../qualtrics/errors";
 import { linkStatus } from "../store/link-status";
 import { base64url } from "../tokens/ids";
-import { ReconcileError, type RunContext, stopsRun } from "./run-context";
+import { lookUpHeldImports } from "./held-imports";
+import { ReconcileError, type RunContext } from "./run-context";
 import {
-  listAcceptedImports,
-  markImportAccepted,
-  markImportUnknown,
-  recordImportPoll,
-} from "./storage/imports";
-import {
-  completeImport,
+  acceptImport,
+  countCustomersPushedBefore,
   endImportWithoutEffect,
+  holdImport,
   nextPushCandidates,
+  type PushCandidate,
   recoverAbandonedImports,
   reserveForImport,
 } from "./storage/push-queue";
-import type { PushCandidate } from "./storage/push-rows";
 
 /** The keys of `transactionData`, listed in `transactionMeta.fields`. */
 const TRANSACTION_FIELDS = [
@@ -45,6 +43,9 @@ const TRANSACTION_FIELDS = [
 
 /** Imports that refuse an invite this many times stop retrying it (it is reported as gave up). */
 export const MAX_PUSH_ATTEMPTS = 5;
+
+/** Customers of an import checked against earlier pushes, to see whether XM Directory deduplicates. */
+const DEDUP_SAMPLE = 50;
 
 function newImportId(): string {
   return `imp_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
@@ -65,8 +66,9 @@ function inviteContact(invite: PushCandidate, now: number): TransactionContact {
 }
 
 /**
- * Sends every queued invite (up to `maxImportsPerRun` imports). Stops at the first failed import:
- * Qualtrics is refusing or unwell, and the next run starts over from D1.
+ * Settles what earlier runs left (imports a dead run left sending; held imports whose batch can
+ * now be looked up), then sends every queued invite (up to `maxImportsPerRun` imports) in this
+ * run's batch. Stops sending at the first import that fails: the next run starts over from D1.
  */
 export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   const { store, settings, client } = ctx;
@@ -74,9 +76,10 @@ export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   if (abandoned > 0) {
     ctx.tally.errors.push(
       `${abandoned} import(s) left sending by a run that stopped: outcome unknown, invites held ` +
-        "until an operator resolves them (GET /v1/reconcile/imports)",
+        "until their batch is looked up or an operator resolves them (GET /v1/reconcile/imports)",
     );
   }
+  await lookUpHeldImports(ctx);
   let batchId: string | undefined;
   let imports = 0;
   while (imports < ctx.maxImportsPerRun) {
@@ -107,10 +110,10 @@ async function sendImport(
   invites: PushCandidate[],
   contacts: TransactionContact[],
 ): Promise<void> {
-  const { control, settings, client } = ctx;
+  const { store, settings, client } = ctx;
   await ctx.keepLease();
   const id = newImportId();
-  const reserved = await reserveForImport(ctx.store, {
+  const reserved = await reserveForImport(store, {
     id,
     runId: ctx.runId,
     batchId,
@@ -123,6 +126,9 @@ async function sendImport(
     reserved.length === invites.length
       ? contacts
       : contacts.filter((_, i) => kept.has(invites[i]?.id ?? ""));
+  // Before sending: afterwards these customers are pushed too.
+  const sample = [...new Set(sent.map((c) => c.extRef))].slice(0, DEDUP_SAMPLE);
+  const knownContacts = await countCustomersPushedBefore(store, sample);
   ctx.tally.imports += 1;
   let started: Awaited<ReturnType<typeof client.importTransactionContacts>>;
   try {
@@ -135,73 +141,24 @@ async function sendImport(
     const why = describeError(error);
     // Refused outright (4xx, a 429 storm outlasting the retries, the budget): nothing happened.
     if (error instanceof QualtricsError && !error.ambiguous) {
-      await endImportWithoutEffect(ctx.store, id, "not_sent", why, ctx.now());
+      await endImportWithoutEffect(store, id, "not_sent", why, ctx.now());
       throw new ReconcileError(
         `import ${id} was not sent (${sent.length} invites queued again): ${why}`,
-        { stopsRun: stopsRun(error) },
+        { cause: error },
       );
     }
-    await markImportUnknown(control, id, `outcome unknown, invites held: ${why}`, ctx.now());
+    await holdImport(store, id, `outcome unknown, invites held: ${why}`, ctx.now());
     throw new ReconcileError(
-      `import ${id}: outcome unknown, ${sent.length} invites held until an operator resolves it ` +
-        `(POST /v1/reconcile/imports/${id}/resolve): ${why}`,
-      { stopsRun: true },
+      `import ${id}: outcome unknown, ${sent.length} invites held until batch ${batchId} is ` +
+        `looked up or an operator resolves it (POST /v1/reconcile/imports/${id}/resolve): ${why}`,
+      { cause: error },
     );
   }
-  await markImportAccepted(control, id, started.importId, started.unprocessed, ctx.now());
-}
-
-/**
- * Polls every accepted import (this run's and earlier runs') until it reaches 100% or this run's
- * polls for it are spent; at 100% its invites are marked pushed and the unprocessed ones queued
- * again. An import that finishes having recorded nothing points at a wrong directory, list or
- * batch: its invites are queued again and the run reports the error.
- */
-export async function settleImports(ctx: RunContext): Promise<void> {
-  const { control, settings, client } = ctx;
-  const sentThisRun = ctx.tally.imports > 0;
-  for (let round = 0; round < ctx.maxPollsPerJob; round++) {
-    const open = await listAcceptedImports(control);
-    if (open.length === 0) return;
-    // Imports take a while: right after sending, wait before the first poll.
-    if (round > 0 || sentThisRun) await ctx.sleep(ctx.pollIntervalMs);
-    await ctx.keepLease();
-    for (const entry of open) {
-      let progress: Awaited<ReturnType<typeof client.getTransactionImport>>;
-      try {
-        progress = await client.getTransactionImport(
-          settings.directoryId,
-          settings.mailingListId,
-          entry.qualtrics_import_id,
-        );
-      } catch (error) {
-        if (error instanceof QualtricsError && error.status === 404) {
-          // Qualtrics took the import and now does not know it: no way to confirm its invites.
-          await markImportUnknown(
-            control,
-            entry.id,
-            `import status lost: ${error.message}`,
-            ctx.now(),
-          );
-          ctx.tally.errors.push(`import ${entry.id}: ${error.message}`);
-          continue;
-        }
-        throw error;
-      }
-      await recordImportPoll(control, entry.id, ctx.now());
-      if (!progress.complete) continue;
-      const { added, updated, failed } = progress.contacts;
-      if (added + updated + failed === 0 && progress.transactionsCreated === 0) {
-        const message =
-          `Qualtrics finished import ${entry.qualtrics_import_id} having recorded nothing: ` +
-          "check QUALTRICS_DIRECTORY_ID and QUALTRICS_MAILING_LIST_ID";
-        await endImportWithoutEffect(ctx.store, entry.id, "failed", message, ctx.now());
-        ctx.tally.errors.push(message);
-        continue;
-      }
-      const counts = await completeImport(ctx.store, entry.id, ctx.now());
-      ctx.tally.pushed += counts.pushed;
-      ctx.tally.unprocessed += counts.unprocessed;
-    }
-  }
+  await acceptImport(store, {
+    id,
+    qualtricsImportId: started.importId,
+    unprocessed: started.unprocessed,
+    knownContacts,
+    at: ctx.now(),
+  });
 }

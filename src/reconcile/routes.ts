@@ -1,6 +1,7 @@
 /**
- * The reconcile API for operators (scope `admin`): run now, list runs with the push backlog, and
- * see and resolve imports whose outcome Qualtrics left unknown. Routes validate and delegate.
+ * The reconcile API for operators (scope `admin`): run now, list runs with the push backlog, see
+ * and resolve imports whose outcome Qualtrics left unknown, and retry an invite reconcile stopped
+ * trying (given up, or its stamp refused). Routes validate and delegate.
  */
 import { createRoute } from "@hono/zod-openapi";
 import { log } from "../core/log";
@@ -8,7 +9,9 @@ import { requireScope } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
+import { IdParamSchema } from "../links";
 import { controlDb, getStore } from "../store/store";
+import { isInviteId } from "../tokens/ids";
 import { MAX_PUSH_ATTEMPTS } from "./push";
 import { runReconcile } from "./run";
 import {
@@ -16,7 +19,9 @@ import {
   ImportListSchema,
   ImportSchema,
   ImportsQuerySchema,
+  InviteStateSchema,
   importAnswer,
+  inviteStateAnswer,
   ResolveBodySchema,
   RunListSchema,
   RunSchema,
@@ -25,6 +30,7 @@ import {
 } from "./schema";
 import { getImport, type ImportStatus, listImports } from "./storage/imports";
 import { pushBacklog, resolveUnknownImport } from "./storage/push-queue";
+import { clearRefusals } from "./storage/refused-invites";
 import { listRuns } from "./storage/runs";
 
 const runNowRoute = createRoute({
@@ -104,6 +110,29 @@ const resolveRoute = createRoute({
   },
 });
 
+const retryInviteRoute = createRoute({
+  method: "post",
+  path: "/v1/reconcile/invites/{id}/retry",
+  operationId: "retryReconcileInvite",
+  tags: ["Reconcile"],
+  summary: "Try an invite again that reconcile stopped trying",
+  ...apiKeyAuth(
+    "admin",
+    "For an invite XM Directory refused 5 times (counted as gave up) or whose stamp Qualtrics " +
+      "refused: after fixing the cause, the next run pushes or stamps it again. 409 when " +
+      "reconcile has not stopped trying it.",
+  ),
+  middleware: [requireScope("admin")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "The invite's reconcile state, cleared",
+      content: { "application/json": { schema: InviteStateSchema } },
+    },
+    ...errorResponses(401, 403, 404, 409),
+  },
+});
+
 export const reconcileRoutes = createRouter()
   .openapi(runNowRoute, async (c) => {
     const run = await runReconcile(c.env, { trigger: "api" });
@@ -147,4 +176,24 @@ export const reconcileRoutes = createRouter()
       apiKeyId: c.get("apiKey").id,
     });
     return c.json(importAnswer(resolved), 200);
+  })
+  .openapi(retryInviteRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { row, cleared } = isInviteId(id)
+      ? await clearRefusals(getStore(c.env), id, MAX_PUSH_ATTEMPTS)
+      : { row: null, cleared: false };
+    if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+    if (!cleared) {
+      throw new ApiError(
+        409,
+        "conflict",
+        `Reconcile has not stopped trying invite ${id}: it was neither given up nor refused.`,
+      );
+    }
+    log("reconcile_invite_retried", {
+      requestId: c.get("requestId"),
+      inviteId: id,
+      apiKeyId: c.get("apiKey").id,
+    });
+    return c.json(inviteStateAnswer(row), 200);
   });

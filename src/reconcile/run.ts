@@ -17,9 +17,17 @@ import type { QualtricsClientOptions } from "../qualtrics/transport";
 import { controlDbOf, getStore, type Store } from "../store/store";
 import { base64url } from "../tokens/ids";
 import { collectCompletions } from "./completions";
-import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory, settleImports } from "./push";
-import { LeaseLostError, type RunContext, type RunTally, stopsRun } from "./run-context";
+import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory } from "./push";
+import { RefusalList } from "./refusals";
+import {
+  failurePolicy,
+  LeaseLostError,
+  type RunContext,
+  RunStopped,
+  type RunTally,
+} from "./run-context";
 import { noticeMessage, parseNotices, serialiseNotices } from "./run-notices";
+import { settleImports } from "./settle-imports";
 import { stampResponses } from "./stamp";
 import { pushBacklog } from "./storage/push-queue";
 import {
@@ -124,6 +132,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
     stamped: 0,
     errors: [],
     notices: [],
+    refused: new RefusalList(),
   };
   const client = clientFor(settings, options.client);
   try {
@@ -146,6 +155,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
           throw new LeaseLostError("this run lost the reconcile lease to another run");
         }
       },
+      fail: failurePolicy(tally.errors),
     };
     const phases: [string, (ctx: RunContext) => Promise<void>][] = [
       ["push", pushInvitesToDirectory],
@@ -157,12 +167,16 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
       try {
         await phase(ctx);
       } catch (error) {
-        tally.errors.push(`${name}: ${describeError(error)}`);
-        if (stopsRun(error)) break;
+        try {
+          ctx.fail(name, error);
+        } catch (stopped) {
+          if (stopped instanceof RunStopped) break;
+          throw stopped;
+        }
       }
     }
     const backlog = await pushBacklog(store, MAX_PUSH_ATTEMPTS);
-    const { errors, notices, ...counts } = tally;
+    const { errors, notices, refused, ...counts } = tally;
     const status: RunStatus = errors.length > 0 ? "failed" : "ok";
     return logged(
       await finishRun(
@@ -174,6 +188,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
           error: errors.length > 0 ? errors.join("; ") : null,
           counts: { ...counts, onHold: backlog.onHold, qualtricsCalls: client.calls },
           notices: serialiseNotices(notices),
+          refused: { listed: refused.serialise(), count: refused.count },
         },
         startedAt - RUN_RECORDS_KEPT_MS,
       ),
@@ -198,6 +213,7 @@ function logged(run: RunRow): RunRow {
     tampered: run.tampered,
     stamped: run.stamped,
     onHold: run.on_hold,
+    refused: run.refused_count,
     qualtricsCalls: run.qualtrics_calls,
     error: run.error,
     notices: notices.length > 0 ? notices.join(" ") : null,

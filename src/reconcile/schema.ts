@@ -1,31 +1,68 @@
-/** The zod models of the reconcile API: run records, the push backlog, imports. */
+/** The zod models of the reconcile API: run records, refusals, the push backlog, imports, invites. */
 import { z } from "@hono/zod-openapi";
 import { iso, isoOrNull } from "../store/link-status";
+import { MAX_REFUSALS_LISTED, parseRefusals, REFUSAL_PHASES } from "./refusals";
 import { NOTICE_CODES, noticeMessage, parseNotices } from "./run-notices";
 import { IMPORT_STATUSES, type ImportRow } from "./storage/imports";
+import type { InviteReconcileRow } from "./storage/refused-invites";
 import { RUN_STATUSES, RUN_TRIGGERS, type RunRow } from "./storage/runs";
 
 const NoticeSchema = z
   .object({
-    survey: z.string().openapi({ example: "demo" }),
+    survey: z.string().nullable().openapi({
+      example: "demo",
+      description: "The survey it is about; null for a notice about the directory (dedup_off)",
+    }),
     code: z.enum(NOTICE_CODES).openapi({
       description:
         "sig_missing: responses of the survey carry no sig (declare sig in its flow). " +
-        "field_missing: responses lack embedded-data fields invite-edge issued (declare them)",
+        "field_missing: responses lack embedded-data fields invite-edge issued (declare them). " +
+        "value_truncated: stamps carried values cut to 1,000 characters. " +
+        "dedup_off: customers pushed before came back as new contacts (turn on deduplication " +
+        "on External Data Reference). stamp_job_messages: Qualtrics reported errors or warnings " +
+        "on update-responses jobs",
     }),
-    responses: z.number().int().openapi({ description: "Responses of this run it is about" }),
+    responses: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Survey notices: responses of this run it is about" }),
+    contacts: z.number().int().optional().openapi({
+      description: "dedup_off: customers pushed before that came back as new contacts",
+    }),
     fields: z
       .array(z.string())
       .optional()
       .openapi({
-        description: "field_missing: the fields those responses lack",
+        description: "field_missing, value_truncated: the fields concerned",
         example: ["seat"],
       }),
+    errors: z.number().int().optional().openapi({ description: "stamp_job_messages" }),
+    warnings: z.number().int().optional().openapi({ description: "stamp_job_messages" }),
+    messages: z.array(z.string()).optional().openapi({
+      description: "stamp_job_messages: up to 5 of Qualtrics' own messages, as it wrote them",
+    }),
     message: z
       .string()
       .openapi({ description: "What it means and what the survey owner should do" }),
   })
   .openapi("ReconcileNotice");
+
+/** An invite Qualtrics refused, in one shape for every phase (also for other features' reports). */
+const RefusalSchema = z
+  .object({
+    inviteId: z.string().openapi({ example: "AAc11cUpE6JTu4hDsIWxl_Xg" }),
+    phase: z.enum(REFUSAL_PHASES).openapi({
+      description:
+        "push: XM Directory did not take its transaction (queued again, up to 5 times). " +
+        "stamp: Qualtrics refused its response's update (not sent again until retried)",
+    }),
+    reason: z.string().openapi({
+      description: 'Qualtrics\' reason when it gave one, else "unprocessed, no reason given"',
+      example: "unprocessed, no reason given",
+    }),
+  })
+  .openapi("ReconcileRefusal");
 
 export const RunSchema = z
   .object({
@@ -59,6 +96,13 @@ export const RunSchema = z
     notices: z.array(NoticeSchema).openapi({
       description: "Findings that are not errors but need someone to act, per survey",
     }),
+    refused: z.array(RefusalSchema).openapi({
+      description: `Invites Qualtrics refused in this run (the first ${MAX_REFUSALS_LISTED})`,
+    }),
+    refusedCount: z
+      .number()
+      .int()
+      .openapi({ description: "How many invites Qualtrics refused in this run, listed or not" }),
   })
   .openapi("ReconcileRun");
 
@@ -139,6 +183,8 @@ export function runBody(run: RunRow): z.infer<typeof RunSchema> {
       run.pushed > 0 ? Math.round((run.qualtrics_calls / run.pushed) * 1e6) / 1e6 : null,
     error: run.error,
     notices: parseNotices(run.notices).map((n) => ({ ...n, message: noticeMessage(n) })),
+    refused: parseRefusals(run.refused),
+    refusedCount: run.refused_count,
   };
 }
 
@@ -155,5 +201,33 @@ export function importAnswer(row: ImportRow): z.infer<typeof ImportSchema> {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     error: row.error,
+  };
+}
+
+export const InviteStateSchema = z
+  .object({
+    id: z.string(),
+    survey: z.string(),
+    pushed: z.boolean().openapi({ description: "Its transaction is in XM Directory" }),
+    pushAttempts: z.number().int().openapi({
+      description: "Imports that refused it; at 5 it is given up until retried",
+    }),
+    completed: z.boolean(),
+    stamped: z.boolean().openapi({ description: "Its response carries the signed values" }),
+    stampRefused: z.string().nullable().openapi({
+      description: "Why Qualtrics refused its stamp; null when it did not (or was retried)",
+    }),
+  })
+  .openapi("ReconcileInvite");
+
+export function inviteStateAnswer(row: InviteReconcileRow): z.infer<typeof InviteStateSchema> {
+  return {
+    id: row.id,
+    survey: row.survey,
+    pushed: row.pushed_at !== null,
+    pushAttempts: row.push_attempts,
+    completed: row.completed_at !== null,
+    stamped: row.stamped_at !== null,
+    stampRefused: row.stamp_refused,
   };
 }

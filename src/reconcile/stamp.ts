@@ -1,33 +1,48 @@
 /**
- * Stamping responses: for newly completed invites, one update-responses job per survey writes
- * the authoritative invite values (the ones invite-edge signed, rebuilt from the ledger) over the
+ * Stamping responses: for newly completed invites, update-responses jobs per survey write the
+ * authoritative invite values (the ones invite-edge signed, rebuilt from the ledger) over the
  * response's embedded data, plus `invite_tampered` = "1" when the URL-supplied values differed or
  * `sig` did not verify, else "0". Re-sending a stamp is harmless (same values), so a job whose
  * outcome is unknown is simply sent again by a later run.
+ *
+ * Only what Qualtrics accepts is sent: a value over 1,000 characters (links issued before the
+ * limit) is cut to it, with a notice. One bad update never blocks the others: a chunk Qualtrics
+ * refuses is split in halves until the refused update stands alone; that invite is recorded as
+ * refused, with Qualtrics' reason, and the rest are stamped. Jobs are settled in stamp-jobs.ts.
  */
 
-import { describeError } from "../core/log";
 import type { ResponseUpdate } from "../qualtrics/bodies";
-import { chunkResponseUpdates, MAX_UPDATES_PER_JOB } from "../qualtrics/chunking";
+import { chunkResponseUpdates, MAX_UPDATES_PER_JOB, withinValueLimit } from "../qualtrics/chunking";
 import { QualtricsError } from "../qualtrics/errors";
-import { signedValues } from "./completions";
-import { type RunContext, stopsRun } from "./run-context";
-import { listOpenStampJobs, type StampCandidate } from "./storage/stamp-rows";
+import { signedValues } from "./response-matching";
+import type { RunContext } from "./run-context";
+import { settleStampJobs } from "./stamp-jobs";
 import {
-  completeStampJob,
-  failStampJob,
   recordStampJob,
+  refuseStamps,
+  type StampCandidate,
   selectStampCandidates,
 } from "./storage/stamps";
 
-function stampUpdate(invite: StampCandidate): ResponseUpdate | null {
+interface Stamp {
+  invite: StampCandidate;
+  update: ResponseUpdate;
+}
+
+/** The stamp for one invite, its values cut to what Qualtrics keeps; the fields that were cut. */
+function stampFor(invite: StampCandidate): { stamp: Stamp; truncated: string[] } | null {
   const values = signedValues(invite);
   if (values === null) return null;
-  return {
-    responseId: invite.response_id,
-    embeddedData: { ...values, invite_tampered: invite.tampered === 1 ? "1" : "0" },
-    resetRecordedDate: false,
-  };
+  const embeddedData: Record<string, string> = {};
+  const truncated: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const kept = withinValueLimit(value);
+    embeddedData[name] = kept.value;
+    if (kept.truncated) truncated.push(name);
+  }
+  embeddedData.invite_tampered = invite.tampered === 1 ? "1" : "0";
+  const update = { responseId: invite.response_id, embeddedData, resetRecordedDate: false };
+  return { stamp: { invite, update }, truncated };
 }
 
 export async function stampResponses(ctx: RunContext): Promise<void> {
@@ -43,10 +58,9 @@ export async function stampResponses(ctx: RunContext): Promise<void> {
     const surveyId = survey.qualtricsSurveyId;
     if (!surveyId) continue;
     try {
-      started += await startStampJobs(ctx, surveyId, candidates.get(survey.key) ?? []);
+      started += await startStampJobs(ctx, survey.key, surveyId, candidates.get(survey.key) ?? []);
     } catch (error) {
-      if (stopsRun(error)) throw error;
-      ctx.tally.errors.push(`stamps for ${survey.key}: ${describeError(error)}`);
+      ctx.fail(`stamps for ${survey.key}`, error);
     }
   }
   await settleStampJobs(ctx, started > 0);
@@ -54,58 +68,75 @@ export async function stampResponses(ctx: RunContext): Promise<void> {
 
 async function startStampJobs(
   ctx: RunContext,
+  survey: string,
   surveyId: string,
   invites: StampCandidate[],
 ): Promise<number> {
-  const pairs = invites.flatMap((invite) => {
-    const update = stampUpdate(invite);
-    return update ? [{ invite, update }] : [];
-  });
-  if (pairs.length === 0) return 0;
-  const chunks = chunkResponseUpdates(pairs.map((p) => p.update));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const ids = pairs.slice(offset, offset + chunk.length).map((p) => p.invite.id);
-    offset += chunk.length;
-    await ctx.keepLease();
-    const { progressId } = await ctx.client.startUpdateResponses(surveyId, chunk, {
-      ignoreMissingResponses: true,
+  const stamps: Stamp[] = [];
+  const truncatedFields = new Set<string>();
+  let truncatedStamps = 0;
+  for (const invite of invites) {
+    const made = stampFor(invite);
+    if (!made) continue;
+    stamps.push(made.stamp);
+    if (made.truncated.length > 0) truncatedStamps += 1;
+    for (const name of made.truncated) truncatedFields.add(name);
+  }
+  if (truncatedStamps > 0) {
+    ctx.tally.notices.push({
+      survey,
+      code: "value_truncated",
+      responses: truncatedStamps,
+      fields: [...truncatedFields].sort(),
     });
+  }
+  let jobs = 0;
+  let offset = 0;
+  for (const chunk of chunkResponseUpdates(stamps.map((s) => s.update))) {
+    jobs += await sendStamps(ctx, surveyId, stamps.slice(offset, offset + chunk.length));
+    offset += chunk.length;
+  }
+  return jobs;
+}
+
+/**
+ * Starts one update job for `stamps`; when Qualtrics refuses the chunk, each half is sent on its
+ * own, down to the single update it refuses, which is recorded as refused. Returns the jobs started.
+ */
+async function sendStamps(ctx: RunContext, surveyId: string, stamps: Stamp[]): Promise<number> {
+  await ctx.keepLease();
+  try {
+    const { progressId } = await ctx.client.startUpdateResponses(
+      surveyId,
+      stamps.map((s) => s.update),
+      { ignoreMissingResponses: true },
+    );
     await recordStampJob(ctx.store, {
       progressId,
       surveyId,
       runId: ctx.runId,
-      inviteIds: ids,
+      inviteIds: stamps.map((s) => s.invite.id),
       at: ctx.now(),
     });
+    return 1;
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    const [only] = stamps;
+    if (stamps.length === 1 && only) {
+      const reason = error.reason ?? error.message;
+      await refuseStamps(ctx.store, [{ id: only.invite.id, reason }]);
+      ctx.tally.refused.add({ inviteId: only.invite.id, phase: "stamp", reason });
+      return 0;
+    }
+    const half = Math.ceil(stamps.length / 2);
+    return (
+      (await sendStamps(ctx, surveyId, stamps.slice(0, half))) +
+      (await sendStamps(ctx, surveyId, stamps.slice(half)))
+    );
   }
-  return chunks.length;
 }
 
-/** Polls open stamp jobs (this run's and earlier ones') until they finish or the polls run out. */
-async function settleStampJobs(ctx: RunContext, startedThisRun: boolean): Promise<void> {
-  for (let round = 0; round < ctx.maxPollsPerJob; round++) {
-    const open = await listOpenStampJobs(ctx.control);
-    if (open.length === 0) return;
-    if (round > 0 || startedThisRun) await ctx.sleep(ctx.pollIntervalMs);
-    for (const job of open) {
-      try {
-        const progress = await ctx.client.getUpdateResponses(job.survey_id, job.progress_id);
-        if (progress.complete) {
-          ctx.tally.stamped += await completeStampJob(ctx.store, job.progress_id, ctx.now());
-        } else if (progress.failed) {
-          await failStampJob(ctx.store, job.progress_id, ctx.now());
-          ctx.tally.errors.push(
-            `update-responses job ${job.progress_id} failed; sent again next run`,
-          );
-        }
-      } catch (error) {
-        if (!(error instanceof QualtricsError) || error.status !== 404) throw error;
-        await failStampJob(ctx.store, job.progress_id, ctx.now());
-        ctx.tally.errors.push(
-          `update-responses job ${job.progress_id} is gone; sent again next run`,
-        );
-      }
-    }
-  }
+/** Qualtrics refused the body itself (400, 413, 422): something in it, not the survey or the token. */
+function isRefusal(error: unknown): error is QualtricsError {
+  return error instanceof QualtricsError && [400, 413, 422].includes(error.status);
 }

@@ -9,9 +9,11 @@
  * - a value the response lacks (absent, or recorded empty): its survey flow most likely does not
  *   declare that field, or the respondent stripped it from the link; nothing false was recorded;
  * - no `sig` at all: its survey flow most likely does not declare `sig`.
- * Web-service mode has no `sig` (the values come from our data endpoint, not the URL).
+ * Web-service mode has no `sig` (the values come from our data endpoint, not the URL). A value
+ * over Qualtrics' 1,000 characters (links issued before the limit) matches its first 1,000.
  */
 import type { Config, Survey } from "../config/config";
+import { withinValueLimit } from "../qualtrics/chunking";
 import { verifyLinkValues } from "../tokens/link-signature";
 
 interface ResponseCheck {
@@ -37,7 +39,8 @@ export async function checkResponse(
   const missingFields: string[] = [];
   for (const [name, value] of Object.entries(issued)) {
     const carried = response[name];
-    if (carried === value) continue;
+    // A value issued before the 1,000-character limit is recorded cut to it: that is no edit.
+    if (carried === value || carried === withinValueLimit(value).value) continue;
     // Qualtrics exports a declared field that got no value as "": nothing was recorded.
     if (carried === undefined || carried === "") missingFields.push(name);
     else differs = true;

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Every Qualtrics route the fake serves, gathered from the endpoint modules, and what follows
- * from their declarations: the per-minute limits and the OAuth scopes the fake knows.
+ * from their declarations: the per-minute limits.
  */
 import { responseExportRoutes } from "./response-exports.js";
 import { singleResponseRoutes } from "./single-response.js";
@@ -22,9 +22,6 @@ export const DEFAULT_ENDPOINT_LIMITS = Object.freeze(
     API_ROUTES.flatMap((r) => (r.perMinute === undefined ? [] : [[r.endpoint, r.perMinute]])),
   ),
 );
-
-/** Scopes a token request may ask for (besides `manage:all`). */
-export const KNOWN_SCOPES = [...new Set(API_ROUTES.flatMap((r) => r.scopes))];
 
 /**
  * The route for a request below /API/v3, with its decoded path parameters, or null.

@@ -67,14 +67,25 @@ export async function handleQualtrics(ctx, req, res, url, body, origin) {
 
   const fault = endpoint === "unknown" ? null : takeFault(ctx, endpoint);
   /**
-   * Answers as the fault says: a dropped socket, no answer, or an error status. True when the
-   * fault took the answer's place; false for a hang with hangMs (answer normally afterwards).
+   * Answers as the fault says: a dropped socket, no answer, a body of the test's choosing, or an
+   * error status. True when the fault took the answer's place; false for a hang with hangMs
+   * (answer normally afterwards).
    * @param {Fault} f
    */
   const applyFault = async (f) => {
     if (f.kind === "reset") {
       recordCall(ctx, endpoint, 0, method, path);
       req.socket.destroy();
+      return true;
+    }
+    if (f.kind === "reply") {
+      const text = typeof f.reply === "string" ? f.reply : JSON.stringify(f.reply);
+      recordCall(ctx, endpoint, f.status, method, path);
+      res.writeHead(f.status, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(text),
+      });
+      res.end(text);
       return true;
     }
     if (f.kind === "hang") {
@@ -110,12 +121,12 @@ export async function handleQualtrics(ctx, req, res, url, body, origin) {
   try {
     if (!match) throw new ApiError(404, "NOT_FOUND", `No route for ${method} ${path}`);
     const { route, params } = match;
-    authenticate(ctx, req, route.scopes);
+    authenticate(ctx, req, route.endpoint);
     enforceRateLimits(ctx, route.endpoint);
-    const result = route.run(ctx, { params, body, baseUrl });
+    const result = route.run(ctx, { params, query: url.searchParams, body, baseUrl });
     // The work is done; the fault takes the answer's place.
     if (fault?.after && (await applyFault(fault))) return;
-    answer(200, route.raw ? result : successEnvelope(result));
+    answer(200, route.raw ? result : successEnvelope(result, method));
   } catch (err) {
     if (err instanceof ApiError) {
       answer(err.status, errorEnvelope(err.status, err.errorCode, err.message), err.headers);

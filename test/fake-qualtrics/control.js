@@ -4,8 +4,9 @@
  * returns, and as HTTP routes under `/_fake/` for tests running in workerd. Inspect and reset the
  * state, declare a survey flow's embedded data, seed responses (or record them from the landing
  * URL a respondent arrived with), inject faults, change the token, the limits or the job speed, mark
- * contacts as failing, add directories, expire OAuth tokens, and start private instances. Control
- * requests are never counted and never rate limited.
+ * contacts as failing or updates as refused, add directories, expire OAuth and continuation
+ * tokens, change the scope table or the directory's deduplication, and start private instances.
+ * Control requests are never counted and never rate limited.
  */
 import { ApiError, isObject, sendJson } from "./envelopes.js";
 import { injectFault } from "./faults.js";
@@ -35,6 +36,10 @@ import { addResponses, declareEmbeddedData } from "./surveys.js";
  * @property {(extRefs: string[]) => void} failContacts
  * @property {(directoryId: string, mailingListIds: string[]) => void} addDirectory
  * @property {() => void} expireOAuthTokens
+ * @property {() => void} expireContinuationTokens  the tokens issued so far are refused from now on
+ * @property {(responseIds: string[], reason: string, at: "start" | "job") => void} refuseUpdates
+ * @property {(endpoint: string, scopes: string[]) => void} requireScopes
+ * @property {(on: "extRef" | "email" | null) => void} deduplicateOn
  * @property {(extRef: string, directoryId?: string) => Transaction[]} transactionsFor
  */
 
@@ -76,6 +81,18 @@ export function createControls(ctx) {
     },
     expireOAuthTokens() {
       for (const grant of Object.values(ctx.state.oauthTokens)) grant.expiresAt = 0;
+    },
+    expireContinuationTokens() {
+      for (const token of Object.values(ctx.state.continuationTokens)) token.expired = true;
+    },
+    refuseUpdates(responseIds, reason, at) {
+      for (const id of responseIds) ctx.state.refusedUpdates[id] = { reason, at };
+    },
+    requireScopes(endpoint, scopes) {
+      ctx.state.endpointScopes[endpoint] = [...scopes];
+    },
+    deduplicateOn(on) {
+      ctx.state.deduplicateOn = on;
     },
     transactionsFor(extRef, directoryId) {
       return ctx.state.transactions.filter(
@@ -173,6 +190,42 @@ export function createControlRoutes(ctx, controls, startInstance) {
     if (method === "POST" && path === "/_fake/oauth/expire") {
       controls.expireOAuthTokens();
       return [200, { ok: true }];
+    }
+    if (method === "POST" && path === "/_fake/continuation-tokens/expire") {
+      controls.expireContinuationTokens();
+      return [200, { ok: true }];
+    }
+    if (method === "POST" && path === "/_fake/refused-updates") {
+      const { responseIds, reason, at } = body;
+      if (
+        !Array.isArray(responseIds) ||
+        typeof reason !== "string" ||
+        (at !== "start" && at !== "job")
+      ) {
+        return [400, { error: 'send {responseIds: [...], reason, at: "start" | "job"}' }];
+      }
+      controls.refuseUpdates(responseIds.map(String), reason, at);
+      return [200, { refusedUpdates: state.refusedUpdates }];
+    }
+    if (method === "DELETE" && path === "/_fake/refused-updates") {
+      state.refusedUpdates = {};
+      return [200, { refusedUpdates: state.refusedUpdates }];
+    }
+    if (method === "POST" && path === "/_fake/scopes") {
+      const { endpoint, scopes } = body;
+      if (typeof endpoint !== "string" || !Array.isArray(scopes)) {
+        return [400, { error: "send {endpoint, scopes: [...]}" }];
+      }
+      controls.requireScopes(endpoint, scopes.map(String));
+      return [200, { endpointScopes: state.endpointScopes }];
+    }
+    if (method === "POST" && path === "/_fake/deduplication") {
+      const on = body.on;
+      if (on !== "extRef" && on !== "email" && on !== null) {
+        return [400, { error: 'send {on: "extRef" | "email" | null}' }];
+      }
+      controls.deduplicateOn(on);
+      return [200, { deduplicateOn: state.deduplicateOn }];
     }
     if (method === "POST" && path === "/_fake/instances") {
       const child = await startInstance(/** @type {FakeOptions} */ (body));

@@ -3,7 +3,10 @@
  * The shapes every fake Qualtrics answer takes: the success envelope `{result, meta}`, the error
  * envelope `{meta: {httpStatus, requestId, error: {errorCode, errorMessage}}}` (with `httpStatus`
  * a string such as "400 - Bad Request"), and the JSON body rules (5 MB limit → 413, bad JSON → 400).
- * Also the small helpers the endpoint modules share: Qualtrics-looking ids, type checks, progress.
+ * Success envelopes come in both documented forms: reads (GET) carry a bare `meta` with only
+ * `requestId`, as one of Qualtrics' own examples does; writes carry `httpStatus` too.
+ * Also the small helpers the endpoint modules share: Qualtrics-looking ids, type checks, progress,
+ * the 1,000-character limit on embedded-data values.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
@@ -40,9 +43,13 @@ export function errorEnvelope(status, errorCode, message) {
   };
 }
 
-/** @param {unknown} result */
-export function successEnvelope(result) {
-  return { result, meta: { httpStatus: httpStatusText(200), requestId: randomUUID() } };
+/** @param {unknown} result @param {string} method */
+export function successEnvelope(result, method) {
+  const meta =
+    method === "GET"
+      ? { requestId: randomUUID() }
+      : { httpStatus: httpStatusText(200), requestId: randomUUID() };
+  return { result, meta };
 }
 
 /**
@@ -120,4 +127,15 @@ export function isStringRecord(v) {
 export function percent(/** @type {number} */ polls, /** @type {number} */ needed) {
   if (needed <= 0) return 100;
   return Math.min(100, Math.round((polls / needed) * 100));
+}
+
+/** Characters (code points) Qualtrics keeps per embedded-data value; longer values are refused. */
+export const MAX_VALUE_CHARACTERS = 1000;
+
+/**
+ * The first key of `values` whose value is over the limit, or undefined.
+ * @param {Record<string, string>} values
+ */
+export function overlongValue(values) {
+  return Object.keys(values).find((key) => [...(values[key] ?? "")].length > MAX_VALUE_CHARACTERS);
 }

@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * Injected faults, a test control: the next requests (to any endpoint, or one by name) get an
- * error status, no answer, or a dropped socket, before the work or after it (the work is done and
- * the answer is lost: the ambiguous failure of a call that is not idempotent).
+ * error status, no answer, a dropped socket, or a 2xx with a body of the test's choosing (say,
+ * one that cannot be read), before the work or after it (the work is done and the answer is lost
+ * or unreadable: the ambiguous failure of a call that is not idempotent).
  */
 import { ApiError } from "./envelopes.js";
 
@@ -17,6 +18,7 @@ import { ApiError } from "./envelopes.js";
  * @property {boolean} [hang]        never answer (until the client gives up or the server closes)
  * @property {number} [hangMs]       with hang: answer normally after this many ms instead of never
  * @property {boolean} [reset]       destroy the socket: the client sees a network error
+ * @property {unknown} [reply]       answer 200 (or `status`) with this body: a string as it is, anything else as JSON
  * @property {number} [count]        how many requests the fault applies to (default 1)
  * @property {string} [endpoint]     only requests to this endpoint name (default: any Qualtrics route)
  * @property {number | string | null} [retryAfter]  Retry-After header value for status faults
@@ -27,7 +29,13 @@ import { ApiError } from "./envelopes.js";
 /** @param {FakeContext} ctx @param {FaultInput} input */
 export function injectFault(ctx, input) {
   /** @type {Fault["kind"]} */
-  const kind = input.reset ? "reset" : input.hang ? "hang" : "status";
+  const kind = input.reset
+    ? "reset"
+    : input.hang
+      ? "hang"
+      : input.reply !== undefined
+        ? "reply"
+        : "status";
   if (
     kind === "status" &&
     !(typeof input.status === "number" && input.status >= 400 && input.status < 600)
@@ -36,7 +44,8 @@ export function injectFault(ctx, input) {
   }
   ctx.state.faults.push({
     kind,
-    status: input.status ?? 0,
+    status: input.status ?? (kind === "reply" ? 200 : 0),
+    reply: input.reply,
     hangMs: input.hangMs ?? null,
     remaining: input.count ?? 1,
     endpoint: input.endpoint ?? null,

@@ -5,7 +5,7 @@
  * RFC 6749 (`{error, error_description}`), not the API envelope.
  */
 import { randomBytes } from "node:crypto";
-import { KNOWN_SCOPES } from "./api-routes.js";
+import { KNOWN_SCOPES } from "./scopes.js";
 
 /**
  * @param {import("./state.js").FakeContext} ctx

@@ -36,7 +36,6 @@ export const singleResponseRoutes = [
     method: "PUT",
     pattern: pathPattern("/responses/:responseId"),
     endpoint: "updateResponse",
-    scopes: ["write:survey_responses"],
     perMinute: 3000,
     run: (ctx, { params, body }) => updateSingleResponse(ctx, params[0], body),
   },

@@ -5,6 +5,7 @@
  * always read it through the context, never keep a reference.
  */
 import { rateLimitConfig } from "./rate-limits.js";
+import { endpointScopes } from "./scopes.js";
 
 /**
  * @typedef {import("./rate-limits.js").RateLimitConfig} RateLimitConfig
@@ -22,12 +23,17 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {Record<string, string[]>} [directories]  directoryId → its mailing list ids
  * @property {number} [maxBodyBytes]
  * @property {() => number} [now]
+ * @property {"extRef" | "email" | null} [deduplicateOn]  the directory's automatic deduplication (default extRef; null: off)
+ * @property {boolean} [failFirstExport]  the first export of each survey fails, as the documented failed reply
+ * @property {number | null} [continuationTokenTtlMs]  continuation tokens are refused this long after issue (default: never)
+ * @property {number} [pageSize]  elements per page of a list (default 100)
  */
 
 /**
  * @typedef {object} Fault
- * @property {"status" | "hang" | "reset"} kind
+ * @property {"status" | "hang" | "reset" | "reply"} kind
  * @property {number} status
+ * @property {unknown} reply
  * @property {number | null} hangMs
  * @property {number} remaining
  * @property {string | null} endpoint
@@ -74,6 +80,7 @@ import { rateLimitConfig } from "./rate-limits.js";
 
 /**
  * @typedef {object} Contact
+ * @property {string} contactId
  * @property {string} directoryId
  * @property {string} extRef
  * @property {string[]} mailingListIds
@@ -89,6 +96,7 @@ import { rateLimitConfig } from "./rate-limits.js";
 /**
  * @typedef {object} Transaction
  * @property {string} transactionId
+ * @property {string} contactId
  * @property {string} directoryId
  * @property {string} mailingListId
  * @property {string} batchId
@@ -107,7 +115,10 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {string[]} responseIds  snapshot taken when the export started
  * @property {number} snapshotSeq
  * @property {string[] | null} embeddedDataIds
+ * @property {string[] | null} questionIds  null: every question
+ * @property {string[] | null} surveyMetadataIds  null: every metadata field
  * @property {boolean} allowContinuation
+ * @property {boolean} fails  this export ends `failed`
  * @property {string | null} fileId
  * @property {string | null} continuationToken
  */
@@ -119,9 +130,11 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {number} polls
  * @property {{ responseId: string, embeddedData: Record<string, string>, resetRecordedDate?: boolean }[]} updates
  * @property {boolean} ignoreMissingResponses
- * @property {"inProgress" | "complete" | "failed"} status
+ * @property {"queued" | "inProgress" | "complete" | "failed"} status
  * @property {string[]} missingResponseIds
- * @property {number} seq  creation order: jobs for one survey apply in this order
+ * @property {{ responseId: string, message: string }[]} errors
+ * @property {{ responseId: string, message: string }[]} warnings
+ * @property {number} seq  creation order: jobs for one survey run in this order, one at a time
  */
 
 /**
@@ -132,12 +145,12 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {number} pollsToComplete
  * @property {Record<string, { id: string, directoryId: string, transactionIds: string[], creationDate: string, createdAt: string }>} batches
  * @property {Record<string, ImportJob>} imports
- * @property {Record<string, Contact>} contacts  keyed `${directoryId}:${extRef}`
+ * @property {Record<string, Contact>} contacts  keyed as the directory deduplicates (transactions.js)
  * @property {Transaction[]} transactions
  * @property {Record<string, { responses: StoredResponse[], added: number, flow: string[] | null }>} surveys  flow: the embedded-data fields the survey flow declares
  * @property {Record<string, ExportJob>} exports
  * @property {Record<string, { surveyId: string, progressId: string, responses: Record<string, unknown>[] }>} files
- * @property {Record<string, { surveyId: string, seq: number }>} continuationTokens
+ * @property {Record<string, { surveyId: string, seq: number, issuedAt: number, expired: boolean }>} continuationTokens
  * @property {Record<string, UpdateJob>} updateJobs
  * @property {{ jobId: string | null, surveyId: string, responseId: string, embeddedData: Record<string, string>, at: string }[]} updatesApplied
  * @property {{ total: number, byEndpoint: Record<string, number>, byStatus: Record<string, number> }} calls
@@ -145,6 +158,12 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {Record<string, { expiresAt: number, scopes: string[] }>} oauthTokens
  * @property {Fault[]} faults
  * @property {string[]} failingExtRefs
+ * @property {Record<string, string[]>} endpointScopes  scopes an OAuth token needs, per endpoint
+ * @property {"extRef" | "email" | null} deduplicateOn
+ * @property {boolean} failFirstExport
+ * @property {string[]} exportedSurveys  surveys that have had an export (for failFirstExport)
+ * @property {number | null} continuationTokenTtlMs
+ * @property {Record<string, { reason: string, at: "start" | "job" }>} refusedUpdates  by response id
  */
 
 /**
@@ -155,6 +174,7 @@ import { rateLimitConfig } from "./rate-limits.js";
  * @property {() => number} now
  * @property {() => number} nextSeq  one counter for responses and update jobs: arrival order
  * @property {number} maxBodyBytes
+ * @property {number} pageSize
  * @property {{ clientId: string, clientSecret: string, expiresIn: number }} oauthClient
  * @property {Set<NodeJS.Timeout>} timers  pending delays, cleared on close
  * @property {() => void} reset
@@ -198,6 +218,12 @@ export function createContext(options) {
       oauthTokens: {},
       faults: [],
       failingExtRefs: [],
+      endpointScopes: endpointScopes(),
+      deduplicateOn: options.deduplicateOn === undefined ? "extRef" : options.deduplicateOn,
+      failFirstExport: options.failFirstExport ?? false,
+      exportedSurveys: [],
+      continuationTokenTtlMs: options.continuationTokenTtlMs ?? null,
+      refusedUpdates: {},
     };
   }
 
@@ -209,6 +235,7 @@ export function createContext(options) {
     now: options.now ?? (() => Date.now()),
     nextSeq: () => ++seq,
     maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
+    pageSize: options.pageSize ?? 100,
     oauthClient: {
       clientId: options.oauth?.clientId ?? "fake-client",
       clientSecret: options.oauth?.clientSecret ?? "fake-secret",

@@ -1,16 +1,23 @@
 // @ts-check
 /**
  * XM Directory transactions: `POST /directories/{id}/transactionbatches`, the transactioncontacts
- * import (≤10,000 contacts, ≤5 MB, every transactionData key listed in `fields`), and its status
- * and summary, which reach 100% after a few polls. A wrong directory, list or batch is accepted
- * and then records nothing: all counts 0 at 100%. Contacts whose extRef is empty, starts with
- * `bad-`, or was marked failing are listed as unprocessed.
+ * import (≤10,000 contacts, ≤5 MB, every transactionData key listed in `fields`, values of at most
+ * 1,000 characters), its status and summary, which reach 100% after a few polls, and the list of a
+ * batch's transactions, page by page. A wrong directory, list or batch is accepted and then
+ * records nothing: all counts 0 at 100%. Contacts whose extRef is empty, starts with `bad-`, or
+ * was marked failing are listed as unprocessed (`null` when none is, as Qualtrics may answer).
+ *
+ * Contacts merge as the directory's automatic deduplication says (`deduplicateOn`): on External
+ * Data Reference a known extRef gains one more transaction (an update); on email, contacts without
+ * one never merge; off, every contact is new.
  */
 import {
   ApiError,
   badRequest,
   isObject,
   isStringRecord,
+  MAX_VALUE_CHARACTERS,
+  overlongValue,
   parseJsonBody,
   percent,
   qid,
@@ -81,6 +88,13 @@ function validateContacts(contacts, fields) {
     if (c.embeddedData !== undefined && !isStringRecord(c.embeddedData)) {
       badRequest(`contacts[${i}].embeddedData values must be strings`);
     }
+    for (const part of /** @type {const} */ (["transactionData", "embeddedData"])) {
+      const values = c[part];
+      const long = isStringRecord(values) ? overlongValue(values) : undefined;
+      if (long !== undefined) {
+        badRequest(`contacts[${i}].${part}.${long} is over ${MAX_VALUE_CHARACTERS} characters`);
+      }
+    }
     for (const key of ["firstName", "lastName", "email", "language"]) {
       if (c[key] !== undefined && typeof c[key] !== "string")
         badRequest(`contacts[${i}].${key} must be a string`);
@@ -149,13 +163,14 @@ function importTransactionContacts(ctx, directoryId, mailingListId, raw, baseUrl
     }
     // Wrong directory, list or batch: Qualtrics accepts the call and then records nothing.
     if (!idsValid || !batch) return;
-    const key = `${directoryId}:${extRef}`;
+    const key = contactKey(ctx, directoryId, extRef, c.email);
     let contact = state.contacts[key];
     if (contact) {
       job.counts.updated += 1;
     } else {
       job.counts.added += 1;
       contact = {
+        contactId: qid("CID_"),
         directoryId,
         extRef,
         mailingListIds: [],
@@ -180,6 +195,7 @@ function importTransactionContacts(ctx, directoryId, mailingListId, raw, baseUrl
     /** @type {Transaction} */
     const transaction = {
       transactionId: qid("CTR_"),
+      contactId: contact.contactId,
       directoryId,
       mailingListId,
       batchId,
@@ -201,7 +217,50 @@ function importTransactionContacts(ctx, directoryId, mailingListId, raw, baseUrl
       url: `${baseUrl}/directories/${directoryId}/mailinglists/${mailingListId}/transactioncontacts/${id}`,
     },
     status: "inProgress",
-    contacts: { unprocessed: [...job.unprocessed] },
+    contacts: { unprocessed: job.unprocessed.length > 0 ? [...job.unprocessed] : null },
+  };
+}
+
+/**
+ * Where a contact is kept, as the directory's deduplication decides: one key per extRef (or
+ * email) merges contacts; a fresh key makes a new contact.
+ * @param {FakeContext} ctx @param {string} directoryId @param {string} extRef @param {unknown} email
+ */
+function contactKey(ctx, directoryId, extRef, email) {
+  const on = ctx.state.deduplicateOn;
+  if (on === "extRef") return `${directoryId}:${extRef}`;
+  if (on === "email" && typeof email === "string") return `${directoryId}:email:${email}`;
+  return `${directoryId}:${qid("CID_")}`;
+}
+
+/**
+ * One page of a batch's transactions, each with its ids and its transaction data. Where the data
+ * sits is not settled: elements alternate between beside the ids and inside `transactionData`.
+ * @param {FakeContext} ctx @param {string} directoryId @param {string} batchId
+ * @param {URLSearchParams} query @param {string} baseUrl
+ */
+function listBatchTransactions(ctx, directoryId, batchId, query, baseUrl) {
+  const batch = ctx.state.batches[batchId];
+  if (!batch || batch.directoryId !== directoryId) {
+    throw new ApiError(404, "NOT_FOUND", `Transaction batch ${batchId} not found`);
+  }
+  const skip = Number(query.get("skipToken") ?? "0");
+  if (!Number.isInteger(skip) || skip < 0) badRequest("skipToken is not valid");
+  const ids = new Set(batch.transactionIds);
+  const all = ctx.state.transactions.filter((t) => ids.has(t.transactionId));
+  const page = all.slice(skip, skip + ctx.pageSize);
+  const next = skip + page.length;
+  return {
+    elements: page.map((t, i) => {
+      const head = { id: t.transactionId, contactId: t.contactId };
+      return (skip + i) % 2 === 0
+        ? { ...head, transactionDate: t.createdAt, ...t.transactionData }
+        : { ...head, transactionDate: t.createdAt, transactionData: { ...t.transactionData } };
+    }),
+    nextPage:
+      next < all.length
+        ? `${baseUrl}/directories/${directoryId}/transactionbatches/${batchId}/transactions?skipToken=${next}`
+        : null,
   };
 }
 
@@ -249,7 +308,6 @@ export const transactionRoutes = [
     method: "POST",
     pattern: pathPattern("/directories/:directoryId/transactionbatches"),
     endpoint: "createTransactionBatch",
-    scopes: ["write:contact_transactions"],
     perMinute: 500,
     run: (ctx, { params, body }) => createTransactionBatch(ctx, params[0], body),
   },
@@ -257,16 +315,22 @@ export const transactionRoutes = [
     method: "POST",
     pattern: pathPattern(IMPORTS),
     endpoint: "importTransactionContacts",
-    scopes: ["write:contact_transactions", "write:mailing_list_contacts"],
     perMinute: 100,
     run: (ctx, { params, body, baseUrl }) =>
       importTransactionContacts(ctx, params[0], params[1], body, baseUrl),
   },
   {
     method: "GET",
+    pattern: pathPattern("/directories/:directoryId/transactionbatches/:batchId/transactions"),
+    endpoint: "listBatchTransactions",
+    perMinute: 500,
+    run: (ctx, { params, query, baseUrl }) =>
+      listBatchTransactions(ctx, params[0], params[1], query, baseUrl),
+  },
+  {
+    method: "GET",
     pattern: pathPattern(`${IMPORTS}/:importId/summary`),
     endpoint: "getTransactionImportSummary",
-    scopes: ["write:contact_transactions"],
     perMinute: 500,
     run: (ctx, { params }) => transactionImportStatus(ctx, params, true),
   },
@@ -274,7 +338,6 @@ export const transactionRoutes = [
     method: "GET",
     pattern: pathPattern(`${IMPORTS}/:importId`),
     endpoint: "getTransactionImport",
-    scopes: ["write:contact_transactions"],
     perMinute: 500,
     run: (ctx, { params }) => transactionImportStatus(ctx, params, false),
   },

@@ -1,17 +1,20 @@
 /**
  * Helpers for the reconcile and Qualtrics client suites: a private fake Qualtrics per test
- * (test/fake-qualtrics), the worker's env pointed at it, fast client delays, direct seeding of
+ * (test/fake-qualtrics), as strict as the record of Qualtrics, with the survey flows the
+ * configuration documents; the worker's env pointed at it, fast client delays, direct seeding of
  * invites for volume, and a clean ledger between tests (storage is per test file, shared by the
  * tests of a file).
  */
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import type { z } from "zod";
+import { getConfig } from "../../src/config/config";
 import type { Env } from "../../src/config/env";
+import { exportedFields } from "../../src/reconcile/completions";
 import { LEASE_MS, type ReconcileOptions } from "../../src/reconcile/run";
 import type { RunSchema } from "../../src/reconcile/schema";
 import { shardPrefix } from "../../src/tokens/ids";
-import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker } from "./api";
+import { ADMIN_KEY, type ApiInit, apiRequest, fetchWorker, ORIGIN } from "./api";
 import { allShards, fromEveryShard } from "./ledger";
 
 declare module "vitest" {
@@ -21,6 +24,9 @@ declare module "vitest" {
 }
 
 export const DIRECTORY = "POOL_fake";
+/** The fields of the demo surveys (wrangler.toml), and the values invite-edge adds to them. */
+export const DEMO_FIELDS = ["venue", "event", "seat"];
+export const INVITE_VALUES = ["customer_id", "transaction_id", "trigger", "inv"];
 export const LIST = "CG_fake";
 export const QUALTRICS_TOKEN = "fake-token";
 
@@ -43,10 +49,22 @@ export interface FakeState {
   batches: Record<string, { transactionIds: string[] }>;
   imports: Record<string, { contactCount: number; batchId: string; unprocessed: number[] }>;
   transactions: FakeTransaction[];
+  contacts: Record<string, { extRef: string }>;
+  exports: Record<
+    string,
+    { surveyId: string; request: Record<string, unknown>; continuationToken: string | null }
+  >;
+  updateJobs: Record<string, { surveyId: string; status: string; updates: unknown[] }>;
   updatesApplied: { responseId: string; embeddedData: Record<string, string> }[];
   surveys: Record<
     string,
-    { responses: { responseId: string; embeddedData: Record<string, string> }[] }
+    {
+      responses: {
+        responseId: string;
+        embeddedData: Record<string, string>;
+        values: Record<string, unknown>;
+      }[];
+    }
   >;
   requests: { method: string; path: string; endpoint: string; status: number }[];
 }
@@ -68,13 +86,27 @@ export async function control<T>(
   return (await res.json()) as T;
 }
 
-/** A private fake Qualtrics (own state and limits); rate limits off unless asked for. */
+/**
+ * A private fake Qualtrics (own state and limits), strict: the first export of each survey fails
+ * as Qualtrics documents a failed export, and every configured survey's flow declares what
+ * configuration.md says it must (its fields, invite-edge's values, `sig` where the mode signs,
+ * `invite_tampered`), so an export naming anything else is refused. Rate limits are off unless
+ * asked for (their own tests turn them on).
+ */
 export async function startFake(options: Record<string, unknown> = {}): Promise<Fake> {
   const fake = await control<Fake>(inject("fakeQualtricsUrl"), "POST", "/_fake/instances", {
     rateLimits: false,
+    failFirstExport: true,
     ...options,
   });
   started.push(fake);
+  for (const survey of getConfig(env).surveys.values()) {
+    if (!survey.qualtricsSurveyId) continue;
+    await declareEmbeddedData(fake, survey.qualtricsSurveyId, [
+      ...exportedFields(survey),
+      "invite_tampered",
+    ]);
+  }
   return fake;
 }
 
@@ -104,6 +136,23 @@ export const addResponses = (
   control<{ responseIds: string[] }>(fake.url, "POST", `/_fake/surveys/${surveyId}/responses`, {
     responses,
   });
+
+/** Qualtrics refuses updates of these responses with `reason`: at the job's start, or within it. */
+export const refuseUpdates = (
+  fake: Fake,
+  responseIds: string[],
+  reason: string,
+  at: "start" | "job",
+) => control(fake.url, "POST", "/_fake/refused-updates", { responseIds, reason, at });
+
+/** What a web-service survey's Web Service element gets for an invite. */
+export async function webserviceValues(id: string): Promise<Record<string, string>> {
+  const res = await SELF.fetch(`${ORIGIN}/v1/invites/${id}/data`, {
+    headers: { "X-Webservice-Secret": "dev-webservice-secret" },
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
 
 /** The embedded-data fields a survey's flow declares in the fake (what Qualtrics records). */
 export const declareEmbeddedData = (fake: Fake, surveyId: string, fields: string[]) =>

@@ -5,6 +5,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { rawParam, readEed } from "../fixtures/eed";
 import {
   api,
   linkRequest,
@@ -176,9 +177,11 @@ describe("CR/LF in values", () => {
 });
 
 describe("very long Unicode", () => {
-  // 1,024 UTF-16 code units is the documented limit per embedded value.
-  const emoji = "👩🏽‍🚀".repeat(146); // 7 code units each: 1,022
-  const mixed = "Zürich – 東京 – مرحبا – ‮RTL‬ – 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 – e\u0301".repeat(20).slice(0, 1024);
+  // 1,000 characters (code points, as Qualtrics counts them) is the limit per embedded value.
+  const emoji = "👩🏽‍🚀".repeat(250); // 4 code points, 7 code units each: 1,000 and 1,750
+  const mixed = [..."Zürich – 東京 – مرحبا – ‮RTL‬ – 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 – e\u0301".repeat(40)]
+    .slice(0, 1000)
+    .join("");
 
   it("round-trips exactly to the survey, with a valid signature", async () => {
     const embeddedData = { venue: emoji, event: mixed, seat: "\u200b\ufeff\u2028\u2029" };
@@ -192,9 +195,12 @@ describe("very long Unicode", () => {
   });
 
   it("over the limit is a 400 naming the field, never a 500", async () => {
-    const { res, body } = await issueWith({ embeddedData: { venue: "😀".repeat(1_025) } });
+    const { res, body } = await issueWith({ embeddedData: { venue: "😀".repeat(1_001) } });
     expect(res.status).toBe(400);
-    expect(JSON.stringify(body)).toContain("embeddedData.venue");
+    expect(body.error).toMatchObject({
+      code: "invalid_request",
+      details: [{ path: "embeddedData.venue", message: "must be at most 1000 characters" }],
+    });
     // A lone surrogate cannot be URL-encoded: refused as bad input, not a crash.
     for (const overrides of [
       { embeddedData: { venue: "\ud800 lone surrogate" } },
@@ -205,5 +211,21 @@ describe("very long Unicode", () => {
       expect(lone.res.status).toBe(400);
       expect(JSON.stringify(lone.body)).toContain("well-formed Unicode");
     }
+  });
+
+  it("in eed mode the limit is per value inside Q_EED, not on the whole parameter", async () => {
+    const full = "😀".repeat(1_000);
+    const { res, body } = await issueWith({
+      survey: "demo-eed",
+      embeddedData: { venue: full, event: full, seat: full },
+    });
+    expect(res.status).toBe(201);
+    const location = (await tap(body.id)).headers.get("Location") ?? "";
+    expect(rawParam(location, "Q_EED")?.length).toBeGreaterThan(3_000);
+    expect(readEed(location)).toMatchObject({ venue: full, event: full, seat: full });
+
+    const over = await issueWith({ survey: "demo-eed", embeddedData: { seat: `${full}!` } });
+    expect(over.res.status).toBe(400);
+    expect(JSON.stringify(over.body)).toContain("embeddedData.seat");
   });
 });

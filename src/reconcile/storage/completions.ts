@@ -1,8 +1,8 @@
 /**
  * Completions across shards: which invites of a survey wait for a response, and recording the
- * responses read from an export. The invites are marked in their shards first, the survey's
- * export position in the control database last: a run that stops in between reads the same
- * responses again next time, and marking is idempotent.
+ * responses read from an export, batch by batch. The invites are marked in their shards first,
+ * the survey's export position in the control database last (`finishExportRead`): a run that
+ * stops in between reads the same responses again next time, and marking is idempotent.
  */
 
 import { controlDb, onEveryShard, onShardsHolding, type Store } from "../../store/store";
@@ -48,27 +48,25 @@ export async function findInvitesAwaitingCompletion(
   return found.flat();
 }
 
-/**
- * Marks invites completed in their shards, then moves the survey's export position on.
- * Returns the ids newly completed.
- */
+/** Marks invites of a survey completed in their shards. Returns the ids newly completed. */
 export async function recordCompletions(
   store: Store,
-  entry: {
-    survey: string;
-    surveyId: string;
-    completions: Completion[];
-    continuationToken: string | null;
-    responsesRead: number;
-    at: number;
-  },
+  survey: string,
+  completions: readonly Completion[],
 ): Promise<string[]> {
   const newly = await onShardsHolding(
     store,
-    entry.completions,
+    completions,
     (c) => inviteIdShard(c.id),
-    (db, held) => markCompleted(db, entry.survey, held),
+    (db, held) => markCompleted(db, survey, held),
   );
-  await advanceExport(controlDb(store), entry);
   return newly.flat();
+}
+
+/** Every response of an export was recorded: the survey's export position moves on. */
+export async function finishExportRead(
+  store: Store,
+  entry: Parameters<typeof advanceExport>[1],
+): Promise<void> {
+  await advanceExport(controlDb(store), entry);
 }

@@ -6,10 +6,13 @@
  *   reserving -> not_sent   its run died before sending: its reservations are released
  *   sending   -> accepted   Qualtrics answered with its import id
  *   sending   -> not_sent   refused before any work (4xx, 429 storm, budget): invites queued again
- *   sending   -> unknown    timeout, 5xx, dropped connection, or the run died while sending
+ *   sending   -> unknown    timeout, 5xx, dropped connection, a 2xx that cannot be read, or the
+ *                           run died while sending
  *   accepted  -> complete   100%: invites marked pushed (unprocessed ones queued again)
  *   accepted  -> failed     100% with nothing recorded (wrong directory/list/batch)
- *   unknown   -> complete | abandoned   an operator said whether Qualtrics received it
+ *   unknown   -> complete   its batch's transactions were looked up (found invites pushed, the
+ *                           others queued again), or an operator said Qualtrics received it
+ *   unknown   -> abandoned  an operator said Qualtrics did not receive it
  */
 
 export const IMPORT_STATUSES = [
@@ -67,22 +70,34 @@ export async function deleteImport(db: D1Database, id: string): Promise<void> {
   await db.prepare("DELETE FROM reconcile_imports WHERE id = ?").bind(id).run();
 }
 
-/** Qualtrics answered the import with its id: the invites wait for the import to reach 100%. */
+/**
+ * Qualtrics answered the import with its id: the invites wait for the import to reach 100%.
+ * `knownContacts`: how many of a sample of its customers had been pushed before.
+ */
 export async function markImportAccepted(
   db: D1Database,
-  id: string,
-  qualtricsImportId: string,
-  unprocessed: number[],
-  at: number,
+  entry: {
+    id: string;
+    qualtricsImportId: string;
+    unprocessed: number[];
+    knownContacts: number;
+    at: number;
+  },
 ): Promise<void> {
   // From `unknown` too: a run that outlived its lease may still learn the answer.
   await db
     .prepare(
       `UPDATE reconcile_imports SET status = 'accepted', qualtrics_import_id = ?2,
-         unprocessed = ?3, updated_at = ?4, error = NULL
+         unprocessed = ?3, known_contacts = ?4, updated_at = ?5, error = NULL
        WHERE id = ?1 AND status IN ('sending', 'unknown')`,
     )
-    .bind(id, qualtricsImportId, JSON.stringify(unprocessed), at)
+    .bind(
+      entry.id,
+      entry.qualtricsImportId,
+      JSON.stringify(entry.unprocessed),
+      entry.knownContacts,
+      entry.at,
+    )
     .run();
 }
 
@@ -148,19 +163,42 @@ export async function endImportUnsent(
     .run();
 }
 
-interface OpenImport {
+export interface OpenImport {
   id: string;
   qualtrics_import_id: string;
   contacts: number;
+  known_contacts: number;
 }
 
 export async function listAcceptedImports(db: D1Database): Promise<OpenImport[]> {
   const { results } = await db
     .prepare(
-      `SELECT id, qualtrics_import_id, contacts FROM reconcile_imports
+      `SELECT id, qualtrics_import_id, contacts, known_contacts FROM reconcile_imports
        WHERE status = 'accepted' ORDER BY created_at, id`,
     )
     .all<OpenImport>();
+  return results;
+}
+
+export interface HeldImport {
+  id: string;
+  batch_id: string;
+  contacts: number;
+}
+
+/** Imports whose outcome is unknown, sent before `createdBefore`, oldest first. */
+export async function listHeldImports(
+  db: D1Database,
+  createdBefore: number,
+  limit: number,
+): Promise<HeldImport[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, batch_id, contacts FROM reconcile_imports
+       WHERE status = 'unknown' AND created_at <= ?1 ORDER BY created_at, id LIMIT ?2`,
+    )
+    .bind(createdBefore, limit)
+    .all<HeldImport>();
   return results;
 }
 

@@ -8,6 +8,7 @@
  * - settling: shards first (each step conditional on the invite's push_ref, so repeating it
  *   changes nothing), the control row last. A crash in between leaves the import as it was, and
  *   the next run or the operator's retry settles it again.
+ * The push step reaches imports and invites through this module alone.
  */
 
 import {
@@ -22,23 +23,33 @@ import {
   deleteImport,
   endImportUnsent,
   getImportContents,
+  type HeldImport,
   type ImportRow,
   importedBacklog,
   insertReservingImport,
   listAbandonedReservations,
+  listAcceptedImports,
+  listHeldImports,
   markAbandonedSendsUnknown,
+  markImportAccepted,
   markImportSending,
+  markImportUnknown,
+  type OpenImport,
+  recordImportPoll,
   settleImport,
 } from "./imports";
 import {
   markImportedInvitesPushed,
   type PushCandidate,
+  pushedCustomersInShard,
   pushQueueCounts,
   releaseInvites,
   reserveInvites,
   selectPushCandidates,
   settleImportedInvites,
 } from "./push-rows";
+
+export type { OpenImport, PushCandidate };
 
 /** The oldest queued invites over all shards (each shard's oldest `limit`, merged). */
 export async function nextPushCandidates(
@@ -109,20 +120,82 @@ export async function endImportWithoutEffect(
   await endImportUnsent(controlDb(store), id, status, error, at);
 }
 
-/**
- * The import reached 100%: its invites whose index is not unprocessed are pushed; the
- * unprocessed ones are queued again with one more attempt counted.
- */
-export async function completeImport(
+/** Qualtrics answered the import with its id (see `markImportAccepted`). */
+export async function acceptImport(
+  store: Store,
+  entry: Parameters<typeof markImportAccepted>[1],
+): Promise<void> {
+  await markImportAccepted(controlDb(store), entry);
+}
+
+/** Whether Qualtrics did the import is unknown: its invites stay reserved (held). */
+export async function holdImport(
   store: Store,
   id: string,
+  error: string,
   at: number,
-): Promise<{ pushed: number; unprocessed: number }> {
+): Promise<void> {
+  await markImportUnknown(controlDb(store), id, error, at);
+}
+
+/** Imports Qualtrics accepted that have not reached 100% yet (this run's and earlier ones'). */
+export function importsInProgress(store: Store): Promise<OpenImport[]> {
+  return listAcceptedImports(controlDb(store));
+}
+
+export async function countImportPoll(store: Store, id: string, at: number): Promise<void> {
+  await recordImportPoll(controlDb(store), id, at);
+}
+
+/** Held imports (outcome unknown) sent before `sentBefore`: due for a look at their batch. */
+export function heldImportsSentBefore(
+  store: Store,
+  sentBefore: number,
+  limit: number,
+): Promise<HeldImport[]> {
+  return listHeldImports(controlDb(store), sentBefore, limit);
+}
+
+/** The invites an import carried (empty once it is settled). */
+export async function importInvites(store: Store, id: string): Promise<string[]> {
+  return (await getImportContents(controlDb(store), id))?.inviteIds ?? [];
+}
+
+/** How many of these customers have an invite that was pushed before, over every shard. */
+export async function countCustomersPushedBefore(
+  store: Store,
+  customerRefs: readonly string[],
+): Promise<number> {
+  if (customerRefs.length === 0) return 0;
+  const perShard = await onEveryShard(store, (db) => pushedCustomersInShard(db, customerRefs));
+  return new Set(perShard.flat()).size;
+}
+
+/** What settling an import did: invites pushed, and the ones queued again (refused or absent). */
+interface ImportSettled {
+  pushed: number;
+  requeued: string[];
+}
+
+/**
+ * Settles an import's invites in their shards, then its row: `pushedIds` are pushed, the others
+ * queued again with one more attempt counted. Only from the status given, so it happens once.
+ */
+async function settleImportInvites(
+  store: Store,
+  entry: {
+    id: string;
+    from: "accepted" | "unknown";
+    pushedIds: (inviteIds: string[], unprocessed: number[]) => Set<string>;
+    note: string | null;
+    at: number;
+  },
+): Promise<ImportSettled> {
+  const { id, at } = entry;
   const control = controlDb(store);
   const contents = await getImportContents(control, id);
-  if (contents?.status !== "accepted") return { pushed: 0, unprocessed: 0 };
-  const refused = new Set(contents.unprocessed);
-  const pushedIds = new Set(contents.inviteIds.filter((_, i) => !refused.has(i)));
+  if (contents?.status !== entry.from) return { pushed: 0, requeued: [] };
+  const pushedIds = entry.pushedIds(contents.inviteIds, contents.unprocessed);
   const perShard = await onShardsHolding(store, contents.inviteIds, inviteIdShard, (db, ids) =>
     settleImportedInvites(
       db,
@@ -131,19 +204,53 @@ export async function completeImport(
       at,
     ),
   );
-  const totals = {
-    pushed: perShard.reduce((sum, c) => sum + c.pushed, 0),
-    unprocessed: perShard.reduce((sum, c) => sum + c.unprocessed, 0),
-  };
+  const pushed = perShard.reduce((sum, c) => sum + c.pushed, 0);
   await settleImport(control, {
     id,
-    from: "accepted",
+    from: entry.from,
     to: "complete",
-    pushed: totals.pushed,
+    pushed,
+    note: entry.note,
+    at,
+  });
+  return { pushed, requeued: contents.inviteIds.filter((i) => !pushedIds.has(i)) };
+}
+
+/**
+ * The import reached 100%: its invites whose index is not unprocessed are pushed; the
+ * unprocessed ones are queued again with one more attempt counted.
+ */
+export function completeImport(store: Store, id: string, at: number): Promise<ImportSettled> {
+  return settleImportInvites(store, {
+    id,
+    from: "accepted",
+    pushedIds: (inviteIds, unprocessed) => {
+      const refused = new Set(unprocessed);
+      return new Set(inviteIds.filter((_, i) => !refused.has(i)));
+    },
     note: null,
     at,
   });
-  return totals;
+}
+
+/**
+ * A held import whose batch was looked up: the invites found there are pushed, the others are
+ * queued again (into a later run's batch). Only an import still held is settled.
+ */
+export function settleHeldImport(
+  store: Store,
+  id: string,
+  found: ReadonlySet<string>,
+  note: string,
+  at: number,
+): Promise<ImportSettled> {
+  return settleImportInvites(store, {
+    id,
+    from: "unknown",
+    pushedIds: (inviteIds) => new Set(inviteIds.filter((i) => found.has(i))),
+    note,
+    at,
+  });
 }
 
 /**

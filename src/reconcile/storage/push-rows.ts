@@ -128,6 +128,21 @@ function pushedCount(db: D1Database, importId: string, ids: readonly string[]) {
     .bind(importId, JSON.stringify(ids));
 }
 
+/** Of these customers, those with an invite already pushed to XM Directory (index invites_customer). */
+export async function pushedCustomersInShard(
+  db: D1Database,
+  customerRefs: readonly string[],
+): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT DISTINCT customer_ref FROM invites
+       WHERE customer_ref IN (SELECT value FROM json_each(?1)) AND pushed_at IS NOT NULL`,
+    )
+    .bind(JSON.stringify(customerRefs))
+    .all<{ customer_ref: string }>();
+  return results.map((r) => r.customer_ref);
+}
+
 /** Invites waiting to be pushed, and those Qualtrics refused `maxAttempts` times. */
 export async function pushQueueCounts(
   db: D1Database,

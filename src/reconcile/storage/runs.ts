@@ -87,6 +87,9 @@ export interface RunRow {
   error: string | null;
   /** JSON array of the run's notices (src/reconcile/run-notices.ts), null when none. */
   notices: string | null;
+  /** JSON array of invites refused (src/reconcile/refusals.ts), at most 100; null when none. */
+  refused: string | null;
+  refused_count: number;
 }
 
 export interface RunCounts {
@@ -149,6 +152,7 @@ export async function finishRun(
     error: string | null;
     counts: RunCounts;
     notices: string | null;
+    refused: { listed: string | null; count: number };
   },
   pruneBefore: number,
 ): Promise<RunRow> {
@@ -159,7 +163,8 @@ export async function finishRun(
       .prepare(
         `UPDATE reconcile_runs SET status = ?2, finished_at = ?3, error = ?4, imports = ?5,
            pushed = ?6, unprocessed = ?7, completions = ?8, tampered = ?9, stamped = ?10,
-           on_hold = ?11, qualtrics_calls = ?12, notices = ?13
+           on_hold = ?11, qualtrics_calls = ?12, notices = ?13, refused = ?14,
+           refused_count = ?15
          WHERE id = ?1 RETURNING *`,
       )
       .bind(
@@ -176,6 +181,8 @@ export async function finishRun(
         c.onHold,
         c.qualtricsCalls,
         run.notices,
+        run.refused.listed,
+        run.refused.count,
       ),
   ]);
   const row = finished?.results[0];

@@ -1,6 +1,7 @@
 /**
  * Stamping responses: the update-responses jobs in the control database, and each invite's stamp
- * state on its row in its shard (`stamp_ref` names the job carrying it, `stamped_at` when done).
+ * state on its row in its shard (`stamp_ref` names the job carrying it, `stamped_at` when done,
+ * `stamp_refused` why Qualtrics refused it: such an invite is not sent again until cleared).
  */
 
 const STAMP_JOB_STATUSES = ["inProgress", "complete", "failed"] as const;
@@ -36,7 +37,8 @@ export async function selectStampCandidatesInShard(
          FROM invites
          WHERE survey IN (SELECT value FROM json_each(?1)) AND completed_at IS NOT NULL
            AND stamped_at IS NULL AND stamp_ref IS NULL AND response_id IS NOT NULL
-           AND tampered IS NOT NULL AND customer_ref IS NOT NULL AND embedded_data IS NOT NULL
+           AND stamp_refused IS NULL AND tampered IS NOT NULL AND customer_ref IS NOT NULL
+           AND embedded_data IS NOT NULL
        )
        WHERE n <= ?2`,
     )
@@ -100,6 +102,43 @@ export async function markStamped(db: D1Database, progressId: string, at: number
     .bind(progressId, at)
     .run();
   return meta.changes;
+}
+
+/** Qualtrics refused these invites' stamps (a chunk split down to each of them). */
+export async function markStampsRefused(
+  db: D1Database,
+  refusals: readonly { id: string; reason: string }[],
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE invites SET stamp_refused = r.value ->> '$.reason', stamp_ref = NULL
+       FROM json_each(?1) AS r
+       WHERE invites.id = r.value ->> '$.id' AND invites.stamped_at IS NULL`,
+    )
+    .bind(JSON.stringify(refusals))
+    .run();
+}
+
+/**
+ * A completed job reported errors naming responses: those invites of the job (in this shard)
+ * are refused, with the error as reason. Returns their ids.
+ */
+export async function markJobStampsRefused(
+  db: D1Database,
+  progressId: string,
+  refusals: readonly { responseId: string; reason: string }[],
+): Promise<{ id: string; reason: string }[]> {
+  const { results } = await db
+    .prepare(
+      `UPDATE invites SET stamp_refused = r.value ->> '$.reason', stamp_ref = NULL
+       FROM json_each(?2) AS r
+       WHERE invites.stamp_ref = ?1 AND invites.response_id = r.value ->> '$.responseId'
+         AND invites.stamped_at IS NULL
+       RETURNING invites.id AS id, invites.stamp_refused AS reason`,
+    )
+    .bind(progressId, JSON.stringify(refusals))
+    .all<{ id: string; reason: string }>();
+  return results;
 }
 
 /** The job failed or is gone: its invites (in this shard) wait for a later job. */

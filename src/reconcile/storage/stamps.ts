@@ -11,11 +11,16 @@ import {
   clearStampRef,
   endStampJob,
   insertStampJob,
+  listOpenStampJobs,
+  markJobStampsRefused,
   markStamped,
+  markStampsRefused,
   type StampCandidate,
   selectStampCandidatesInShard,
   setStampRef,
 } from "./stamp-rows";
+
+export type { StampCandidate };
 
 /**
  * Per survey, its completed invites not stamped yet over all shards (one statement per shard for
@@ -55,15 +60,43 @@ export async function recordStampJob(
   );
 }
 
-/** The job completed: its invites are stamped. Returns how many. */
+/** Update jobs not finished yet, oldest first (this run's and earlier ones'). */
+export function openStampJobs(store: Store) {
+  return listOpenStampJobs(controlDb(store));
+}
+
+/** Qualtrics refused these invites' stamps: each keeps its reason and is not sent again. */
+export async function refuseStamps(
+  store: Store,
+  refusals: readonly { id: string; reason: string }[],
+): Promise<void> {
+  await onShardsHolding(
+    store,
+    refusals,
+    (r) => inviteIdShard(r.id),
+    (db, held) => markStampsRefused(db, held),
+  );
+}
+
+/**
+ * The job completed: its invites are stamped, except those whose responses its errors named,
+ * which are refused. Returns how many were stamped, and the refused invites with their reasons.
+ */
 export async function completeStampJob(
   store: Store,
   progressId: string,
+  refusedResponses: readonly { responseId: string; reason: string }[],
   at: number,
-): Promise<number> {
+): Promise<{ stamped: number; refused: { id: string; reason: string }[] }> {
+  const refused =
+    refusedResponses.length === 0
+      ? []
+      : (
+          await onEveryShard(store, (db) => markJobStampsRefused(db, progressId, refusedResponses))
+        ).flat();
   const stamped = await onEveryShard(store, (db) => markStamped(db, progressId, at));
   await endStampJob(controlDb(store), progressId, "complete", at);
-  return stamped.reduce((sum, n) => sum + n, 0);
+  return { stamped: stamped.reduce((sum, n) => sum + n, 0), refused };
 }
 
 /** The job failed (or Qualtrics lost it): its invites will be stamped by a later job. */
