@@ -100,5 +100,6 @@ app.notFound((c) => {
   if (path.startsWith("/v1/") || path.startsWith("/.well-known/")) {
     return errorResponse(c, new ApiError(404, "not_found", "No such endpoint."));
   }
-  return page("not_found", choosePageLanguage(null, c.req.header("Accept-Language")));
+  const language = choosePageLanguage(null, c.req.header("Accept-Language"));
+  return page("not_found", language, { brand: c.get("config")?.brand.brand });
 });

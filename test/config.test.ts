@@ -36,6 +36,18 @@ describe("survey configuration", () => {
     });
   });
 
+  it("a bad BRAND is no configuration error: kept aside with its problems, the pages unbranded", () => {
+    const config = parseConfig({ ...base, BRAND: '{"name": "Acme", "color": "teal"}' });
+    expect(config.brand).toEqual({
+      brand: null,
+      problems: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"],
+    });
+    expect(parseConfig({ ...base, BRAND: { name: "Acme" } }).brand).toMatchObject({
+      brand: { name: "Acme" },
+      problems: [],
+    });
+  });
+
   it("loads the development surveys from wrangler.toml", () => {
     const config = parseConfig(base);
     expect([...config.surveys.keys()].sort()).toEqual([

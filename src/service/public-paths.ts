@@ -51,7 +51,7 @@ export function registerPublicPaths(registry: Registry): void {
         description: "To the survey, with the invite's values signed (`sig`).",
         headers: { Location: { description: "The survey URL.", schema: { type: "string" } } },
       },
-      200: html("The preview page (bots, `HEAD`) or the confirm page."),
+      200: html("The preview page (bots, `HEAD`; with Open Graph tags) or the confirm page."),
       404: html("No such link."),
       410: html("Already used in another browser, expired or revoked."),
       429: html("Too many taps from this network.", { "Retry-After": "Seconds to wait." }),
@@ -65,11 +65,32 @@ export function registerPublicPaths(registry: Registry): void {
     path: "/healthz",
     operationId: "health",
     tags: ["Service"],
-    summary: "Liveness: the Worker runs",
+    summary: "Readiness: the configuration parses and every shard is migrated",
+    description:
+      "`503` names which of the two is wrong, nothing more (the log has the details). `brand` " +
+      "says whether the pages carry BRAND: `invalid` leaves them unbranded, never down, and " +
+      "`brandProblems` says why.",
     responses: {
       200: {
-        description: "Up",
-        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+        description: "Ready",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                ok: z.literal(true),
+                config: z.literal("ok"),
+                ledger: z.literal("ready"),
+                brand: z.enum(["ok", "none", "invalid"]),
+                brandProblems: z
+                  .array(z.string())
+                  .optional()
+                  .openapi({
+                    example: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"],
+                  }),
+              })
+              .openapi("Health"),
+          },
+        },
       },
       ...errorResponses(),
     },

@@ -37,49 +37,26 @@ import {
   retryNonce,
 } from "./claim-cookie";
 import { choosePageLanguage } from "./page-language";
-import type { PageLanguage } from "./page-text";
-import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
+import type { PageKind, PageOptions } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
+import { page, redirect } from "./responses";
 import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
 type TapCtx = Context<AppEnv>;
 
-const TAP_HEADERS = {
-  "Cache-Control": "no-store",
-  "Referrer-Policy": "no-referrer",
-  "X-Robots-Tag": "noindex, nofollow",
-  "X-Content-Type-Options": "nosniff",
-};
-
-export function page(
-  kind: PageKind,
-  language: PageLanguage,
-  extraHeaders: Record<string, string> = {},
-  confirmAction?: string,
-) {
-  const { status, html } = renderPage(kind, language, confirmAction);
-  return new Response(html, {
-    status,
-    headers: {
-      ...TAP_HEADERS,
-      "Content-Type": "text/html; charset=utf-8",
-      "Content-Language": language,
-      "Content-Security-Policy": PAGE_CSP,
-      ...extraHeaders,
-    },
-  });
-}
-
 /** The language of a tap's page: the invite's when its row (or KV mark) says, else the browser's. */
 const lang = (c: TapCtx, inviteLanguage?: string | null) =>
   choosePageLanguage(inviteLanguage, c.req.header("Accept-Language"));
 
-function redirect(location: string, cookies: string[] = []): Response {
-  const headers = new Headers({ ...TAP_HEADERS, Location: location });
-  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  return new Response(null, { status: 302, headers });
-}
+/** A page of this tap, in the brand of the configuration. */
+const show = (
+  c: TapCtx,
+  kind: PageKind,
+  language: ReturnType<typeof lang>,
+  headers: Record<string, string> = {},
+  options: Omit<PageOptions, "brand"> = {},
+) => page(kind, language, { ...options, brand: c.get("config").brand.brand }, headers);
 
 function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId: string): void {
   c.executionCtx.waitUntil(
@@ -182,7 +159,7 @@ async function refuse(
   if (kind === "not_found") return unknownId(c);
   if (kind === "used") record(c, id, "blocked", tap);
   if (kind === "expired" || kind === "revoked") record(c, id, kind, tap);
-  return page(kind, lang(c, language));
+  return show(c, kind, lang(c, language));
 }
 
 export async function handleTap(c: TapCtx): Promise<Response> {
@@ -207,20 +184,20 @@ function failurePage(
   error: unknown,
   extraHeaders: Record<string, string> = {},
 ): Response {
-  if (!isTransientStoreFailure(error)) return page("error", lang(c), extraHeaders);
-  return page("unavailable", lang(c), {
+  if (!isTransientStoreFailure(error)) return show(c, "error", lang(c), extraHeaders);
+  return show(c, "unavailable", lang(c), {
     "Retry-After": String(STORE_RETRY_AFTER_SECONDS),
     ...extraHeaders,
   });
 }
 
 const rateLimited = (c: TapCtx, wait: number) =>
-  page("rate_limited", lang(c), { "Retry-After": String(wait) });
+  show(c, "rate_limited", lang(c), { "Retry-After": String(wait) });
 
 /** A tap on an id nobody issued: the 404 page, or 429 once its address walks too many. */
 async function unknownId(c: TapCtx): Promise<Response> {
   const wait = await countUnknownId(c.env, c.get("config"), clientAddress(c.req.raw));
-  return wait === null ? page("not_found", lang(c)) : rateLimited(c, wait);
+  return wait === null ? show(c, "not_found", lang(c)) : rateLimited(c, wait);
 }
 
 async function tap(c: TapCtx): Promise<Response> {
@@ -256,10 +233,10 @@ async function preview(c: TapCtx, store: Store, id: string, tapCtx: TapContext) 
     return refuse(c, id, state, tapCtx, row?.language);
   }
   if (!row || !c.get("config").surveys.has(row.survey)) {
-    return page("not_found", lang(c, row?.language));
+    return show(c, "not_found", lang(c, row?.language));
   }
   record(c, id, "preview", tapCtx);
-  return page("preview", lang(c, row.language));
+  return show(c, "preview", lang(c, row.language));
 }
 
 /** The browser that claimed the link comes back: the survey again, until the link expires. */
@@ -276,7 +253,7 @@ async function reopen(
   if (state === "claimable") return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
   if (state !== "consumed") return refuse(c, id, state, tapCtx, row?.language);
   const target = row && (await surveyTarget(c, row));
-  if (!target) return page("not_found", lang(c, row?.language));
+  if (!target) return show(c, "not_found", lang(c, row?.language));
   record(c, id, "reopened", tapCtx);
   return redirect(target.url);
 }
@@ -342,16 +319,16 @@ async function claimOrRefuse(
     return refuse(c, id, "used", tapCtx, row?.language);
   }
   if (state !== "claimable") return refuse(c, id, state, tapCtx, row?.language);
-  if (!row) return page("not_found", lang(c));
+  if (!row) return show(c, "not_found", lang(c));
   // Live but not claimable by this tap: its survey shows a confirm page first, or is not
   // configured (any more), or its data was purged.
   const survey = config.surveys.get(row.survey);
   if (survey?.confirm && method !== "POST" && row.customer_ref !== null) {
-    const csp = confirmPageCsp(new URL(survey.url).origin);
-    return page("confirm", lang(c, row.language), { "Content-Security-Policy": csp }, `/s/${id}`);
+    const confirm = { action: `/s/${id}`, surveyOrigin: new URL(survey.url).origin };
+    return show(c, "confirm", lang(c, row.language), {}, { confirm });
   }
   if (!survey) log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
-  return page("not_found", lang(c, row.language));
+  return show(c, "not_found", lang(c, row.language));
 }
 
 async function dropStaleMark(c: TapCtx, store: Store, id: string, nonce: string): Promise<void> {
@@ -375,7 +352,7 @@ async function openSurvey(
   const target = await surveyTarget(c, row);
   if (!target) {
     await releaseClaim(store, row.id, nonce);
-    return page("not_found", lang(c, row.language));
+    return show(c, "not_found", lang(c, row.language));
   }
   const cookies = [
     await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),
