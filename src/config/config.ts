@@ -60,6 +60,12 @@ const surveySchema = z
       .string()
       .regex(/^SV_[A-Za-z0-9]+$/, "must look like SV_…")
       .optional(),
+    /**
+     * Minutes after the first open during which a tap from another browser on the same device
+     * (same network address, same OS family and device class) re-opens the survey; 0: off, the
+     * link is strictly single use (docs/tap.md).
+     */
+    sameDeviceMinutes: z.number().int().min(0).max(1440).default(0),
   })
   .strict()
   .refine((s) => s.defaultTtlSeconds <= s.maxTtlSeconds, {

@@ -38,8 +38,9 @@ export interface Env {
   TOKEN_ISSUER?: string;
   TOKEN_AUDIENCE?: string;
   /**
-   * Secret: HMAC key for the cookie that lets the first browser re-open its link; a key derived
-   * from it hashes customer ids of running erasures (src/privacy/subject.ts).
+   * Secret: HMAC key for the cookie that lets the first browser re-open its link; keys derived
+   * from it hash customer ids of running erasures (src/privacy/subject.ts) and the device of a
+   * same-device window (src/tap/same-device.ts).
    */
   COOKIE_SECRET: string;
   /** "development" (default) or "production"; production requires PUBLIC_BASE_URL. */

@@ -43,7 +43,9 @@ export function registerPublicPaths(registry: Registry): void {
     description:
       "Browsers only; answers are HTML pages, never JSON. `HEAD` and link-preview bots get the " +
       "preview page and consume nothing. For a survey with `confirm`, `GET` shows a button that " +
-      "`POST`s to the same address. The browser that opened an invite may open it again.",
+      "`POST`s to the same address. The browser that opened an invite may open it again; for a " +
+      "survey with `sameDeviceMinutes`, so may another browser on the same device (address and " +
+      "platform) within that many minutes of the first open.",
     request: { params: IdParamSchema },
     responses: {
       ...errorResponses(), // 500 (a bad configuration) is JSON even here; 503 is a page, below

@@ -10,8 +10,8 @@ export const DASHBOARD_JS = String.raw`
 const KEY_STORAGE = "invite-edge.analystKey";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const COLUMNS = [
-  ["issued", "Issued"], ["opened", "Opened"], ["reopened", "Re-opened"], ["previews", "Previews"],
-  ["blocked", "Blocked"], ["expired", "Expired"], ["revoked", "Revoked"], ["completed", "Completed"],
+  ["issued", "Issued"], ["opened", "Opened"], ["reopened", "Re-opened"],
+  ["crossBrowser", "Same device, other browser"], ["previews", "Previews"], ["blocked", "Blocked"], ["expired", "Expired"], ["revoked", "Revoked"], ["completed", "Completed"],
   ["openRate", "Open rate"], ["completionRate", "Completion rate"],
   ["medianSecondsToOpen", "Median time to open"],
 ];

@@ -44,10 +44,30 @@ export interface InviteRow {
   erased_at: number | null;
   /** The customer's Qualtrics language code (migrations/0009_invite_language.sql). */
   language: string | null;
+  /**
+   * Same-device re-open (migrations/0012_same_device.sql): a keyed hash of the device that first
+   * opened the invite, and when its window ends; both null when the survey leaves it off, and
+   * once the window is over and the scheduled job cleared them.
+   */
+  device_hash: string | null;
+  device_until: number | null;
+  /** Re-opens from another browser on the same device (also counted in `reopen_count`). */
+  cross_browser_count: number;
 }
 
-/** What a tap was, as click_events.outcome records it. */
-const TAP_OUTCOMES = ["opened", "reopened", "blocked", "preview", "expired", "revoked"] as const;
+/**
+ * What a tap was, as click_events.outcome records it. `cross_browser`: a re-open from another
+ * browser on the device that opened the invite, inside its same-device window.
+ */
+const TAP_OUTCOMES = [
+  "opened",
+  "reopened",
+  "cross_browser",
+  "blocked",
+  "preview",
+  "expired",
+  "revoked",
+] as const;
 export type TapOutcome = (typeof TAP_OUTCOMES)[number];
 
 /** Who tapped, coarsely (click_events.ua_class; never the user agent itself). */
@@ -117,6 +137,11 @@ export interface ClaimAttempt {
   nonce: string;
   /** Surveys this tap may claim (configured ones; for a GET, not those behind a confirm page). */
   claimableSurveys: readonly string[];
+  /**
+   * This tap's device hash, kept with the claim for the window when the invite's survey has one
+   * (`windows`: survey key → minutes); null when no survey has one or the device cannot be told.
+   */
+  device: { hash: string; windows: Readonly<Record<string, number>> } | null;
 }
 
 export interface ClaimResult {
@@ -132,21 +157,33 @@ export interface ClaimResult {
  * only when that UPDATE changed a row (same transaction, so the event log and the claim cannot
  * disagree), and the row as it is afterwards: its token for the redirect, or why it was refused.
  * Invites whose personal data is gone (purged) cannot be claimed: there is nothing to send.
+ * When the invite's survey has a same-device window, the claim keeps the device hash with it.
  */
 export async function claimInviteRow(
   db: D1Database,
   id: string,
-  { tap, nonce, claimableSurveys }: ClaimAttempt,
+  { tap, nonce, claimableSurveys, device }: ClaimAttempt,
 ): Promise<ClaimResult> {
   const [claim, , read] = await db.batch<InviteRow | { id: string }>([
     db
       .prepare(
-        `UPDATE invites SET consumed_at = ?1, claim_nonce = ?3
+        `UPDATE invites SET consumed_at = ?1, claim_nonce = ?3,
+           device_hash = iif(?6 IS NULL, NULL,
+             iif((SELECT value FROM json_each(?5) WHERE key = survey) > 0, ?6, NULL)),
+           device_until = iif(?6 IS NULL, NULL,
+             ?1 + 60000 * (SELECT value FROM json_each(?5) WHERE key = survey))
          WHERE id = ?2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
            AND customer_ref IS NOT NULL AND survey IN (SELECT value FROM json_each(?4))
          RETURNING id`,
       )
-      .bind(tap.at, id, nonce, JSON.stringify(claimableSurveys)),
+      .bind(
+        tap.at,
+        id,
+        nonce,
+        JSON.stringify(claimableSurveys),
+        device ? JSON.stringify(device.windows) : "{}",
+        device?.hash ?? null,
+      ),
     db
       .prepare(
         `INSERT INTO click_events (invite_id, at, outcome, country, ua_class)
@@ -169,7 +206,9 @@ export async function releaseClaimRow(db: D1Database, id: string, nonce: string)
   await db.batch([
     db
       .prepare(
-        "UPDATE invites SET consumed_at = NULL, claim_nonce = NULL WHERE id = ? AND claim_nonce = ?",
+        `UPDATE invites SET consumed_at = NULL, claim_nonce = NULL, device_hash = NULL,
+           device_until = NULL
+         WHERE id = ? AND claim_nonce = ?`,
       )
       .bind(id, nonce),
     db
@@ -180,10 +219,12 @@ export async function releaseClaimRow(db: D1Database, id: string, nonce: string)
   ]);
 }
 
-const COUNTER: Partial<Record<TapOutcome, string>> = {
-  reopened: "reopen_count",
-  blocked: "blocked_count",
-  preview: "preview_count",
+/** The invite counters each kind of tap moves (the stats triggers add them up). */
+const COUNTERS: Partial<Record<TapOutcome, readonly string[]>> = {
+  reopened: ["reopen_count"],
+  cross_browser: ["reopen_count", "cross_browser_count"],
+  blocked: ["blocked_count"],
+  preview: ["preview_count"],
 };
 
 export interface TapRecord extends TapContext {
@@ -203,12 +244,12 @@ export async function recordTaps(db: D1Database, records: readonly TapRecord[]):
   if (records.length === 0) return;
   const increments = new Map<string, { column: string; id: string; by: number }>();
   for (const r of records) {
-    const column = COUNTER[r.outcome];
-    if (!column) continue;
-    const key = `${column}:${r.inviteId}`;
-    const entry = increments.get(key) ?? { column, id: r.inviteId, by: 0 };
-    entry.by += 1;
-    increments.set(key, entry);
+    for (const column of COUNTERS[r.outcome] ?? []) {
+      const key = `${column}:${r.inviteId}`;
+      const entry = increments.get(key) ?? { column, id: r.inviteId, by: 0 };
+      entry.by += 1;
+      increments.set(key, entry);
+    }
   }
   const statements = [...increments.values()].map(({ column, id, by }) =>
     db.prepare(`UPDATE invites SET ${column} = ${column} + ? WHERE id = ?`).bind(by, id),

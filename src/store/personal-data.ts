@@ -6,8 +6,9 @@
  * the signed token that carries both, the request hash (a guessed request could be matched
  * against it), the Qualtrics response id (it leads to the answers), and the transaction id, which
  * becomes a placeholder derived from the invite id alone (UNIQUE (survey, transaction_id) needs
- * a value). None of these columns is watched by the stats triggers. A new personal column is
- * cleared by adding it here.
+ * a value), and the same-device hash of the phone that opened it, with its window. None of these
+ * columns is watched by the stats triggers. A new personal column is cleared by adding it here.
  */
 export const CLEAR_PERSONAL_DATA = `customer_ref = NULL, embedded_data = NULL, token = NULL,
-  request_hash = '', transaction_id = 'erased:' || id, response_id = NULL`;
+  request_hash = '', transaction_id = 'erased:' || id, response_id = NULL, device_hash = NULL,
+  device_until = NULL`;

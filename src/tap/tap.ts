@@ -7,6 +7,11 @@
  * the row (one round trip) and never claim. Counters of re-opens, refusals and previews are
  * batched across taps (`tap-recorder.ts`). Every tap is recorded in the ledger, so normal
  * taps are not logged; logs are for what needs an operator (rejected tokens, store failures).
+ *
+ * For surveys with a same-device window (same-device.ts), the claim also keeps the device of the
+ * first open, and a tap the ledger refuses re-opens the survey when it comes from that device
+ * within the window; the KV mark is not written while the window is open, so the fast refusal
+ * never decides for a device.
  */
 import type { Context } from "hono";
 import type { Config } from "../config/config";
@@ -40,6 +45,7 @@ import { choosePageLanguage } from "./page-language";
 import type { PageKind, PageOptions } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 import { page, redirect } from "./responses";
+import { inDeviceWindow, isSameDevice, tapDevice } from "./same-device";
 import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
@@ -272,6 +278,7 @@ async function claimOrRefuse(
   const config = c.get("config");
   const method = c.req.method;
   const nonce = earlierNonce ?? newClaimNonce();
+  const device = await tapDevice(config, id, c.req.raw);
   // KV trouble only costs the fast path; the ledger still answers. A retry after a lost reply
   // asks the ledger only: the mark cannot tell whose claim it was.
   const marked =
@@ -280,6 +287,7 @@ async function claimOrRefuse(
     tap: tapCtx,
     nonce,
     claimableSurveys: claimableSurveys(config, method),
+    device,
   });
   // Handled below, or not needed at all when KV answers first.
   const settled = claim.catch(() => undefined);
@@ -311,8 +319,10 @@ async function claimOrRefuse(
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
   const state = refusal(row, tapCtx.at);
   if (state === "consumed") {
-    // The first refusal marks the link in KV: later repeat taps are refused from there.
-    if (row) {
+    if (row && isSameDevice(row, device, tapCtx.at)) return reopenOnSameDevice(c, row, tapCtx);
+    // The first refusal marks the link in KV: later repeat taps are refused from there. Not
+    // while a same-device window is open: KV cannot tell the device, only the ledger can.
+    if (row && !inDeviceWindow(row, tapCtx.at)) {
       const marking = markConsumed(store, id, row.expires_at, tapCtx.at, row.language);
       inBackground(c, marking, "consumed_mark", id);
     }
@@ -359,4 +369,19 @@ async function openSurvey(
   ];
   if (retried) cookies.push(clearRetryCookieHeader(row.id));
   return redirect(target.url, cookies);
+}
+
+/**
+ * Another browser on the device that opened the invite, inside its window: the survey again,
+ * counted as a re-open (`cross_browser`), with a claim cookie of its own, so that this browser
+ * re-opens until the link expires like the first.
+ */
+async function reopenOnSameDevice(c: TapCtx, row: InviteRow, tapCtx: TapContext) {
+  const target = await surveyTarget(c, row);
+  if (!target) return show(c, "not_found", lang(c, row.language));
+  record(c, row.id, "cross_browser", tapCtx);
+  const secret = c.get("config").cookieSecret;
+  return redirect(target.url, [
+    await claimCookieHeader(secret, row.id, target.expiresAt, tapCtx.at),
+  ]);
 }
