@@ -55,7 +55,9 @@ app.get("/.well-known/jwks.json", async (c) => {
   return c.json(jwks);
 });
 
-app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
+// `/s/<id>`, and links pasted with punctuation after the id, slashes included (`/s/<id>/)`): the
+// tap redirects those to `/s/<id>`.
+app.on(["GET", "HEAD", "POST"], "/s/:id{[^/]+[/.,)]*}", handleTap);
 
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);

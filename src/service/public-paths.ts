@@ -45,13 +45,18 @@ export function registerPublicPaths(registry: Registry): void {
       "preview page and consume nothing. For a survey with `confirm`, `GET` shows a button that " +
       "`POST`s to the same address. The browser that opened an invite may open it again; for a " +
       "survey with `sameDeviceMinutes`, so may another browser on the same device (address and " +
-      "platform) within that many minutes of the first open.",
+      "platform) within that many minutes of the first open. An id followed by `.`, `)`, `,` or " +
+      "`/` (a link pasted with punctuation) is redirected to `/s/{id}` first.",
     request: { params: IdParamSchema },
     responses: {
       ...errorResponses(), // 500 (a bad configuration) is JSON even here; 503 is a page, below
       302: {
         description: "To the survey, with the invite's values signed (`sig`).",
         headers: { Location: { description: "The survey URL.", schema: { type: "string" } } },
+      },
+      308: {
+        description: "The id was followed by `.`, `)`, `,` or `/`: to the link's own address.",
+        headers: { Location: { description: "`/s/{id}`.", schema: { type: "string" } } },
       },
       200: html("The preview page (bots, `HEAD`; with Open Graph tags) or the confirm page."),
       404: html("No such link."),

@@ -33,9 +33,9 @@ export function page(
   });
 }
 
-/** A redirect to the survey, with any cookies. */
-export function redirect(location: string, cookies: string[] = []): Response {
+/** A redirect: `302` to the survey (with any cookies), or `308` to a link's own address. */
+export function redirect(status: 302 | 308, location: string, cookies: string[] = []): Response {
   const headers = new Headers({ ...TAP_HEADERS, Location: location });
   for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  return new Response(null, { status: 302, headers });
+  return new Response(null, { status, headers });
 }

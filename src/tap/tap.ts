@@ -11,7 +11,8 @@
  * For surveys with a same-device window (same-device.ts), the claim also keeps the device of the
  * first open, and a tap the ledger refuses re-opens the survey when it comes from that device
  * within the window; the KV mark is not written while the window is open, so the fast refusal
- * never decides for a device.
+ * never decides for a device. A link pasted with trailing punctuation (`.`, `)`, `,`, `/`) is
+ * first redirected to its own address, so that the claim cookie's path matches.
  */
 import type { Context } from "hono";
 import type { Config } from "../config/config";
@@ -206,9 +207,16 @@ async function unknownId(c: TapCtx): Promise<Response> {
   return wait === null ? show(c, "not_found", lang(c)) : rateLimited(c, wait);
 }
 
+/** What a pasted link may drag along after the id: the end of a sentence, a bracket, a slash. */
+const PASTED_TAIL = /[.,)/]+$/;
+
 async function tap(c: TapCtx): Promise<Response> {
   const id = c.req.param("id") ?? "";
-  if (!isInviteId(id)) return unknownId(c);
+  if (!isInviteId(id)) {
+    // Redirected to the link's own address first, where the claim cookie's path matches.
+    const pasted = id.replace(PASTED_TAIL, "");
+    return pasted !== id && isInviteId(pasted) ? redirect(308, `/s/${pasted}`) : unknownId(c);
+  }
   const config = c.get("config");
   const wait = await limitTap(c.env, config, clientAddress(c.req.raw), id);
   if (wait !== null) return rateLimited(c, wait);
@@ -261,7 +269,7 @@ async function reopen(
   const target = row && (await surveyTarget(c, row));
   if (!target) return show(c, "not_found", lang(c, row?.language));
   record(c, id, "reopened", tapCtx);
-  return redirect(target.url);
+  return redirect(302, target.url);
 }
 
 /**
@@ -368,7 +376,7 @@ async function openSurvey(
     await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),
   ];
   if (retried) cookies.push(clearRetryCookieHeader(row.id));
-  return redirect(target.url, cookies);
+  return redirect(302, target.url, cookies);
 }
 
 /**
@@ -381,7 +389,7 @@ async function reopenOnSameDevice(c: TapCtx, row: InviteRow, tapCtx: TapContext)
   if (!target) return show(c, "not_found", lang(c, row.language));
   record(c, row.id, "cross_browser", tapCtx);
   const secret = c.get("config").cookieSecret;
-  return redirect(target.url, [
+  return redirect(302, target.url, [
     await claimCookieHeader(secret, row.id, target.expiresAt, tapCtx.at),
   ]);
 }
