@@ -97,58 +97,61 @@ describe("every page in every language carries BRAND", () => {
     expect((await erase(customerId)).status).toBe(200);
   });
 
-  it.each(PAGE_LANGUAGES)("%s", async (language) => {
-    const help = async (res: Response, status: number) => {
-      const html = await expectBranded(res, status, language);
-      expect(html.match(HELP)?.[1]).toBe(HELP_TEXT[language]);
-    };
-    await help(await brandedTap(used.id, language), 410);
-    await help(await brandedTap(revoked.id, language), 410);
-    await help(await brandedTap(erased.id, language), 410);
-    await help(await brandedTap("A".repeat(24), language), 404);
-    await help(
-      await callWorker(
-        new Request(`${ORIGIN}/nowhere`, { headers: { "Accept-Language": language } }),
-        BRANDED,
-      ),
-      404,
-    );
+  it.each(PAGE_LANGUAGES)(
+    "%s: every page is branded, and its policy allows exactly its logo",
+    async (language) => {
+      const help = async (res: Response, status: number) => {
+        const html = await expectBranded(res, status, language);
+        expect(html.match(HELP)?.[1]).toBe(HELP_TEXT[language]);
+      };
+      await help(await brandedTap(used.id, language), 410);
+      await help(await brandedTap(revoked.id, language), 410);
+      await help(await brandedTap(erased.id, language), 410);
+      await help(await brandedTap("A".repeat(24), language), 404);
+      await help(
+        await callWorker(
+          new Request(`${ORIGIN}/nowhere`, { headers: { "Accept-Language": language } }),
+          BRANDED,
+        ),
+        404,
+      );
 
-    const page = await expectBranded(await brandedTap(confirm.id, language), 200, language);
-    expect(page).toContain(`>${PAGE_TEXTS[language].start}</button>`);
-    expect(page).not.toMatch(HELP);
+      const page = await expectBranded(await brandedTap(confirm.id, language), 200, language);
+      expect(page).toContain(`>${PAGE_TEXTS[language].start}</button>`);
+      expect(page).not.toMatch(HELP);
 
-    const bot = { ua: PREVIEW_AGENTS.Slackbot };
-    const preview = await expectBranded(
-      await brandedTap(previewed.id, language, bot),
-      200,
-      language,
-    );
-    const text = PAGE_TEXTS[language].pages.preview;
-    expect(preview).toContain(`<meta property="og:title" content="${text.title}">`);
-    expect(preview).toContain(
-      `<meta property="og:description" content="${text.body.replace(/'/g, "&#39;")}">`,
-    );
-    expect(preview).toContain('<meta property="og:site_name" content="Acme Arena">');
-    expect(preview).not.toContain(previewed.id);
+      const bot = { ua: PREVIEW_AGENTS.Slackbot };
+      const preview = await expectBranded(
+        await brandedTap(previewed.id, language, bot),
+        200,
+        language,
+      );
+      const text = PAGE_TEXTS[language].pages.preview;
+      expect(preview).toContain(`<meta property="og:title" content="${text.title}">`);
+      expect(preview).toContain(
+        `<meta property="og:description" content="${text.body.replace(/'/g, "&#39;")}">`,
+      );
+      expect(preview).toContain('<meta property="og:site_name" content="Acme Arena">');
+      expect(preview).not.toContain(previewed.id);
 
-    // One address for every language: once over the limit, its next taps are refused at once.
-    let limited: Response | undefined;
-    for (let i = 0; i < 12 && !limited; i++) {
-      const res = await brandedTap(used.id, language, { ip: LIMITED_IP });
-      if (res.status === 429) limited = res;
-    }
-    if (!limited) throw new Error("no tap was rate limited");
-    expect(await expectBranded(limited, 429, language)).not.toMatch(HELP);
+      // One address for every language: once over the limit, its next taps are refused at once.
+      let limited: Response | undefined;
+      for (let i = 0; i < 12 && !limited; i++) {
+        const res = await brandedTap(used.id, language, { ip: LIMITED_IP });
+        if (res.status === 429) limited = res;
+      }
+      if (!limited) throw new Error("no tap was rate limited");
+      expect(await expectBranded(limited, 429, language)).not.toMatch(HELP);
 
-    const fresh = await issue();
-    await expectBranded(await brandedTap(fresh.id, language, {}, OUTAGE), 503, language);
-    await expectBranded(await brandedTap(fresh.id, language, {}, BUG), 500, language);
+      const fresh = await issue();
+      await expectBranded(await brandedTap(fresh.id, language, {}, OUTAGE), 503, language);
+      await expectBranded(await brandedTap(fresh.id, language, {}, BUG), 500, language);
 
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 120_000);
-    await help(await brandedTap(expiring.id, language), 410);
-  });
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + 120_000);
+      await help(await brandedTap(expiring.id, language), 410);
+    },
+  );
 });
 
 describe("a bad BRAND", () => {

@@ -153,44 +153,52 @@ const HELP_PAGES = ["not_found", "used", "expired", "revoked", "erased"];
 describe("every page in every language, branded", () => {
   const confirm = { action: "/s/x", surveyOrigin: "https://example.qualtrics.com" };
 
-  it.each(Object.entries(BRANDS))("%s", (_, brand) => {
-    for (const language of PAGE_LANGUAGES) {
-      for (const kind of PAGE_KINDS) {
-        const where = `${language} ${kind}`;
-        const { html, csp } = renderPage(kind, language, { brand, confirm });
-        expect(policyProblems(html, csp, ORIGIN), where).toEqual([]);
-        const name = brand.name.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-        expect(html, where).toContain(`<header class="brand">`);
-        expect(html, where).toContain(`<span>${name}</span>`);
-        expect(html, where).not.toContain("<Arena>");
-        expect(csp.includes("img-src"), where).toBe(brand.logo !== null);
-        if (brand.color) {
-          expect(html, where).toContain(
-            `--accent:${brand.color};--on-accent:${textColorOn(brand.color)}`,
+  it.each(Object.entries(BRANDS))(
+    "%s: the brand, the help link where the way in ends, Open Graph on the preview, and a policy allowing exactly that",
+    (_, brand) => {
+      for (const language of PAGE_LANGUAGES) {
+        for (const kind of PAGE_KINDS) {
+          const where = `${language} ${kind}`;
+          const { html, csp } = renderPage(kind, language, { brand, confirm });
+          expect(policyProblems(html, csp, ORIGIN), where).toEqual([]);
+          const name = brand.name
+            .replace(/&/g, "&amp;")
+            .replace(/</g, "&lt;")
+            .replace(/>/g, "&gt;");
+          expect(html, where).toContain(`<header class="brand">`);
+          expect(html, where).toContain(`<span>${name}</span>`);
+          expect(html, where).not.toContain("<Arena>");
+          expect(csp.includes("img-src"), where).toBe(brand.logo !== null);
+          if (brand.color) {
+            expect(html, where).toContain(
+              `--accent:${brand.color};--on-accent:${textColorOn(brand.color)}`,
+            );
+          }
+          const help = html.match(
+            /<p class="help"><a href="([^"]*)" rel="noreferrer">([^<]*)<\/a>/,
           );
-        }
-        const help = html.match(/<p class="help"><a href="([^"]*)" rel="noreferrer">([^<]*)<\/a>/);
-        if (HELP_PAGES.includes(kind)) {
-          expect(help?.[1], where).toBe(brand.helpUrl?.replace(/&/g, "&amp;"));
-          expect(help?.[2], where).toBe(brand.helpText?.[language] ?? PAGE_TEXTS[language].help);
-        } else {
-          expect(help, where).toBeNull();
-        }
-        const og = [...html.matchAll(/<meta property="og:(\w+)" content="([^"]*)">/g)];
-        if (kind === "preview") {
-          const text = PAGE_TEXTS[language].pages.preview;
-          expect(Object.fromEntries(og.map((m) => [m[1], m[2]])), where).toEqual({
-            type: "website",
-            title: text.title.replace(/'/g, "&#39;"),
-            description: text.body.replace(/'/g, "&#39;"),
-            site_name: name,
-          });
-        } else {
-          expect(og, where).toEqual([]);
+          if (HELP_PAGES.includes(kind)) {
+            expect(help?.[1], where).toBe(brand.helpUrl?.replace(/&/g, "&amp;"));
+            expect(help?.[2], where).toBe(brand.helpText?.[language] ?? PAGE_TEXTS[language].help);
+          } else {
+            expect(help, where).toBeNull();
+          }
+          const og = [...html.matchAll(/<meta property="og:(\w+)" content="([^"]*)">/g)];
+          if (kind === "preview") {
+            const text = PAGE_TEXTS[language].pages.preview;
+            expect(Object.fromEntries(og.map((m) => [m[1], m[2]])), where).toEqual({
+              type: "website",
+              title: text.title.replace(/'/g, "&#39;"),
+              description: text.body.replace(/'/g, "&#39;"),
+              site_name: name,
+            });
+          } else {
+            expect(og, where).toEqual([]);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it("without a brand: no header, no help, no image allowed, Open Graph without a site name", () => {
     for (const language of PAGE_LANGUAGES) {
