@@ -4,7 +4,7 @@
 --
 -- device_hash: a keyed hash (HMAC, key derived from COOKIE_SECRET) of the invite id, the client
 -- address (IPv4, or the IPv6 /64) and the platform (OS family and device class) of the first
--- open, written by the claim; never the address itself. device_until: when the window ends (Unix
+-- open, written right after its claim; never the address itself. device_until: when the window ends (Unix
 -- ms). Both are NULL for surveys that leave the setting off. The scheduled retention job clears
 -- both once the window is over (index below), and erasure and retention clear them with the
 -- rest of the invite's personal data. Neither is watched by a stats trigger.

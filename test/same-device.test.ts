@@ -35,10 +35,13 @@ let addresses = 0;
 /** A client address of its own per call, so that taps from other tests never share it. */
 const address = () => `198.51.${100 + Math.floor(++addresses / 250)}.${addresses % 250}`;
 
-/** An in-app open of a fresh demo-in-app link from `ip`; returns the link. */
+/**
+ * An in-app open of a fresh demo-in-app link from `ip`, and its background work (keeping the
+ * device) done; returns the link and the answer.
+ */
 async function openedInApp(ip: string, overrides: Record<string, unknown> = {}) {
   const link = await issue({ survey: "demo-in-app", ...overrides });
-  const first = await tap(link.id, { ua: instagramIphone, ip });
+  const first = await callWorker(tapRequest(link.id, { ua: instagramIphone, ip }));
   expect(first.status).toBe(302);
   return { link, first };
 }

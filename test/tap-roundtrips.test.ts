@@ -221,6 +221,7 @@ describe("storage round trips", () => {
     expect(first.response.status).toBe(302);
     expect(first.before).toEqual(["d1.batch", "kv.getWithMetadata"]);
     expect(first.roundTrips).toBe(1);
+    expect(first.after).toEqual(["d1.run"]); // the device, kept after the answer
 
     const other = await traced(phone(DEVICE_AGENTS.safariIphone));
     expect(other.response.status).toBe(302);

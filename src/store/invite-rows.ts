@@ -137,11 +137,6 @@ export interface ClaimAttempt {
   nonce: string;
   /** Surveys this tap may claim (configured ones; for a GET, not those behind a confirm page). */
   claimableSurveys: readonly string[];
-  /**
-   * This tap's device hash, kept with the claim for the window when the invite's survey has one
-   * (`windows`: survey key → minutes); null when no survey has one or the device cannot be told.
-   */
-  device: { hash: string; windows: Readonly<Record<string, number>> } | null;
 }
 
 export interface ClaimResult {
@@ -157,33 +152,21 @@ export interface ClaimResult {
  * only when that UPDATE changed a row (same transaction, so the event log and the claim cannot
  * disagree), and the row as it is afterwards: its token for the redirect, or why it was refused.
  * Invites whose personal data is gone (purged) cannot be claimed: there is nothing to send.
- * When the invite's survey has a same-device window, the claim keeps the device hash with it.
  */
 export async function claimInviteRow(
   db: D1Database,
   id: string,
-  { tap, nonce, claimableSurveys, device }: ClaimAttempt,
+  { tap, nonce, claimableSurveys }: ClaimAttempt,
 ): Promise<ClaimResult> {
   const [claim, , read] = await db.batch<InviteRow | { id: string }>([
     db
       .prepare(
-        `UPDATE invites SET consumed_at = ?1, claim_nonce = ?3,
-           device_hash = iif(?6 IS NULL, NULL,
-             iif((SELECT value FROM json_each(?5) WHERE key = survey) > 0, ?6, NULL)),
-           device_until = iif(?6 IS NULL, NULL,
-             ?1 + 60000 * (SELECT value FROM json_each(?5) WHERE key = survey))
+        `UPDATE invites SET consumed_at = ?1, claim_nonce = ?3
          WHERE id = ?2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
            AND customer_ref IS NOT NULL AND survey IN (SELECT value FROM json_each(?4))
          RETURNING id`,
       )
-      .bind(
-        tap.at,
-        id,
-        nonce,
-        JSON.stringify(claimableSurveys),
-        device ? JSON.stringify(device.windows) : "{}",
-        device?.hash ?? null,
-      ),
+      .bind(tap.at, id, nonce, JSON.stringify(claimableSurveys)),
     db
       .prepare(
         `INSERT INTO click_events (invite_id, at, outcome, country, ua_class)
@@ -195,6 +178,25 @@ export async function claimInviteRow(
   const row = (read?.results[0] as InviteRow | undefined) ?? null;
   const claimed = (claim?.results.length ?? 0) === 1;
   return { won: claimed || (row !== null && row.claim_nonce === nonce), row };
+}
+
+/**
+ * Keeps the device that opened the invite for its same-device window: only on the claim made
+ * with `nonce`, and only once (a retry of the same claim changes nothing).
+ */
+export async function keepDeviceRow(
+  db: D1Database,
+  id: string,
+  nonce: string,
+  device: { hash: string; until: number },
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE invites SET device_hash = ?3, device_until = ?4
+       WHERE id = ?1 AND claim_nonce = ?2 AND device_hash IS NULL`,
+    )
+    .bind(id, nonce, device.hash, device.until)
+    .run();
 }
 
 /**

@@ -6,65 +6,71 @@
  * address (IPv4, or the IPv6 /64) and the same platform (OS family and device class,
  * device-platform.ts). Anything else is refused as for any other survey.
  *
- * The ledger keeps only a keyed hash of (invite id, address, platform), written by the claim of
- * the first open, and only for the window: the scheduled retention job clears it once the window
- * is over, and erasure and retention clear it with the invite's personal data. Keyed (HMAC, key
- * derived from COOKIE_SECRET for this use only) because addresses are few enough to hash them
- * all; with the invite id in it, one phone's hashes on two invites are unrelated.
+ * The ledger keeps only a keyed hash of (invite id, address, platform), written after the first
+ * open (in the background: the claim, and taps of surveys without a window, do no extra work),
+ * and only for the window: the scheduled retention job clears it once the window is over, and
+ * erasure and retention clear it with the invite's personal data. Keyed (HMAC, key derived from
+ * COOKIE_SECRET for this use only) because addresses are few enough to hash them all; with the
+ * invite id in it, one phone's hashes on two invites are unrelated.
  */
 import type { Config } from "../config/config";
 import { timingSafeEqual } from "../http/auth";
 import { knownClientAddress } from "../http/client-address";
-import type { ClaimAttempt, InviteRow } from "../store/invite-rows";
+import type { InviteRow } from "../store/invite-rows";
 import { keyedHash } from "../tokens/keyed-hash";
 import { devicePlatform } from "./device-platform";
 
 const PURPOSE = "invite-edge same device v1";
+const MINUTE_MS = 60_000;
 const encoder = new TextEncoder();
 
-/** Survey key → window minutes, of the surveys that turn it on (per config, built once). */
-const windowsByConfig = new WeakMap<Config, Readonly<Record<string, number>>>();
-
-function sameDeviceWindows(config: Config): Readonly<Record<string, number>> {
-  let windows = windowsByConfig.get(config);
-  if (!windows) {
-    windows = Object.fromEntries(
-      [...config.surveys.values()]
-        .filter((survey) => survey.sameDeviceMinutes > 0)
-        .map((survey) => [survey.key, survey.sameDeviceMinutes]),
-    );
-    windowsByConfig.set(config, windows);
-  }
-  return windows;
-}
+/** The window of the invite's survey in ms, 0 when its survey has none (or is not configured). */
+const windowMs = (config: Config, row: InviteRow): number =>
+  (config.surveys.get(row.survey)?.sameDeviceMinutes ?? 0) * MINUTE_MS;
 
 /**
- * This tap's device for invite `id`, as a claim keeps it. Null, with no work at all, when no
- * survey has a window (the tap's path stays as it is); null too when the request names no
- * address or an unknown platform: such a device matches nothing.
+ * The invite's window is open: it was opened less than its survey's `sameDeviceMinutes` ago.
+ * Then only the ledger can tell whose device a tap is (the KV mark cannot), even before the
+ * first open's device is written.
  */
-export async function tapDevice(
-  config: Config,
-  id: string,
-  request: Request,
-): Promise<ClaimAttempt["device"]> {
-  const windows = sameDeviceWindows(config);
-  if (Object.keys(windows).length === 0) return null;
+export function inDeviceWindow(config: Config, row: InviteRow, now: number): boolean {
+  const window = windowMs(config, row);
+  return window > 0 && row.consumed_at !== null && row.consumed_at + window > now;
+}
+
+/** This tap's device hash for invite `id`; null when the request names no address or platform. */
+async function deviceHash(config: Config, id: string, request: Request): Promise<string | null> {
   const address = knownClientAddress(request);
   const platform = devicePlatform(request.headers.get("User-Agent") ?? "");
   if (address === null || platform === null) return null;
-  return {
-    hash: await keyedHash(config.cookieSecret, PURPOSE, `${id}\n${address}\n${platform}`),
-    windows,
-  };
+  return keyedHash(config.cookieSecret, PURPOSE, `${id}\n${address}\n${platform}`);
 }
 
-/** The invite's same-device window is open: only the ledger can tell whose device a tap is. */
-export const inDeviceWindow = (row: InviteRow, now: number): boolean =>
-  row.device_hash !== null && row.device_until !== null && row.device_until > now;
+/**
+ * The device of a first open, to keep with the invite until its window ends; null when the
+ * survey has no window or the device cannot be told (such a device matches nothing).
+ */
+export async function firstOpenDevice(
+  config: Config,
+  row: InviteRow,
+  request: Request,
+): Promise<{ hash: string; until: number } | null> {
+  const window = windowMs(config, row);
+  if (window === 0 || row.consumed_at === null) return null;
+  const hash = await deviceHash(config, row.id, request);
+  return hash === null ? null : { hash, until: row.consumed_at + window };
+}
 
 /** True when this tap comes from the device that first opened `row`, inside its window. */
-export function isSameDevice(row: InviteRow, device: ClaimAttempt["device"], now: number): boolean {
-  if (!device || !inDeviceWindow(row, now)) return false;
-  return timingSafeEqual(encoder.encode(device.hash), encoder.encode(row.device_hash ?? ""));
+export async function isSameDevice(
+  config: Config,
+  row: InviteRow,
+  request: Request,
+  now: number,
+): Promise<boolean> {
+  if (row.device_hash === null || row.device_until === null || row.device_until <= now) {
+    return false;
+  }
+  const hash = await deviceHash(config, row.id, request);
+  return hash !== null && timingSafeEqual(encoder.encode(hash), encoder.encode(row.device_hash));
 }

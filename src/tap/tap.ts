@@ -8,10 +8,10 @@
  * batched across taps (`tap-recorder.ts`). Every tap is recorded in the ledger, so normal
  * taps are not logged; logs are for what needs an operator (rejected tokens, store failures).
  *
- * For surveys with a same-device window (same-device.ts), the claim also keeps the device of the
- * first open, and a tap the ledger refuses re-opens the survey when it comes from that device
- * within the window; the KV mark is not written while the window is open, so the fast refusal
- * never decides for a device. A link pasted with trailing punctuation (`.`, `)`, `,`, `/`) is
+ * For surveys with a same-device window (same-device.ts), the first open's device is kept after
+ * the redirect, in the background, and a tap the ledger refuses re-opens the survey when it comes
+ * from that device within the window; the KV mark is not written while the window is open, so the
+ * fast refusal never decides for a device. Taps of surveys without a window do no extra work. A link pasted with trailing punctuation (`.`, `)`, `,`, `/`) is
  * first redirected to its own address, so that the claim cookie's path matches.
  */
 import type { Context } from "hono";
@@ -27,6 +27,7 @@ import {
   consumedMark,
   findInvite,
   forgetLinks,
+  keepDevice,
   markConsumed,
   releaseClaim,
 } from "../store/links";
@@ -46,7 +47,7 @@ import { choosePageLanguage } from "./page-language";
 import type { PageKind, PageOptions } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 import { page, redirect } from "./responses";
-import { inDeviceWindow, isSameDevice, tapDevice } from "./same-device";
+import { firstOpenDevice, inDeviceWindow, isSameDevice } from "./same-device";
 import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
@@ -286,7 +287,6 @@ async function claimOrRefuse(
   const config = c.get("config");
   const method = c.req.method;
   const nonce = earlierNonce ?? newClaimNonce();
-  const device = await tapDevice(config, id, c.req.raw);
   // KV trouble only costs the fast path; the ledger still answers. A retry after a lost reply
   // asks the ledger only: the mark cannot tell whose claim it was.
   const marked =
@@ -295,7 +295,6 @@ async function claimOrRefuse(
     tap: tapCtx,
     nonce,
     claimableSurveys: claimableSurveys(config, method),
-    device,
   });
   // Handled below, or not needed at all when KV answers first.
   const settled = claim.catch(() => undefined);
@@ -327,10 +326,13 @@ async function claimOrRefuse(
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
   const state = refusal(row, tapCtx.at);
   if (state === "consumed") {
-    if (row && isSameDevice(row, device, tapCtx.at)) return reopenOnSameDevice(c, row, tapCtx);
+    const window = row !== null && inDeviceWindow(config, row, tapCtx.at);
+    if (window && (await isSameDevice(config, row, c.req.raw, tapCtx.at))) {
+      return reopenOnSameDevice(c, row, tapCtx);
+    }
     // The first refusal marks the link in KV: later repeat taps are refused from there. Not
     // while a same-device window is open: KV cannot tell the device, only the ledger can.
-    if (row && !inDeviceWindow(row, tapCtx.at)) {
+    if (row && !window) {
       const marking = markConsumed(store, id, row.expires_at, tapCtx.at, row.language);
       inBackground(c, marking, "consumed_mark", id);
     }
@@ -372,10 +374,19 @@ async function openSurvey(
     await releaseClaim(store, row.id, nonce);
     return show(c, "not_found", lang(c, row.language));
   }
+  const config = c.get("config");
   const cookies = [
-    await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),
+    await claimCookieHeader(config.cookieSecret, row.id, target.expiresAt, tapCtx.at),
   ];
   if (retried) cookies.push(clearRetryCookieHeader(row.id));
+  // The first open's device, for its survey's same-device window: after the answer, which
+  // never waits for it. Surveys without a window skip it.
+  if (inDeviceWindow(config, row, tapCtx.at)) {
+    const keeping = firstOpenDevice(config, row, c.req.raw).then(
+      (device) => device && keepDevice(store, row.id, nonce, device),
+    );
+    inBackground(c, keeping, "same_device", row.id);
+  }
   return redirect(302, target.url, cookies);
 }
 
