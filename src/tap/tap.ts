@@ -16,10 +16,10 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../config/config";
+import type { PageLanguage } from "../config/page-languages";
 import { describeError, log } from "../core/log";
 import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "../http/context";
-import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links";
 import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import type { InviteRow, TapContext, TapOutcome } from "../store/invite-rows";
 import {
@@ -33,8 +33,6 @@ import {
 } from "../store/links";
 import { getStore, type Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
-import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
-import { signLinkValues } from "../tokens/link-signature";
 import {
   claimCookieHeader,
   clearRetryCookieHeader,
@@ -48,6 +46,7 @@ import type { PageKind, PageOptions } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
 import { page, redirect } from "./responses";
 import { firstOpenDevice, inDeviceWindow, isSameDevice } from "./same-device";
+import { surveyTargetOf } from "./survey-target";
 import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
@@ -61,7 +60,7 @@ const lang = (c: TapCtx, inviteLanguage?: string | null) =>
 const show = (
   c: TapCtx,
   kind: PageKind,
-  language: ReturnType<typeof lang>,
+  language: PageLanguage,
   headers: Record<string, string> = {},
   options: Omit<PageOptions, "brand"> = {},
 ) => page(kind, language, { ...options, brand: c.get("config").brand.brand }, headers);
@@ -101,47 +100,9 @@ function claimableSurveys(config: Config, method: string): string[] {
   return method === "POST" ? lists.confirmed : lists.direct;
 }
 
-/** The token's `exp` is whole seconds; the ledger's expiry (ms) is what decides. */
-const TOKEN_CLOCK_TOLERANCE_SECONDS = 1;
-
-/**
- * The invite a redirect is built from: its signed token verified, or for links issued before
- * tokens moved into the ledger, its values rebuilt from the row and signed again. Null when the
- * token does not verify (it is logged) or the values are gone (purged).
- */
-async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
-  const config = c.get("config");
-  if (row.token !== null) {
-    const verified = await verifyInviteToken(config, row.id, row.token, {
-      clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
-    });
-    if (verified.ok) return verified.invite;
-    log("token_rejected", { requestId: c.get("requestId"), inviteId: row.id });
-    return null;
-  }
-  const source = linkValueSourceFromRow(row);
-  if (!source) return null;
-  return {
-    ...source,
-    id: row.id,
-    survey: row.survey,
-    expiresAt: row.expires_at,
-    ...(row.channel ? { channel: row.channel } : {}),
-    ...(row.language ? { language: row.language } : {}),
-    sig: await signLinkValues(config, inviteValues(row.id, source)),
-  };
-}
-
 /** Where the survey of a claimed invite lands, or null when it cannot be trusted or configured. */
-async function surveyTarget(
-  c: TapCtx,
-  row: InviteRow,
-): Promise<{ url: string; expiresAt: number } | null> {
-  const invite = await inviteOf(c, row);
-  const survey = invite && c.get("config").surveys.get(invite.survey);
-  if (!invite || !survey) return null;
-  return { url: surveyRedirectUrl(survey, row.id, invite), expiresAt: invite.expiresAt };
-}
+const surveyTarget = (c: TapCtx, row: InviteRow) =>
+  surveyTargetOf(c.get("config"), row, c.get("requestId"));
 
 /** What the ledger says of an invite that was not claimed by this tap. */
 function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
