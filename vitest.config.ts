@@ -4,6 +4,12 @@ import { defineConfig } from "vitest/config";
 /** Ledger shard counts the workerd suite runs on: each is a project running every test file. */
 const SHARD_COUNTS = [1, 4];
 
+/**
+ * Workerd test files whose outcome cannot depend on the shard count (what a page looks like):
+ * run by the first project only.
+ */
+const SHARD_INDEPENDENT = ["test/brand.test.ts"];
+
 // Tests run inside workerd against real local KV and D1 (the Workers Vitest pool).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
@@ -37,7 +43,7 @@ export default defineConfig(async () => {
             name: `shards-${shards}`,
             setupFiles: ["./test/setup/apply-migrations.ts"],
             include: ["test/**/*.test.ts"],
-            exclude: ["test/unit/**"],
+            exclude: ["test/unit/**", ...(shards === SHARD_COUNTS[0] ? [] : SHARD_INDEPENDENT)],
             testTimeout: 30_000,
           },
         })),

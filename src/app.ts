@@ -53,7 +53,9 @@ app.use(async (c, next) => {
   await next();
 });
 
-app.on(["GET", "HEAD", "POST"], "/s/:id", handleTap);
+// `/s/<id>`, and links pasted with punctuation after the id, slashes included (`/s/<id>/)`): the
+// tap redirects those to `/s/<id>`.
+app.on(["GET", "HEAD", "POST"], "/s/:id{[^/]+[/.,)]*}", handleTap);
 
 app.route("/", linkRoutes);
 app.route("/", webserviceRoutes);
@@ -66,5 +68,6 @@ app.notFound((c) => {
   if (path.startsWith("/v1/") || path.startsWith("/.well-known/")) {
     return errorResponse(c, new ApiError(404, "not_found", "No such endpoint."));
   }
-  return page("not_found", choosePageLanguage(null, c.req.header("Accept-Language")));
+  const language = choosePageLanguage(null, c.req.header("Accept-Language"));
+  return page("not_found", language, { brand: c.get("config")?.brand.brand });
 });

@@ -33,6 +33,25 @@ describe("survey configuration", () => {
       confirm: false,
       defaultTtlSeconds: 604_800,
       maxTtlSeconds: 2_592_000,
+      sameDeviceMinutes: 0,
+    });
+  });
+
+  it("leaves the same-device window off unless a survey sets one (demo-in-app: 30 minutes)", () => {
+    const config = parseConfig(base);
+    expect(config.surveys.get("demo")?.sameDeviceMinutes).toBe(0);
+    expect(config.surveys.get("demo-in-app")?.sameDeviceMinutes).toBe(30);
+  });
+
+  it("a bad BRAND is no configuration error: kept aside with its problems, the pages unbranded", () => {
+    const config = parseConfig({ ...base, BRAND: '{"name": "Acme", "color": "teal"}' });
+    expect(config.brand).toEqual({
+      brand: null,
+      problems: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"],
+    });
+    expect(parseConfig({ ...base, BRAND: { name: "Acme" } }).brand).toMatchObject({
+      brand: { name: "Acme" },
+      problems: [],
     });
   });
 
@@ -42,6 +61,7 @@ describe("survey configuration", () => {
       "demo",
       "demo-confirm",
       "demo-eed",
+      "demo-in-app",
       "demo-ws",
     ]);
     expect(config.surveys.get("demo-ws")?.mode).toBe("webservice");
@@ -76,6 +96,10 @@ describe("survey configuration", () => {
       "SURVEYS.s.defaultTtlSeconds",
     ],
     [{ s: { ...survey, colour: "blue" } }, "SURVEYS.s"],
+    [{ s: { ...survey, sameDeviceMinutes: -1 } }, "SURVEYS.s.sameDeviceMinutes"],
+    [{ s: { ...survey, sameDeviceMinutes: 2.5 } }, "SURVEYS.s.sameDeviceMinutes"],
+    [{ s: { ...survey, sameDeviceMinutes: 1441 } }, "SURVEYS.s.sameDeviceMinutes"],
+    [{ s: { ...survey, sameDeviceMinutes: "30" } }, "SURVEYS.s.sameDeviceMinutes"],
     [{ "Bad Key": survey }, "SURVEYS.Bad Key"],
     ["{not json", "SURVEYS is not valid JSON"],
   ])("names the survey and field of a bad config (%#)", (surveys, message) => {

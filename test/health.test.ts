@@ -3,7 +3,7 @@
  * (the latest migration applied), and otherwise 503 naming nothing secret.
  */
 import { applyD1Migrations, env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LATEST_MIGRATION, ledgerSchemaState } from "../src/store/schema-check";
 import { ORIGIN } from "./helpers/api";
 import { callWorker } from "./security/helpers";
@@ -15,7 +15,25 @@ describe("GET /healthz", () => {
   it("is 200 with a valid configuration and a migrated ledger", async () => {
     const res = await health();
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, config: "ok", ledger: "ready" });
+    expect(await res.json()).toEqual({ ok: true, config: "ok", ledger: "ready", brand: "none" });
+  });
+
+  it("says whether the pages carry BRAND; a bad one is listed and logged, and is no outage", async () => {
+    const good = await health({ BRAND: '{"name": "Acme"}' });
+    expect(await good.json()).toMatchObject({ ok: true, brand: "ok" });
+    const log = vi.spyOn(console, "log");
+    const bad = await health({ BRAND: '{"name": "Acme", "color": "red; x: url(//evil)"}' });
+    expect(bad.status).toBe(200);
+    expect(await bad.json()).toEqual({
+      ok: true,
+      config: "ok",
+      ledger: "ready",
+      brand: "invalid",
+      brandProblems: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"],
+    });
+    const lines = log.mock.calls.map((call) => String(call[0]));
+    expect(lines.find((line) => line.includes('"event":"brand_invalid"'))).toContain("BRAND.color");
+    log.mockRestore();
   });
 
   it("is 503 while the configuration is broken, naming no variable or value", async () => {
@@ -31,7 +49,7 @@ describe("GET /healthz", () => {
     expect(await ledgerSchemaState(env.BLANK_DB)).toBe("not_migrated");
     const none = await health(blank);
     expect(none.status).toBe(503);
-    expect(await none.json()).toEqual({ ok: false, config: "ok", ledger: "not_migrated" });
+    expect(await none.json()).toMatchObject({ ok: false, config: "ok", ledger: "not_migrated" });
 
     await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS.slice(0, -1));
     expect((await health(blank)).status).toBe(503);

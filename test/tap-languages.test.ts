@@ -5,10 +5,11 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PAGE_KINDS, PAGE_LANGUAGES, PAGE_TEXTS } from "../src/tap/page-text";
+import { PAGE_LANGUAGES } from "../src/config/page-languages";
+import { PAGE_KINDS, PAGE_TEXTS } from "../src/tap/page-text";
 import { renderPage } from "../src/tap/pages";
 import { api, cookieFrom, eventually, issue, randomIp, uniqueTxn } from "./helpers/api";
-import { wrapShards } from "./helpers/ledger";
+import { failingBatches } from "./helpers/ledger";
 import { erase } from "./helpers/privacy";
 import { callWorker, tapRequest } from "./security/helpers";
 
@@ -16,19 +17,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Every shard's batch (the claim) failing with `message`: an outage, or a bug. */
-const failingClaims = (message: string) =>
-  wrapShards(
-    (db) =>
-      new Proxy(db, {
-        get: (target, property) =>
-          property === "batch"
-            ? () => Promise.reject(new Error(message))
-            : Reflect.get(target, property).bind(target),
-      }),
-  );
-const LEDGER_OUTAGE = failingClaims("D1_ERROR: network connection lost");
-const LEDGER_BUG = failingClaims("TypeError: undefined is not a function");
+const LEDGER_OUTAGE = failingBatches("D1_ERROR: network connection lost");
+const LEDGER_BUG = failingBatches("TypeError: undefined is not a function");
 
 /** A tap from a phone whose browser sends `acceptLanguage` (none when undefined). */
 function tapIn(
@@ -55,11 +45,13 @@ async function expectPage(res: Response, status: number, language: string, title
 const title = (language: "en" | "fr" | "de" | "es", kind: (typeof PAGE_KINDS)[number]) =>
   PAGE_TEXTS[language].pages[kind].title.replaceAll("'", "&#39;");
 
+const CONFIRM = { confirm: { action: "/s/x", surveyOrigin: "https://example.qualtrics.com" } };
+
 describe("the translations", () => {
   it("every page exists in every language, with its own words and <html lang>", () => {
     for (const language of PAGE_LANGUAGES) {
       for (const kind of PAGE_KINDS) {
-        const { html } = renderPage(kind, language, "/s/x");
+        const { html } = renderPage(kind, language, CONFIRM);
         expect(html).toContain(`<html lang="${language}">`);
         const text = PAGE_TEXTS[language].pages[kind];
         if (language !== "en") {
@@ -67,7 +59,7 @@ describe("the translations", () => {
           expect(text.body).not.toBe(PAGE_TEXTS.en.pages[kind].body);
         }
       }
-      const confirm = renderPage("confirm", language, "/s/x").html;
+      const confirm = renderPage("confirm", language, CONFIRM).html;
       expect(confirm).toContain(`<button type="submit">${PAGE_TEXTS[language].start}</button>`);
     }
   });

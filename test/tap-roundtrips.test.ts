@@ -8,6 +8,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config/env";
 import worker from "../src/index";
+import { DEVICE_AGENTS } from "./fixtures/user-agents";
 import { apiRequest, cookieFrom, type IssuedLink, linkRequest, randomIp } from "./helpers/api";
 import { wrapShards } from "./helpers/ledger";
 import { tapRequest } from "./security/helpers";
@@ -210,6 +211,28 @@ describe("storage round trips", () => {
     expect(reopened.response.status).toBe(302);
     expect(reopened.before).toEqual(["d1.first"]);
     expect(reopened.roundTrips).toBe(1);
+  });
+
+  it("a survey with a same-device window: the first tap and the same phone's other browser, one round trip each; a refusal in the window writes no mark", async () => {
+    const { link } = await issued({ survey: "demo-in-app" });
+    const ip = randomIp();
+    const phone = (ua: string) => tapRequest(link.id, { ip, ua });
+    const first = await traced(phone(DEVICE_AGENTS.instagramIphone));
+    expect(first.response.status).toBe(302);
+    expect(first.before).toEqual(["d1.batch", "kv.getWithMetadata"]);
+    expect(first.roundTrips).toBe(1);
+    expect(first.after).toEqual(["d1.run"]); // the device, kept after the answer
+
+    const other = await traced(phone(DEVICE_AGENTS.safariIphone));
+    expect(other.response.status).toBe(302);
+    expect(other.before).toEqual(["d1.batch", "kv.getWithMetadata"]);
+    expect(other.roundTrips).toBe(1);
+    expect(other.after).toEqual(["d1.batch"]); // its counters and event, in the background
+
+    const stranger = await traced(tapFresh(link.id));
+    expect(stranger.response.status).toBe(410);
+    expect(stranger.roundTrips).toBe(1);
+    expect(stranger.after).toEqual(["d1.batch"]); // no kv.put: the mark waits for the window's end
   });
 
   it("a confirm survey: the page without a claim, then the form's POST claims, one round trip each", async () => {

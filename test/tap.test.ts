@@ -158,6 +158,25 @@ describe("later taps", () => {
   });
 });
 
+describe("pasted links", () => {
+  it("an id followed by . ) , or / gets a 308 to the link's own address, where the tap goes on as usual", async () => {
+    const link = await issue();
+    for (const tail of [".", ")", ",", "/", ").", "/)"]) {
+      const res = await tap(`${link.id}${tail}`);
+      expect(res.status, tail).toBe(308);
+      expect(res.headers.get("Location"), tail).toBe(`/s/${link.id}`);
+      expectTapHeaders(res);
+    }
+    // Nothing was claimed on the way: the redirected tap is the first.
+    expect((await linkStatus(link.id)).status).toBe("issued");
+    const first = await tap(link.id);
+    expect(first.status).toBe(302);
+    // The claim cookie's path is the link's own: the redirect is what brings it back.
+    expect(first.headers.get("Set-Cookie")).toContain(`Path=/s/${link.id};`);
+    expect((await tap(link.id, { cookie: cookieFrom(first) })).status).toBe(302);
+  });
+});
+
 describe("previews and scanners", () => {
   it("HEAD gets a 200 neutral preview, never a claim or a cookie", async () => {
     const link = await issue();

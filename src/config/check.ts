@@ -4,8 +4,10 @@
  * secrets live in Cloudflare, not in the repository) are reported as "not checked", never as
  * problems; variables near Cloudflare's 5 KB limit per variable are flagged.
  */
+import { parseBrand } from "./brand";
 import { ConfigError, parseConfig } from "./config";
 import type { Env } from "./env";
+import { Problems } from "./parsing";
 import { parseQualtricsSettings } from "./qualtrics";
 
 /** Settings deployed as secrets (`wrangler secret put`), not as [vars]. */
@@ -112,6 +114,11 @@ export function checkConfiguration(env: Env, given: ReadonlySet<string>): Config
   } catch (error) {
     collect(error);
   }
+  // A bad BRAND only leaves the pages unbranded, but it is still a mistake to fix before going live.
+  const brand = new Problems();
+  const origin = typeof env.PUBLIC_BASE_URL === "string" ? env.PUBLIC_BASE_URL : undefined;
+  parseBrand(brand, env, origin);
+  check.problems.push(...brand.list);
   sizeFindings(env, check);
   return check;
 }

@@ -5,7 +5,10 @@
  * object, not on every request, because the tap path is latency-critical.
  */
 import { z } from "zod";
+import { log } from "../core/log";
+import { type BrandSetup, parseBrand } from "./brand";
 import type { Env } from "./env";
+import { Problems, parseHostList } from "./parsing";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -57,6 +60,12 @@ const surveySchema = z
       .string()
       .regex(/^SV_[A-Za-z0-9]+$/, "must look like SV_…")
       .optional(),
+    /**
+     * Minutes after the first open during which a tap from another browser on the same device
+     * (same network address, same OS family and device class) re-opens the survey; 0: off, the
+     * link is strictly single use (docs/tap.md).
+     */
+    sameDeviceMinutes: z.number().int().min(0).max(1440).default(0),
   })
   .strict()
   .refine((s) => s.defaultTtlSeconds <= s.maxTtlSeconds, {
@@ -107,6 +116,8 @@ export interface Config {
   ledgerShards: number;
   /** Earlier shard counts whose placements a retried issue call is checked against. */
   previousLedgerShards: number[];
+  /** What the customer's pages carry; a bad BRAND is left out, its problems kept here. */
+  brand: BrandSetup;
 }
 
 /** Shards an invite id can name (two base64url characters: 64²). */
@@ -115,52 +126,6 @@ export const MAX_SHARDS = 4096;
 /** The D1 binding of ledger shard `index`: DB for shard 0, then DB_1, DB_2, … */
 export const shardBinding = (index: number): "DB" | `DB_${number}` =>
   index === 0 ? "DB" : `DB_${index}`;
-
-/** Collects every configuration problem, so one deploy shows them all. */
-class Problems {
-  readonly list: string[] = [];
-
-  add(problem: string): void {
-    this.list.push(problem);
-  }
-
-  /** `value` parsed with `schema` (a JSON string or an already decoded [vars] table). */
-  parse<T>(variable: string, schema: z.ZodType<T>, value: unknown): T | undefined {
-    let decoded = value;
-    if (typeof value === "string") {
-      try {
-        decoded = JSON.parse(value);
-      } catch {
-        this.add(`${variable} is not valid JSON`);
-        return undefined;
-      }
-    }
-    const result = schema.safeParse(decoded);
-    if (result.success) return result.data;
-    for (const issue of result.error.issues) {
-      this.add(`${[variable, ...issue.path.map(String)].join(".")}: ${issue.message}`);
-    }
-    return undefined;
-  }
-
-  required(variable: string, value: string | undefined): string {
-    if (!value) this.add(`${variable} is not set`);
-    return value ?? "";
-  }
-}
-
-function parseHostList(problems: Problems, value: Env["ALLOWED_SURVEY_HOSTS"]): string[] {
-  if (value === undefined || value === "") return [];
-  if (Array.isArray(value)) return value.map(String);
-  const trimmed = value.trim();
-  if (trimmed.startsWith("[")) {
-    return problems.parse("ALLOWED_SURVEY_HOSTS", z.array(z.string()), value) ?? [];
-  }
-  return trimmed
-    .split(",")
-    .map((h) => h.trim())
-    .filter(Boolean);
-}
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -186,7 +151,7 @@ function checkSurveyUrl(problems: Problems, key: string, url: string, allowedHos
 function parseSurveys(problems: Problems, env: Env): Map<string, Survey> {
   const surveys = new Map<string, Survey>();
   const raw = problems.parse("SURVEYS", z.record(z.string(), z.unknown()), env.SURVEYS ?? {});
-  const allowedHosts = parseHostList(problems, env.ALLOWED_SURVEY_HOSTS);
+  const allowedHosts = parseHostList(problems, "ALLOWED_SURVEY_HOSTS", env.ALLOWED_SURVEY_HOSTS);
   for (const [key, value] of Object.entries(raw ?? {})) {
     const keyCheck = surveyKey.safeParse(key);
     if (!keyCheck.success) problems.add(`SURVEYS.${key}: ${keyCheck.error.issues[0]?.message}`);
@@ -304,6 +269,10 @@ export function parseConfig(env: Env): Config {
   if (cookieSecret && cookieSecret.length < 16) {
     problems.add("COOKIE_SECRET must be at least 16 characters");
   }
+  const publicBaseUrl = parsePublicBaseUrl(problems, env, environment);
+  // Its own problems: a bad BRAND leaves the pages unbranded, it does not stop the service.
+  const brandProblems = new Problems();
+  const brand = parseBrand(brandProblems, env, publicBaseUrl);
   const config: Config = {
     environment,
     surveys: parseSurveys(problems, env),
@@ -313,10 +282,11 @@ export function parseConfig(env: Env): Config {
     audience: env.TOKEN_AUDIENCE || "invite-edge:tap",
     cookieSecret,
     webserviceSecret: problems.required("WEBSERVICE_SECRET", env.WEBSERVICE_SECRET),
-    publicBaseUrl: parsePublicBaseUrl(problems, env, environment),
+    publicBaseUrl,
     rateLimitsOn: (env.RATE_LIMITS ?? "on").toLowerCase() !== "off",
     retentionDays: retention,
     ...parseShards(problems, env),
+    brand: { brand, problems: brandProblems.list },
   };
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config;
@@ -349,6 +319,8 @@ export function getConfig(env: Env): Config {
   if (!entry) {
     try {
       entry = parseConfig(env);
+      const { problems } = entry.brand;
+      if (problems.length > 0) log("brand_invalid", { problems: problems.join("; ") });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       entry = error;

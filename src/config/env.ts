@@ -27,6 +27,15 @@ export interface Undeclared {
   /** Extra hosts allowed for anonymous links besides *.qualtrics.com (comma-separated or JSON array). */
   ALLOWED_SURVEY_HOSTS?: string | string[];
 
+  // The customer's pages (src/config/brand.ts, docs/configuration.md)
+  /**
+   * `{"name", "logoUrl"?, "color"?, "helpUrl"?, "helpText"?}`: a JSON object (a [vars] table) or
+   * a JSON string. A bad value leaves the pages unbranded and is reported, never fatal.
+   */
+  BRAND?: string | Record<string, unknown>;
+  /** Hosts besides PUBLIC_BASE_URL's a BRAND logo may come from (comma-separated or JSON array). */
+  ALLOWED_LOGO_HOSTS?: string | string[];
+
   // Qualtrics reconciliation (src/config/qualtrics.ts). None set: reconcile runs are skipped.
   /** API base, e.g. `https://iad1.qualtrics.com/API/v3`; default derived from QUALTRICS_DATACENTER. */
   QUALTRICS_BASE_URL?: string;

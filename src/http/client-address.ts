@@ -46,3 +46,12 @@ export function addressKey(address: string): string {
 export function clientAddress(request: Request): string {
   return addressKey(request.headers.get("CF-Connecting-IP")?.trim() || "unknown");
 }
+
+/**
+ * The key of the client that sent `request` when it is a real address (an IPv4 address or an
+ * IPv6 /64), else null: for matching one client's requests, where "unknown" must match nothing.
+ */
+export function knownClientAddress(request: Request): string | null {
+  const key = clientAddress(request);
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(key) || key.endsWith("::/64") ? key : null;
+}

@@ -1,11 +1,13 @@
 /**
  * The retention purge in the store: shard by shard, the invites issued before a cutoff lose
- * their personal data (and signed token) in the ledger; their live links' KV entries go first. Bounded batches, so one run stays within a scheduled invocation's limits.
+ * their personal data (and signed token) in the ledger; their live links' KV entries go first.
+ * And the same-device hashes whose window is over are cleared. Bounded batches, so one run stays
+ * within a scheduled invocation's limits.
  */
 
 import { forgetLinks } from "../store/links";
 import type { Store } from "../store/store";
-import { findInvitesToPurge, purgePersonalData } from "./shard-queries";
+import { clearEndedDeviceWindows, findInvitesToPurge, purgePersonalData } from "./shard-queries";
 
 interface PurgeLimits {
   /** Invites per batch (one read, KV deletes, one write batch, all in one shard). */
@@ -51,4 +53,24 @@ export async function purgePersonalDataIssuedBefore(
   }
   result.done = true;
   return result;
+}
+
+/**
+ * Clears the same-device hashes whose window ended by `now`, in every shard: a hash outlives its
+ * window by at most the time to the next run. `batchSize` per statement, `maxBatches` per shard.
+ */
+export async function clearEndedDeviceWindowsEverywhere(
+  store: Store,
+  now: number,
+  { batchSize, maxBatches }: PurgeLimits,
+): Promise<number> {
+  let cleared = 0;
+  for (const db of store.shards) {
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const count = await clearEndedDeviceWindows(db, now, batchSize);
+      cleared += count;
+      if (count < batchSize) break;
+    }
+  }
+  return cleared;
 }

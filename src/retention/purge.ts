@@ -3,11 +3,16 @@
  * `RETENTION_DAYS` ago, keeping every count. It works in bounded batches over every ledger shard
  * (so one run stays within a scheduled invocation's limits; the next run continues) and removes
  * the signed token from KV first when it is still live, since the token carries the same data.
+ * It also clears the same-device hashes whose window is over: they are kept for the window only.
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
 import { getStore } from "../store/store";
-import { type PurgeResult, purgePersonalDataIssuedBefore } from "./across-shards";
+import {
+  clearEndedDeviceWindowsEverywhere,
+  type PurgeResult,
+  purgePersonalDataIssuedBefore,
+} from "./across-shards";
 
 const DAY_MS = 86_400_000;
 
@@ -19,10 +24,19 @@ interface RetentionOptions {
   now?: number;
 }
 
+interface RetentionReport extends PurgeResult {
+  /** Same-device hashes cleared because their window was over. */
+  deviceHashesCleared: number;
+}
+
 export async function purgeExpiredPersonalData(
   env: Env,
   { batchSize = 500, maxBatches = 20, now = Date.now() }: RetentionOptions = {},
-): Promise<PurgeResult> {
+): Promise<RetentionReport> {
   const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
-  return purgePersonalDataIssuedBefore(getStore(env), issuedBefore, now, { batchSize, maxBatches });
+  const store = getStore(env);
+  const limits = { batchSize, maxBatches };
+  const purged = await purgePersonalDataIssuedBefore(store, issuedBefore, now, limits);
+  const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(store, now, limits);
+  return { ...purged, deviceHashesCleared };
 }

@@ -1,7 +1,8 @@
 /**
  * Ledger queries of the retention job: find invites whose personal data is due for deletion and
  * clear it, as a privacy erasure does (`personal-data.ts`), setting `purged_at`; ids, survey,
- * trigger, channel, timestamps, counters and click events stay, so every count survives.
+ * trigger, channel, timestamps, counters and click events stay, so every count survives. And
+ * clear the same-device hashes whose window is over (migrations/0013_same_device.sql).
  */
 import { CLEAR_PERSONAL_DATA } from "../store/personal-data";
 
@@ -41,4 +42,21 @@ export async function purgePersonalData(
   );
   const results = await db.batch(ids.map((id) => statement.bind(at, id)));
   return results.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
+}
+
+/** Clears up to `limit` same-device hashes whose window ended by `now`; returns how many. */
+export async function clearEndedDeviceWindows(
+  db: D1Database,
+  now: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .prepare(
+      `UPDATE invites SET device_hash = NULL, device_until = NULL
+       WHERE id IN (SELECT id FROM invites INDEXED BY invites_device_window
+                    WHERE device_hash IS NOT NULL AND device_until <= ?1 LIMIT ?2)`,
+    )
+    .bind(now, limit)
+    .run();
+  return result.meta.changes ?? 0;
 }

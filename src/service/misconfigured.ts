@@ -17,7 +17,7 @@ export function answerMisconfigured(c: Context<AppEnv>, error: ConfigError): Res
   log("config_error", { requestId: c.get("requestId"), problems: error.message });
   if (new URL(c.req.url).pathname.startsWith("/s/")) {
     const language = choosePageLanguage(null, c.req.header("Accept-Language"));
-    return page("unavailable", language, { "Retry-After": String(CONFIG_RETRY_AFTER_SECONDS) });
+    return page("unavailable", language, {}, { "Retry-After": String(CONFIG_RETRY_AFTER_SECONDS) });
   }
   return serverError(c, 500, "config_error", CONFIG_ERROR_MESSAGE);
 }

@@ -44,6 +44,13 @@ const HealthSchema = z
         "The worst shard: `not_migrated` (the newest migration is missing on a shard) or " +
         "`unavailable` (a shard did not answer).",
     }),
+    brand: z.enum(["ok", "none", "invalid"]).openapi({
+      description: "`none`: BRAND is not set; `invalid`: the pages stay unbranded (not a 503).",
+    }),
+    brandProblems: z
+      .array(z.string())
+      .optional()
+      .openapi({ example: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"] }),
   })
   .openapi("Health");
 
@@ -57,7 +64,10 @@ export function registerPublicPaths(registry: Registry): void {
     description:
       "Browsers only; answers are HTML pages, never JSON. `HEAD` and link-preview bots get the " +
       "preview page and consume nothing. For a survey with `confirm`, `GET` shows a button that " +
-      "`POST`s to the same address. The browser that opened an invite may open it again.",
+      "`POST`s to the same address. The browser that opened an invite may open it again; for a " +
+      "survey with `sameDeviceMinutes`, so may another browser on the same device (address and " +
+      "platform) within that many minutes of the first open. An id followed by `.`, `)`, `,` or " +
+      "`/` (a link pasted with punctuation) is redirected to `/s/{id}` first.",
     request: { params: IdParamSchema },
     responses: {
       ...errorResponses(), // 500 (a bad configuration) is JSON even here; 503 is a page, below
@@ -65,7 +75,11 @@ export function registerPublicPaths(registry: Registry): void {
         description: "To the survey, with the invite's values signed (`sig`).",
         headers: { Location: { description: "The survey URL.", schema: { type: "string" } } },
       },
-      200: html("The preview page (bots, `HEAD`) or the confirm page."),
+      308: {
+        description: "The id was followed by `.`, `)`, `,` or `/`: to the link's own address.",
+        headers: { Location: { description: "`/s/{id}`.", schema: { type: "string" } } },
+      },
+      200: html("The preview page (bots, `HEAD`; with Open Graph tags) or the confirm page."),
       404: html("No such link."),
       410: html("Already used in another browser, expired or revoked."),
       429: html("Too many taps from this network.", { "Retry-After": "Seconds to wait." }),
@@ -107,8 +121,10 @@ export function registerPublicPaths(registry: Registry): void {
     tags: ["Service"],
     summary: "Readiness: the configuration parses and every ledger shard is migrated",
     description:
-      "Answers whatever else is broken, and names nothing: the configuration's problems go to " +
-      "the log (`config_error` lines) and `npm run check-config` lists them.",
+      "Answers whatever else is broken, and names nothing secret: the configuration's problems " +
+      "go to the log (`config_error` lines) and `npm run check-config` lists them. `brand` says " +
+      "whether the pages carry BRAND: `invalid` leaves them unbranded, never down, and " +
+      "`brandProblems` says why.",
     responses: {
       ...errorResponses(), // 500: a failure of the check itself; its 503 is the body below
       200: {

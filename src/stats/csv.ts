@@ -9,6 +9,7 @@ const CSV_COLUMNS = [
   "issued",
   "opened",
   "reopened",
+  "crossBrowser",
   "previews",
   "blocked",
   "expired",

@@ -14,6 +14,7 @@
  * @property {number} issued
  * @property {number} opened
  * @property {number} reopened
+ * @property {number} crossBrowser
  * @property {number} previews
  * @property {number} blocked
  * @property {number} expired
@@ -37,6 +38,7 @@ const COLUMNS = [
   ["issued", "Issued"],
   ["opened", "Opened"],
   ["reopened", "Re-opened"],
+  ["crossBrowser", "Same device, other browser"],
   ["previews", "Previews"],
   ["blocked", "Blocked"],
   ["expired", "Expired"],

@@ -60,6 +60,7 @@ function withRates(counts: InviteCounts, medianMs: number | null): StatsTotals {
     issued: counts.issued,
     opened: counts.opened,
     reopened: counts.reopened,
+    crossBrowser: counts.crossBrowser,
     previews: counts.previews,
     blocked: counts.blocked,
     expired: counts.expired,

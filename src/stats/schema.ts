@@ -63,7 +63,12 @@ const StatsTotalsSchema = z
   .object({
     issued: count("Invites issued in the range (by issue time)."),
     opened: count("Of those, claimed by a tap; an invite revoked after its open stays opened."),
-    reopened: count("Extra opens from the browser that claimed the invite."),
+    reopened: count(
+      "Extra opens from the browser that claimed the invite, or from another browser on the same device (surveys with `sameDeviceMinutes`).",
+    ),
+    crossBrowser: count(
+      "Of the re-opens, those from another browser on the device that first opened the invite, inside its same-device window.",
+    ),
     previews: count("HEAD requests and link-preview bots; they never open an invite."),
     blocked: count("Taps refused because the invite was already used."),
     expired: count("Never opened, not revoked, and past expiry now."),

@@ -52,8 +52,10 @@ export interface InviteCounts {
   issued: number;
   /** Of those, claimed by a tap (consumed). Includes invites revoked after their open. */
   opened: number;
-  /** Extra opens from the browser that claimed the invite. */
+  /** Extra opens from the browser that claimed the invite (or another on the same device). */
   reopened: number;
+  /** Of those, from another browser on the same device, inside its same-device window. */
+  crossBrowser: number;
   /** HEAD requests and link-preview bots. */
   previews: number;
   /** Taps refused because the invite was already used. */
@@ -71,6 +73,7 @@ export const ZERO_COUNTS: Readonly<InviteCounts> = {
   issued: 0,
   opened: 0,
   reopened: 0,
+  crossBrowser: 0,
   previews: 0,
   blocked: 0,
   expired: 0,
@@ -188,6 +191,7 @@ export async function readInviteCounts(
       .prepare(
         `SELECT ${key} AS key,
            SUM(issued) AS issued, SUM(opened) AS opened, SUM(reopened) AS reopened,
+           SUM(cross_browser) AS crossBrowser,
            SUM(previews) AS previews, SUM(blocked) AS blocked, SUM(revoked) AS revoked,
            SUM(completed) AS completed,
            SUM(iif(expiry_day < ?, issued - opened - revoked, 0)) AS expired

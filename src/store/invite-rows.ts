@@ -44,10 +44,30 @@ export interface InviteRow {
   erased_at: number | null;
   /** The customer's Qualtrics language code (migrations/0009_invite_language.sql). */
   language: string | null;
+  /**
+   * Same-device re-open (migrations/0013_same_device.sql): a keyed hash of the device that first
+   * opened the invite, and when its window ends; both null when the survey leaves it off, and
+   * once the window is over and the scheduled job cleared them.
+   */
+  device_hash: string | null;
+  device_until: number | null;
+  /** Re-opens from another browser on the same device (also counted in `reopen_count`). */
+  cross_browser_count: number;
 }
 
-/** What a tap was, as click_events.outcome records it. */
-const TAP_OUTCOMES = ["opened", "reopened", "blocked", "preview", "expired", "revoked"] as const;
+/**
+ * What a tap was, as click_events.outcome records it. `cross_browser`: a re-open from another
+ * browser on the device that opened the invite, inside its same-device window.
+ */
+const TAP_OUTCOMES = [
+  "opened",
+  "reopened",
+  "cross_browser",
+  "blocked",
+  "preview",
+  "expired",
+  "revoked",
+] as const;
 export type TapOutcome = (typeof TAP_OUTCOMES)[number];
 
 /** Who tapped, coarsely (click_events.ua_class; never the user agent itself). */
@@ -161,6 +181,25 @@ export async function claimInviteRow(
 }
 
 /**
+ * Keeps the device that opened the invite for its same-device window: only on the claim made
+ * with `nonce`, and only once (a retry of the same claim changes nothing).
+ */
+export async function keepDeviceRow(
+  db: D1Database,
+  id: string,
+  nonce: string,
+  device: { hash: string; until: number },
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE invites SET device_hash = ?3, device_until = ?4
+       WHERE id = ?1 AND claim_nonce = ?2 AND device_hash IS NULL`,
+    )
+    .bind(id, nonce, device.hash, device.until)
+    .run();
+}
+
+/**
  * Undoes a claim whose token turned out not to verify (storage was tampered with, or its signing
  * key was removed from the ring): the invite is as unclaimed as before, its opened event gone.
  * Only the claim with this nonce, so a later genuine claim is never undone.
@@ -169,7 +208,9 @@ export async function releaseClaimRow(db: D1Database, id: string, nonce: string)
   await db.batch([
     db
       .prepare(
-        "UPDATE invites SET consumed_at = NULL, claim_nonce = NULL WHERE id = ? AND claim_nonce = ?",
+        `UPDATE invites SET consumed_at = NULL, claim_nonce = NULL, device_hash = NULL,
+           device_until = NULL
+         WHERE id = ? AND claim_nonce = ?`,
       )
       .bind(id, nonce),
     db
@@ -180,10 +221,12 @@ export async function releaseClaimRow(db: D1Database, id: string, nonce: string)
   ]);
 }
 
-const COUNTER: Partial<Record<TapOutcome, string>> = {
-  reopened: "reopen_count",
-  blocked: "blocked_count",
-  preview: "preview_count",
+/** The invite counters each kind of tap moves (the stats triggers add them up). */
+const COUNTERS: Partial<Record<TapOutcome, readonly string[]>> = {
+  reopened: ["reopen_count"],
+  cross_browser: ["reopen_count", "cross_browser_count"],
+  blocked: ["blocked_count"],
+  preview: ["preview_count"],
 };
 
 export interface TapRecord extends TapContext {
@@ -203,12 +246,12 @@ export async function recordTaps(db: D1Database, records: readonly TapRecord[]):
   if (records.length === 0) return;
   const increments = new Map<string, { column: string; id: string; by: number }>();
   for (const r of records) {
-    const column = COUNTER[r.outcome];
-    if (!column) continue;
-    const key = `${column}:${r.inviteId}`;
-    const entry = increments.get(key) ?? { column, id: r.inviteId, by: 0 };
-    entry.by += 1;
-    increments.set(key, entry);
+    for (const column of COUNTERS[r.outcome] ?? []) {
+      const key = `${column}:${r.inviteId}`;
+      const entry = increments.get(key) ?? { column, id: r.inviteId, by: 0 };
+      entry.by += 1;
+      increments.set(key, entry);
+    }
   }
   const statements = [...increments.values()].map(({ column, id, by }) =>
     db.prepare(`UPDATE invites SET ${column} = ${column} + ? WHERE id = ?`).bind(by, id),

@@ -12,6 +12,7 @@ import {
   claimInviteRow,
   type InviteRow,
   insertInviteRows,
+  keepDeviceRow,
   type NewInvite,
   type RevokeResult,
   releaseClaimRow,
@@ -77,6 +78,17 @@ export async function claimInvite(
 ): Promise<ClaimResult> {
   const db = shardOf(store, id);
   return db ? claimInviteRow(db, id, attempt) : { won: false, row: null };
+}
+
+/** Keeps the device of this nonce's claim for its same-device window: see `invite-rows.ts`. */
+export async function keepDevice(
+  store: Store,
+  id: string,
+  nonce: string,
+  device: { hash: string; until: number },
+): Promise<void> {
+  const db = shardOf(store, id);
+  if (db) await keepDeviceRow(db, id, nonce, device);
 }
 
 /** Undoes this nonce's claim (its token did not verify): see `invite-rows.ts`. */

@@ -5,7 +5,7 @@
  * in someone else's language, but the survey it leads to would be too.
  */
 import { parseAccept } from "hono/utils/accept";
-import { PAGE_LANGUAGES, type PageLanguage } from "./page-text";
+import { PAGE_LANGUAGES, type PageLanguage } from "../config/page-languages";
 
 const SUPPORTED = new Set<string>(PAGE_LANGUAGES);
 

@@ -1,11 +1,9 @@
 /**
- * What the tap's pages say, per language. Every language has every page: the type makes a
- * missing translation a compile error. Pages say nothing about the invite or its data.
+ * What the tap's pages say, per language (src/config/page-languages.ts). Every language has
+ * every page: the type makes a missing translation a compile error. Pages say nothing about the
+ * invite or its data.
  */
-
-/** Languages the tap's pages are written in; English is the fallback. */
-export const PAGE_LANGUAGES = ["en", "fr", "de", "es"] as const;
-export type PageLanguage = (typeof PAGE_LANGUAGES)[number];
+import type { PageLanguage } from "../config/page-languages";
 
 export const PAGE_KINDS = [
   "not_found",
@@ -30,12 +28,15 @@ interface PageTexts {
   pages: Record<PageKind, PageText>;
   /** The confirm page's button. */
   start: string;
+  /** The help link's words when BRAND gives a help URL but no help text. */
+  help: string;
 }
 
 // French puts a no-break space before ! ? : ; (U+00A0 here).
 export const PAGE_TEXTS: Record<PageLanguage, PageTexts> = {
   en: {
     start: "Start the survey",
+    help: "Get help",
     pages: {
       not_found: {
         title: "Link not found",
@@ -81,6 +82,7 @@ export const PAGE_TEXTS: Record<PageLanguage, PageTexts> = {
   },
   fr: {
     start: "Commencer l’enquête",
+    help: "Obtenir de l’aide",
     pages: {
       not_found: {
         title: "Lien introuvable",
@@ -126,6 +128,7 @@ export const PAGE_TEXTS: Record<PageLanguage, PageTexts> = {
   },
   de: {
     start: "Umfrage starten",
+    help: "Hilfe erhalten",
     pages: {
       not_found: {
         title: "Link nicht gefunden",
@@ -171,6 +174,7 @@ export const PAGE_TEXTS: Record<PageLanguage, PageTexts> = {
   },
   es: {
     start: "Comenzar la encuesta",
+    help: "Obtener ayuda",
     pages: {
       not_found: {
         title: "Enlace no encontrado",

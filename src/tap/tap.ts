@@ -7,13 +7,19 @@
  * the row (one round trip) and never claim. Counters of re-opens, refusals and previews are
  * batched across taps (`tap-recorder.ts`). Every tap is recorded in the ledger, so normal
  * taps are not logged; logs are for what needs an operator (rejected tokens, store failures).
+ *
+ * For surveys with a same-device window (same-device.ts), the first open's device is kept after
+ * the redirect, in the background, and a tap the ledger refuses re-opens the survey when it comes
+ * from that device within the window; the KV mark is not written while the window is open, so the
+ * fast refusal never decides for a device. Taps of surveys without a window do no extra work. A link pasted with trailing punctuation (`.`, `)`, `,`, `/`) is
+ * first redirected to its own address, so that the claim cookie's path matches.
  */
 import type { Context } from "hono";
 import type { Config } from "../config/config";
+import type { PageLanguage } from "../config/page-languages";
 import { describeError, log } from "../core/log";
 import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "../http/context";
-import { inviteValues, linkValueSourceFromRow, surveyRedirectUrl } from "../links";
 import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import type { InviteRow, TapContext, TapOutcome } from "../store/invite-rows";
 import {
@@ -21,13 +27,12 @@ import {
   consumedMark,
   findInvite,
   forgetLinks,
+  keepDevice,
   markConsumed,
   releaseClaim,
 } from "../store/links";
 import { getStore, type Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
-import { type VerifiedInvite, verifyInviteToken } from "../tokens/invite-token";
-import { signLinkValues } from "../tokens/link-signature";
 import {
   claimCookieHeader,
   clearRetryCookieHeader,
@@ -37,49 +42,28 @@ import {
   retryNonce,
 } from "./claim-cookie";
 import { choosePageLanguage } from "./page-language";
-import type { PageLanguage } from "./page-text";
-import { confirmPageCsp, PAGE_CSP, type PageKind, renderPage } from "./pages";
+import type { PageKind, PageOptions } from "./pages";
 import { isPreviewAgent, userAgentClass } from "./preview";
+import { page, redirect } from "./responses";
+import { firstOpenDevice, inDeviceWindow, isSameDevice } from "./same-device";
+import { surveyTargetOf } from "./survey-target";
 import { countUnknownId, limitTap } from "./tap-limits";
 import { recordTapLater } from "./tap-recorder";
 
 type TapCtx = Context<AppEnv>;
 
-const TAP_HEADERS = {
-  "Cache-Control": "no-store",
-  "Referrer-Policy": "no-referrer",
-  "X-Robots-Tag": "noindex, nofollow",
-  "X-Content-Type-Options": "nosniff",
-};
-
-export function page(
-  kind: PageKind,
-  language: PageLanguage,
-  extraHeaders: Record<string, string> = {},
-  confirmAction?: string,
-) {
-  const { status, html } = renderPage(kind, language, confirmAction);
-  return new Response(html, {
-    status,
-    headers: {
-      ...TAP_HEADERS,
-      "Content-Type": "text/html; charset=utf-8",
-      "Content-Language": language,
-      "Content-Security-Policy": PAGE_CSP,
-      ...extraHeaders,
-    },
-  });
-}
-
 /** The language of a tap's page: the invite's when its row (or KV mark) says, else the browser's. */
 const lang = (c: TapCtx, inviteLanguage?: string | null) =>
   choosePageLanguage(inviteLanguage, c.req.header("Accept-Language"));
 
-function redirect(location: string, cookies: string[] = []): Response {
-  const headers = new Headers({ ...TAP_HEADERS, Location: location });
-  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
-  return new Response(null, { status: 302, headers });
-}
+/** A page of this tap, in the brand of the configuration. */
+const show = (
+  c: TapCtx,
+  kind: PageKind,
+  language: PageLanguage,
+  headers: Record<string, string> = {},
+  options: Omit<PageOptions, "brand"> = {},
+) => page(kind, language, { ...options, brand: c.get("config").brand.brand }, headers);
 
 function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId: string): void {
   c.executionCtx.waitUntil(
@@ -116,47 +100,9 @@ function claimableSurveys(config: Config, method: string): string[] {
   return method === "POST" ? lists.confirmed : lists.direct;
 }
 
-/** The token's `exp` is whole seconds; the ledger's expiry (ms) is what decides. */
-const TOKEN_CLOCK_TOLERANCE_SECONDS = 1;
-
-/**
- * The invite a redirect is built from: its signed token verified, or for links issued before
- * tokens moved into the ledger, its values rebuilt from the row and signed again. Null when the
- * token does not verify (it is logged) or the values are gone (purged).
- */
-async function inviteOf(c: TapCtx, row: InviteRow): Promise<VerifiedInvite | null> {
-  const config = c.get("config");
-  if (row.token !== null) {
-    const verified = await verifyInviteToken(config, row.id, row.token, {
-      clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
-    });
-    if (verified.ok) return verified.invite;
-    log("token_rejected", { requestId: c.get("requestId"), inviteId: row.id });
-    return null;
-  }
-  const source = linkValueSourceFromRow(row);
-  if (!source) return null;
-  return {
-    ...source,
-    id: row.id,
-    survey: row.survey,
-    expiresAt: row.expires_at,
-    ...(row.channel ? { channel: row.channel } : {}),
-    ...(row.language ? { language: row.language } : {}),
-    sig: await signLinkValues(config, inviteValues(row.id, source)),
-  };
-}
-
 /** Where the survey of a claimed invite lands, or null when it cannot be trusted or configured. */
-async function surveyTarget(
-  c: TapCtx,
-  row: InviteRow,
-): Promise<{ url: string; expiresAt: number } | null> {
-  const invite = await inviteOf(c, row);
-  const survey = invite && c.get("config").surveys.get(invite.survey);
-  if (!invite || !survey) return null;
-  return { url: surveyRedirectUrl(survey, row.id, invite), expiresAt: invite.expiresAt };
-}
+const surveyTarget = (c: TapCtx, row: InviteRow) =>
+  surveyTargetOf(c.get("config"), row, c.get("requestId"));
 
 /** What the ledger says of an invite that was not claimed by this tap. */
 function refusal(row: InviteRow | null, now: number): PageKind | "claimable" | "consumed" {
@@ -182,7 +128,7 @@ async function refuse(
   if (kind === "not_found") return unknownId(c);
   if (kind === "used") record(c, id, "blocked", tap);
   if (kind === "expired" || kind === "revoked") record(c, id, kind, tap);
-  return page(kind, lang(c, language));
+  return show(c, kind, lang(c, language));
 }
 
 export async function handleTap(c: TapCtx): Promise<Response> {
@@ -207,25 +153,32 @@ function failurePage(
   error: unknown,
   extraHeaders: Record<string, string> = {},
 ): Response {
-  if (!isTransientStoreFailure(error)) return page("error", lang(c), extraHeaders);
-  return page("unavailable", lang(c), {
+  if (!isTransientStoreFailure(error)) return show(c, "error", lang(c), extraHeaders);
+  return show(c, "unavailable", lang(c), {
     "Retry-After": String(STORE_RETRY_AFTER_SECONDS),
     ...extraHeaders,
   });
 }
 
 const rateLimited = (c: TapCtx, wait: number) =>
-  page("rate_limited", lang(c), { "Retry-After": String(wait) });
+  show(c, "rate_limited", lang(c), { "Retry-After": String(wait) });
 
 /** A tap on an id nobody issued: the 404 page, or 429 once its address walks too many. */
 async function unknownId(c: TapCtx): Promise<Response> {
   const wait = await countUnknownId(c.env, c.get("config"), clientAddress(c.req.raw));
-  return wait === null ? page("not_found", lang(c)) : rateLimited(c, wait);
+  return wait === null ? show(c, "not_found", lang(c)) : rateLimited(c, wait);
 }
+
+/** What a pasted link may drag along after the id: the end of a sentence, a bracket, a slash. */
+const PASTED_TAIL = /[.,)/]+$/;
 
 async function tap(c: TapCtx): Promise<Response> {
   const id = c.req.param("id") ?? "";
-  if (!isInviteId(id)) return unknownId(c);
+  if (!isInviteId(id)) {
+    // Redirected to the link's own address first, where the claim cookie's path matches.
+    const pasted = id.replace(PASTED_TAIL, "");
+    return pasted !== id && isInviteId(pasted) ? redirect(308, `/s/${pasted}`) : unknownId(c);
+  }
   const config = c.get("config");
   const wait = await limitTap(c.env, config, clientAddress(c.req.raw), id);
   if (wait !== null) return rateLimited(c, wait);
@@ -256,10 +209,10 @@ async function preview(c: TapCtx, store: Store, id: string, tapCtx: TapContext) 
     return refuse(c, id, state, tapCtx, row?.language);
   }
   if (!row || !c.get("config").surveys.has(row.survey)) {
-    return page("not_found", lang(c, row?.language));
+    return show(c, "not_found", lang(c, row?.language));
   }
   record(c, id, "preview", tapCtx);
-  return page("preview", lang(c, row.language));
+  return show(c, "preview", lang(c, row.language));
 }
 
 /** The browser that claimed the link comes back: the survey again, until the link expires. */
@@ -276,9 +229,9 @@ async function reopen(
   if (state === "claimable") return claimOrRefuse(c, store, id, tapCtx, earlierNonce);
   if (state !== "consumed") return refuse(c, id, state, tapCtx, row?.language);
   const target = row && (await surveyTarget(c, row));
-  if (!target) return page("not_found", lang(c, row?.language));
+  if (!target) return show(c, "not_found", lang(c, row?.language));
   record(c, id, "reopened", tapCtx);
-  return redirect(target.url);
+  return redirect(302, target.url);
 }
 
 /**
@@ -334,24 +287,29 @@ async function claimOrRefuse(
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
   const state = refusal(row, tapCtx.at);
   if (state === "consumed") {
-    // The first refusal marks the link in KV: later repeat taps are refused from there.
-    if (row) {
+    const window = row !== null && inDeviceWindow(config, row, tapCtx.at);
+    if (window && (await isSameDevice(config, row, c.req.raw, tapCtx.at))) {
+      return reopenOnSameDevice(c, row, tapCtx);
+    }
+    // The first refusal marks the link in KV: later repeat taps are refused from there. Not
+    // while a same-device window is open: KV cannot tell the device, only the ledger can.
+    if (row && !window) {
       const marking = markConsumed(store, id, row.expires_at, tapCtx.at, row.language);
       inBackground(c, marking, "consumed_mark", id);
     }
     return refuse(c, id, "used", tapCtx, row?.language);
   }
   if (state !== "claimable") return refuse(c, id, state, tapCtx, row?.language);
-  if (!row) return page("not_found", lang(c));
+  if (!row) return show(c, "not_found", lang(c));
   // Live but not claimable by this tap: its survey shows a confirm page first, or is not
   // configured (any more), or its data was purged.
   const survey = config.surveys.get(row.survey);
   if (survey?.confirm && method !== "POST" && row.customer_ref !== null) {
-    const csp = confirmPageCsp(new URL(survey.url).origin);
-    return page("confirm", lang(c, row.language), { "Content-Security-Policy": csp }, `/s/${id}`);
+    const confirm = { action: `/s/${id}`, surveyOrigin: new URL(survey.url).origin };
+    return show(c, "confirm", lang(c, row.language), {}, { confirm });
   }
   if (!survey) log("survey_not_configured", { requestId: c.get("requestId"), inviteId: id });
-  return page("not_found", lang(c, row.language));
+  return show(c, "not_found", lang(c, row.language));
 }
 
 async function dropStaleMark(c: TapCtx, store: Store, id: string, nonce: string): Promise<void> {
@@ -375,11 +333,35 @@ async function openSurvey(
   const target = await surveyTarget(c, row);
   if (!target) {
     await releaseClaim(store, row.id, nonce);
-    return page("not_found", lang(c, row.language));
+    return show(c, "not_found", lang(c, row.language));
   }
+  const config = c.get("config");
   const cookies = [
-    await claimCookieHeader(c.get("config").cookieSecret, row.id, target.expiresAt, tapCtx.at),
+    await claimCookieHeader(config.cookieSecret, row.id, target.expiresAt, tapCtx.at),
   ];
   if (retried) cookies.push(clearRetryCookieHeader(row.id));
-  return redirect(target.url, cookies);
+  // The first open's device, for its survey's same-device window: after the answer, which
+  // never waits for it. Surveys without a window skip it.
+  if (inDeviceWindow(config, row, tapCtx.at)) {
+    const keeping = firstOpenDevice(config, row, c.req.raw).then(
+      (device) => device && keepDevice(store, row.id, nonce, device),
+    );
+    inBackground(c, keeping, "same_device", row.id);
+  }
+  return redirect(302, target.url, cookies);
+}
+
+/**
+ * Another browser on the device that opened the invite, inside its window: the survey again,
+ * counted as a re-open (`cross_browser`), with a claim cookie of its own, so that this browser
+ * re-opens until the link expires like the first.
+ */
+async function reopenOnSameDevice(c: TapCtx, row: InviteRow, tapCtx: TapContext) {
+  const target = await surveyTarget(c, row);
+  if (!target) return show(c, "not_found", lang(c, row.language));
+  record(c, row.id, "cross_browser", tapCtx);
+  const secret = c.get("config").cookieSecret;
+  return redirect(302, target.url, [
+    await claimCookieHeader(secret, row.id, target.expiresAt, tapCtx.at),
+  ]);
 }

@@ -2,15 +2,16 @@
  * The customer's path in a real browser: Chromium (playwright-core, a phone's user agent)
  * against `wrangler dev`, with a loopback stand-in for the Qualtrics survey page. The surveys under
  * test point at the stand-in through an explicit ALLOWED_SURVEY_HOSTS entry (test configuration
- * only). Screenshots of every page go to test-output/.
+ * only); the pages carry a BRAND with an inline SVG logo. Screenshots of every page go to
+ * test-output/.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyLinkSignature } from "../fixtures/link-signature";
 import { TRICKY_VALUES } from "../fixtures/link-values";
-import { PREVIEW_AGENTS } from "../fixtures/user-agents";
-import { PHONE_UA, screenshotPath } from "./harness";
+import { DEVICE_AGENTS, PREVIEW_AGENTS } from "../fixtures/user-agents";
+import { PHONE_UA, queryLocalD1, screenshotPath } from "./harness";
 import {
   type BrowserSession,
   type LoopbackServer,
@@ -74,17 +75,33 @@ async function startSurveyStandIn(workerUrl: () => string): Promise<StandIn> {
   return { ...server, hits };
 }
 
+const BRAND = {
+  name: "Acme Arena",
+  logoUrl:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#ffd400"/></svg>',
+  color: "#ffd400",
+  helpUrl: "https://acme.example/help",
+};
+
 let standIn: StandIn;
 let session: BrowserSession;
 
 beforeAll(async () => {
   standIn = await startSurveyStandIn(() => session.server.url);
   const fields = ["venue", "event", "seat"];
-  session = await startBrowserSession({
-    e2e: { url: `${standIn.origin}/jfe/form/SV_e2e`, fields, mode: "query" },
-    "e2e-ws": { url: `${standIn.origin}/jfe/form/SV_e2ews`, fields, mode: "webservice" },
-    "e2e-confirm": { url: `${standIn.origin}/jfe/form/SV_e2econfirm`, fields, confirm: true },
-  });
+  session = await startBrowserSession(
+    {
+      e2e: { url: `${standIn.origin}/jfe/form/SV_e2e`, fields, mode: "query" },
+      "e2e-ws": { url: `${standIn.origin}/jfe/form/SV_e2ews`, fields, mode: "webservice" },
+      "e2e-confirm": { url: `${standIn.origin}/jfe/form/SV_e2econfirm`, fields, confirm: true },
+      "e2e-in-app": {
+        url: `${standIn.origin}/jfe/form/SV_e2einapp`,
+        fields,
+        sameDeviceMinutes: 30,
+      },
+    },
+    { BRAND: JSON.stringify(BRAND) },
+  );
 });
 
 afterAll(async () => {
@@ -92,8 +109,9 @@ afterAll(async () => {
   await standIn?.close();
 });
 
-/** A fresh browser (context) on a phone: its own cookies. */
-const phone = (userAgent: string = PHONE_UA): Promise<Page> => session.phone({ userAgent });
+/** A fresh browser (context) on a phone: its own cookies; `address` is its network's. */
+const phone = (userAgent: string = PHONE_UA, address?: string): Promise<Page> =>
+  session.phone({ userAgent, address });
 
 interface Link {
   id: string;
@@ -261,6 +279,95 @@ describe("the customer's path in Chromium", () => {
       headers: { "X-Webservice-Secret": "guess" },
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+/** Loads `url` in `page`; returns the status and whether the page's CSP blocked anything. */
+async function openWatchingPolicy(page: Page, url: string) {
+  const violations: string[] = [];
+  page.on("console", (m) => {
+    if (m.text().includes("Content Security Policy")) violations.push(m.text());
+  });
+  const response = await page.goto(url);
+  return { status: response?.status(), violations };
+}
+
+describe("the same phone, another browser, in Chromium (sameDeviceMinutes: 30)", () => {
+  const { instagramIphone, safariIphone, chromeAndroid } = DEVICE_AGENTS;
+  const HOME = "203.0.113.10";
+  let link: Link;
+
+  it("an in-app browser opens the link; Safari on the same phone and network re-opens it", async () => {
+    link = await issue("e2e-in-app", EMBEDDED);
+    const inApp = await phone(instagramIphone, HOME);
+    await inApp.goto(link.url);
+    expect(new URL(inApp.url()).pathname).toBe("/jfe/form/SV_e2einapp");
+    const hitsBefore = standIn.hits.length;
+
+    const safari = await phone(safariIphone, HOME);
+    const response = await safari.goto(link.url);
+    expect(response?.status()).toBe(200);
+    const landed = new URL(safari.url());
+    expect(landed.pathname).toBe("/jfe/form/SV_e2einapp");
+    expect(Object.fromEntries(landed.searchParams)).toEqual(
+      Object.fromEntries(new URL(inApp.url()).searchParams),
+    );
+    expect(standIn.hits).toHaveLength(hitsBefore + 1);
+    await safari.screenshot({ path: screenshotPath("10-same-phone-other-browser") });
+    await expect.poll(async () => (await linkStatus(link.id)).reopens).toBe(1);
+    const stats = await fetch(`${session.server.url}/v1/stats?survey=e2e-in-app`, {
+      headers: { Authorization: "Bearer dev-analyst-key" },
+    });
+    expect(((await stats.json()) as { totals: object }).totals).toMatchObject({
+      opened: 1,
+      reopened: 1,
+      crossBrowser: 1,
+      blocked: 0,
+    });
+  });
+
+  it("another network, or another platform on the same network, gets the branded 'already used' page", async () => {
+    const elsewhere = await phone(safariIphone, "203.0.113.20");
+    const refused = await openWatchingPolicy(elsewhere, link.url);
+    expect(refused.status).toBe(410);
+    await expect(elsewhere.locator("h1").textContent()).resolves.toContain("already been used");
+    // The brand is shown, its logo allowed by the page's policy, its help link offered.
+    await expect(elsewhere.locator("header.brand").textContent()).resolves.toBe("Acme Arena");
+    const logoWidth = await elsewhere
+      .locator("header.brand img")
+      .evaluate((img) => (img as HTMLImageElement).naturalWidth);
+    expect(logoWidth).toBe(40);
+    expect(refused.violations).toEqual([]);
+    await expect(
+      elsewhere.getByRole("link", { name: "Get help" }).getAttribute("href"),
+    ).resolves.toBe("https://acme.example/help");
+    await elsewhere.screenshot({ path: screenshotPath("11-branded-already-used") });
+
+    const android = await phone(chromeAndroid, HOME);
+    expect((await android.goto(link.url))?.status()).toBe(410);
+    await expect.poll(async () => (await linkStatus(link.id)).blocked).toBe(2);
+  });
+
+  it("after the window, the same phone is refused", async () => {
+    // The window runs from the first open: end it now, as 30 minutes would.
+    queryLocalD1(
+      session.server,
+      "DB",
+      `UPDATE invites SET device_until = ${Date.now() - 1} WHERE id = '${link.id}'`,
+    );
+    const late = await phone(safariIphone, HOME);
+    expect((await late.goto(link.url))?.status()).toBe(410);
+    expect(standIn.hits.filter((hit) => hit.params.inv === link.id)).toHaveLength(2);
+  });
+
+  it("with the setting off, the same phone's other browser is refused as today", async () => {
+    const single = await issue("e2e", EMBEDDED);
+    const inApp = await phone(instagramIphone, "203.0.113.30");
+    await inApp.goto(single.url);
+    expect(new URL(inApp.url()).origin).toBe(standIn.origin);
+    const safari = await phone(safariIphone, "203.0.113.30");
+    expect((await safari.goto(single.url))?.status()).toBe(410);
+    await expect(safari.locator("h1").textContent()).resolves.toContain("already been used");
   });
 });
 

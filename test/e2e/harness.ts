@@ -118,6 +118,31 @@ export async function startDevServer(vars: Record<string, string> = {}): Promise
   return { url, port, persistDir, stop };
 }
 
+/**
+ * One SQL statement against one shard's local D1 of a running dev server, with `wrangler d1
+ * execute`: the rows it returns. The dev server may be writing to the same file at that moment
+ * (a tap's background work): a statement that finds the database locked is tried again.
+ */
+export function queryLocalD1<T>(server: DevServer, binding: string, sql: string): T[] {
+  const args = ["d1", "execute", binding, "--local", "--persist-to", server.persistDir];
+  const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" };
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync(WRANGLER, [...args, "--json", "--command", sql], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    });
+    if (result.status === 0) {
+      const parsed = JSON.parse(result.stdout) as { results: T[] }[];
+      return parsed[0]?.results ?? [];
+    }
+    if (attempt === 5 || !/SQLITE_BUSY|database is locked/.test(result.stderr)) {
+      throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
+  }
+}
+
 export function screenshotPath(name: string): string {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   return join(OUTPUT_DIR, `${name}.png`);

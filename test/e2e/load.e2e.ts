@@ -6,7 +6,6 @@
  * one blocked event per re-use: no 5xx, no lost event.
  * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +13,7 @@ import {
   type DevServer,
   OUTPUT_DIR,
   PHONE_UA,
-  ROOT,
+  queryLocalD1,
   shardBinding,
   startDevServer,
 } from "./harness";
@@ -38,7 +37,7 @@ afterAll(async () => {
 /** One SQL query against every shard's local D1, rows concatenated in shard order. */
 function queryLedger<T>(sql: string): T[] {
   return Array.from({ length: SHARDS }, (_, shard) =>
-    queryShard<T>(shardBinding(shard), sql),
+    queryLocalD1<T>(server, shardBinding(shard), sql),
   ).flat();
 }
 
@@ -57,47 +56,6 @@ function addUp<T extends Record<string, number | string>>(rows: T[], key?: keyof
     }
   }
   return [...sums.values()] as T[];
-}
-
-/**
- * One SQL query against one shard's local D1, as `wrangler d1 execute` returns it. The dev
- * server may be writing the taps' counters in the same file at that moment (waitUntil): a
- * query that finds the database locked is tried again.
- */
-function queryShard<T>(binding: string, sql: string): T[] {
-  for (let attempt = 1; ; attempt++) {
-    const result = executeOnShard(binding, sql);
-    if (result.status === 0) {
-      const parsed = JSON.parse(result.stdout) as { results: T[] }[];
-      return parsed[0]?.results ?? [];
-    }
-    if (attempt === 5 || !/SQLITE_BUSY|database is locked/.test(result.stderr)) {
-      throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
-  }
-}
-
-function executeOnShard(binding: string, sql: string) {
-  return spawnSync(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    [
-      "d1",
-      "execute",
-      binding,
-      "--local",
-      "--persist-to",
-      server.persistDir,
-      "--json",
-      "--command",
-      sql,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-      encoding: "utf8",
-    },
-  );
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -34,18 +34,26 @@ export interface BrowserSession {
   server: DevServer;
   browser: Browser;
   jwks: ReturnType<typeof createLocalJWKSet>;
-  /** A fresh browser context (its own cookies) on a phone. */
-  phone(options?: { userAgent?: string; locale?: string }): Promise<Page>;
+  /**
+   * A fresh browser context (its own cookies) on a phone; `address` is the client address the
+   * Worker sees (`CF-Connecting-IP`, which `wrangler dev` takes from the request as sent).
+   */
+  phone(options?: { userAgent?: string; locale?: string; address?: string }): Promise<Page>;
   stop(): Promise<void>;
 }
 
-/** `wrangler dev` serving `surveys` (whose URLs point at the loopback stand-in), and Chromium. */
+/**
+ * `wrangler dev` serving `surveys` (whose URLs point at the loopback stand-in) and any other
+ * `vars`, and Chromium.
+ */
 export async function startBrowserSession(
   surveys: Record<string, unknown>,
+  vars: Record<string, string> = {},
 ): Promise<BrowserSession> {
   const server = await startDevServer({
     SURVEYS: JSON.stringify(surveys),
     ALLOWED_SURVEY_HOSTS: "127.0.0.1",
+    ...vars,
   });
   const browser = await launchChromium().catch(async (error: unknown) => {
     await server.stop();
@@ -57,10 +65,11 @@ export async function startBrowserSession(
     server,
     browser,
     jwks: createLocalJWKSet(keys),
-    async phone({ userAgent = PHONE_UA, locale = "en-US" } = {}) {
+    async phone({ userAgent = PHONE_UA, locale = "en-US", address } = {}) {
       const context = await browser.newContext({
         userAgent,
         locale,
+        ...(address ? { extraHTTPHeaders: { "CF-Connecting-IP": address } } : {}),
         viewport: { width: 412, height: 860 },
         deviceScaleFactor: 1,
         isMobile: true,

@@ -47,6 +47,19 @@ export function wrapShards(wrap: (db: D1Database, shard: number) => D1Database):
   return wrapped;
 }
 
+/** Overrides whose shards fail every batch (a claim) with `message`: an outage, or a bug. */
+export function failingBatches(message: string): Partial<Env> {
+  return wrapShards(
+    (db) =>
+      new Proxy(db, {
+        get: (target, property) =>
+          property === "batch"
+            ? () => Promise.reject(new Error(message))
+            : Reflect.get(target, property).bind(target),
+      }),
+  );
+}
+
 /** Rows of `sql` from every shard, concatenated in shard order. */
 export async function fromEveryShard<T>(sql: string, ...params: unknown[]): Promise<T[]> {
   const results = await Promise.all(

@@ -18,7 +18,7 @@ import {
   tap,
   WEBSERVICE_SECRET,
 } from "../helpers/api";
-import { ledgerOf, wrapShards } from "../helpers/ledger";
+import { failingBatches, ledgerOf } from "../helpers/ledger";
 import { callWorker, devSigningJwk, ledgerRow, tapRequest } from "./helpers";
 
 const CUSTOMER = "cust-PRIVATE-51d7c0";
@@ -152,15 +152,7 @@ describe("logs over a full scenario", () => {
     // Store faults: D1 down during a claim, KV failing the consumed mark of a refused tap.
     const faulty = await issue({ customerId: CUSTOMER, embeddedData: EMBEDDED });
     await rememberToken(faulty.id);
-    const d1Down = wrapShards(
-      (db) =>
-        new Proxy(db, {
-          get: (target, property) =>
-            property === "batch"
-              ? () => Promise.reject(new Error("D1_ERROR: simulated outage"))
-              : Reflect.get(target, property).bind(target),
-        }),
-    );
+    const d1Down = failingBatches("D1_ERROR: simulated outage");
     await callWorker(tapRequest(faulty.id), d1Down);
     const kvDown = new Proxy(env.LINKS, {
       get: (target, property) =>

@@ -127,12 +127,24 @@ describe("malformed ids get the 404 page and never reach KV or D1", () => {
       "/s/%252e%252e%252f",
       `/s/${valid.slice(0, 19)}%2F..`,
       `/s/${valid.slice(0, 20)}..`,
-      `/s/${valid}/`,
+      `/s/${valid.slice(0, 20)}).`,
       `/s/${valid}/..`,
-      `/s/${valid}%2F`,
+      `/s/${valid}/x`,
+      `/s/${valid}%2Fx`,
+      `/s/.${valid}`,
       "/s/",
     ];
     for (const path of paths) await expectNotFoundPage(await tapPath(path), ["passwd", "..%"]);
+  });
+
+  it("a well-formed id with pasted punctuation after it: 308 to its own address, nothing read", async () => {
+    for (const tail of [".", ")", ",", "/", "%2F", "%29", ").", "),", "/.", "//", "...)"]) {
+      const res = await tapPath(`/s/${valid}${tail}`);
+      expect(res.status, tail).toBe(308);
+      expect(res.headers.get("Location"), tail).toBe(`/s/${valid}`);
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+      expect(res.headers.get("Set-Cookie")).toBeNull();
+    }
   });
 
   it("with percent-encoded junk (NUL, slash, space, malformed, overlong UTF-8)", async () => {

@@ -29,6 +29,14 @@ describe("checkConfiguration", () => {
     expect(problems.map((p) => p.split(":")[0])).toEqual(["SURVEYS.s.mode", "SURVEYS.s.url"]);
   });
 
+  it("lists BRAND's problems too, though they only leave the pages unbranded", () => {
+    const { problems } = checkConfiguration(
+      base({ BRAND: { name: "Acme", color: "red" } }),
+      new Set(),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^BRAND\.color: /)]);
+  });
+
   it("warns from 4 KB and refuses over 5 KB per variable", () => {
     const surveys = (n: number) =>
       Object.fromEntries(
