@@ -160,11 +160,11 @@ describe("the service's own entries", () => {
     const health = spec.paths["/healthz"]?.get;
     expect(health?.responses).toHaveProperty("200");
     expect(resolve(spec, "#/components/schemas/Health")).toMatchObject({
-      properties: { ok: { type: "boolean" }, config: {}, ledger: {} },
-      required: ["ok", "config", "ledger"],
+      properties: { ok: { type: "boolean" }, config: {}, ledger: {}, brand: {}, brandProblems: {} },
+      required: ["ok", "config", "ledger", "brand"],
     });
     const body = await (await api("/healthz", { key: null })).json();
-    expect(Object.keys(body as object).sort()).toEqual(["config", "ledger", "ok"]);
+    expect(Object.keys(body as object).sort()).toEqual(["brand", "config", "ledger", "ok"]);
     const confirm = spec.paths["/s/{id}"]?.post;
     expect(confirm?.operationId).toBe("confirmTap");
     expect(confirm?.responses).toHaveProperty("302");

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { getConfig } from "../src/config/config";
 import { verifyLinkValues } from "../src/tokens/link-signature";
@@ -64,6 +64,23 @@ describe("the first tap", () => {
     for (const attribute of ["HttpOnly", "Secure", "SameSite=Lax", `Path=/s/${link.id}`]) {
       expect(cookie).toContain(attribute);
     }
+  });
+
+  it("in development over http from a phone on the local network, the claim cookie is not Secure", async () => {
+    const overHttp = async (origin: string) => {
+      const link = await issue();
+      const res = await SELF.fetch(`${origin}/s/${link.id}`, {
+        headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": "192.168.1.23" },
+        redirect: "manual",
+      });
+      expect(res.status).toBe(302);
+      return res.headers.get("Set-Cookie") ?? "";
+    };
+    const lan = await overHttp("http://192.168.1.10:8787");
+    expect(lan).toContain("HttpOnly");
+    expect(lan).not.toContain("Secure");
+    // Loopback keeps it: browsers accept Secure cookies from http://localhost.
+    expect(await overHttp("http://localhost:8787")).toContain("Secure");
   });
 
   it("records the open in the ledger; KV gets a consumed mark only once another browser is refused", async () => {

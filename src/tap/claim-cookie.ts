@@ -2,6 +2,9 @@
  * The cookie that lets the browser that claimed a link re-open it. Its value is an HMAC of the
  * invite id, so it is bound to that id: a cookie for another link, or a forged one, re-opens
  * nothing. Path-scoped to `/s/<id>` so each link's cookie only travels with that link.
+ * Every cookie here is `Secure`, except in development over plain http from a host that is not
+ * loopback (a phone on the local network): browsers drop a `Secure` cookie set over http there,
+ * and the link could not be re-opened. `cookiesSecure` decides.
  */
 import { timingSafeEqual } from "../http/auth";
 import { base64url } from "../tokens/ids";
@@ -35,15 +38,29 @@ async function cookieValue(secret: string, id: string): Promise<string> {
   return base64url(mac);
 }
 
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Whether this request's cookies are `Secure`: always, but development over non-loopback http. */
+export function cookiesSecure(environment: "development" | "production", url: string): boolean {
+  if (environment !== "development") return true;
+  const { protocol, hostname } = new URL(url);
+  return protocol === "https:" || LOOPBACK.has(hostname);
+}
+
+/** The attributes every cookie of a link carries. */
+const attributes = (id: string, secure: boolean) =>
+  `Path=/s/${id}; HttpOnly;${secure ? " Secure;" : ""} SameSite=Lax`;
+
 export async function claimCookieHeader(
   secret: string,
   id: string,
   expiresAt: number,
   now: number,
+  secure: boolean,
 ) {
   const maxAge = Math.max(0, Math.floor((expiresAt - now) / 1000));
   const value = await cookieValue(secret, id);
-  return `${CLAIM_COOKIE}=${value}; Max-Age=${maxAge}; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;
+  return `${CLAIM_COOKIE}=${value}; Max-Age=${maxAge}; ${attributes(id, secure)}`;
 }
 
 /** The values of every cookie called `name` in a Cookie header (a browser may send several). */
@@ -85,9 +102,9 @@ export const retryNonce = (cookieHeader: string | undefined): string | null =>
   cookieValues(cookieHeader, RETRY_COOKIE).find((value) => NONCE_PATTERN.test(value)) ?? null;
 
 /** Keeps the nonce of a claim whose outcome is unknown, for this link's path only. */
-export const retryCookieHeader = (id: string, nonce: string): string =>
-  `${RETRY_COOKIE}=${nonce}; Max-Age=${RETRY_MAX_AGE_SECONDS}; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;
+export const retryCookieHeader = (id: string, nonce: string, secure: boolean): string =>
+  `${RETRY_COOKIE}=${nonce}; Max-Age=${RETRY_MAX_AGE_SECONDS}; ${attributes(id, secure)}`;
 
 /** Drops the nonce once the claim is settled. */
-export const clearRetryCookieHeader = (id: string): string =>
-  `${RETRY_COOKIE}=; Max-Age=0; Path=/s/${id}; HttpOnly; Secure; SameSite=Lax`;
+export const clearRetryCookieHeader = (id: string, secure: boolean): string =>
+  `${RETRY_COOKIE}=; Max-Age=0; ${attributes(id, secure)}`;

@@ -36,6 +36,7 @@ import { isInviteId } from "../tokens/ids";
 import {
   claimCookieHeader,
   clearRetryCookieHeader,
+  cookiesSecure,
   hasClaimCookie,
   newClaimNonce,
   retryCookieHeader,
@@ -64,6 +65,9 @@ const show = (
   headers: Record<string, string> = {},
   options: Omit<PageOptions, "brand"> = {},
 ) => page(kind, language, { ...options, brand: c.get("config").brand.brand }, headers);
+
+/** Whether this tap's cookies are `Secure` (not in development over non-loopback http). */
+const secureCookies = (c: TapCtx) => cookiesSecure(c.get("config").environment, c.req.url);
 
 function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId: string): void {
   c.executionCtx.waitUntil(
@@ -281,7 +285,7 @@ async function claimOrRefuse(
       inviteId: id,
       error: describeError(error),
     });
-    return failurePage(c, error, { "Set-Cookie": retryCookieHeader(id, nonce) });
+    return failurePage(c, error, { "Set-Cookie": retryCookieHeader(id, nonce, secureCookies(c)) });
   }
   const { won, row } = result;
   if (won && row) return openSurvey(c, store, row, tapCtx, nonce, earlierNonce !== null);
@@ -336,10 +340,11 @@ async function openSurvey(
     return show(c, "not_found", lang(c, row.language));
   }
   const config = c.get("config");
+  const secure = secureCookies(c);
   const cookies = [
-    await claimCookieHeader(config.cookieSecret, row.id, target.expiresAt, tapCtx.at),
+    await claimCookieHeader(config.cookieSecret, row.id, target.expiresAt, tapCtx.at, secure),
   ];
-  if (retried) cookies.push(clearRetryCookieHeader(row.id));
+  if (retried) cookies.push(clearRetryCookieHeader(row.id, secure));
   // The first open's device, for its survey's same-device window: after the answer, which
   // never waits for it. Surveys without a window skip it.
   if (inDeviceWindow(config, row, tapCtx.at)) {
@@ -362,6 +367,6 @@ async function reopenOnSameDevice(c: TapCtx, row: InviteRow, tapCtx: TapContext)
   record(c, row.id, "cross_browser", tapCtx);
   const secret = c.get("config").cookieSecret;
   return redirect(302, target.url, [
-    await claimCookieHeader(secret, row.id, target.expiresAt, tapCtx.at),
+    await claimCookieHeader(secret, row.id, target.expiresAt, tapCtx.at, secureCookies(c)),
   ]);
 }
