@@ -1,9 +1,8 @@
 /** The Qualtrics settings: derived defaults, OAuth, and errors that name the variable. */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config/config";
-import type { Env } from "../src/config/env";
-import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../src/config/qualtrics";
+import type { Env } from "../../src/config/env";
+import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../../src/config/qualtrics";
+import { configErrorOf, CONFIG_ENV as env } from "../fixtures/config-env";
 
 const base: Partial<Env> = {
   QUALTRICS_API_TOKEN: "token",
@@ -11,15 +10,7 @@ const base: Partial<Env> = {
   QUALTRICS_MAILING_LIST_ID: "CG_abc",
 };
 const parse = (vars: Partial<Env>) => parseQualtricsSettings({ ...env, ...vars });
-const error = (vars: Partial<Env>) => {
-  try {
-    parse(vars);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-};
+const error = (vars: Partial<Env>) => configErrorOf(() => parse(vars));
 
 describe("Qualtrics settings", () => {
   it("nothing set means not configured, with the reason", () => {
