@@ -100,6 +100,18 @@ function executeOnShard(binding: string, sql: string) {
   );
 }
 
+/**
+ * `wrangler dev`'s proxy answers a request its runtime dropped while restarting (on a loaded
+ * machine) with this 503; GET and HEAD it retries itself, other methods are the client's to retry.
+ * The service's own 503s never carry this text.
+ */
+const WRANGLER_RESTART =
+  /^Your worker restarted mid-request\. Please try sending the request again\./;
+
+async function isWranglerRestart(res: Response): Promise<boolean> {
+  return res.status === 503 && WRANGLER_RESTART.test(await res.clone().text());
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 }
@@ -126,7 +138,7 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
 
   it("issues the links through the batch API, 500 per call", async () => {
     const started = performance.now();
-    let batchRetries = 0;
+    let restartRetries = 0;
     const batches = Math.ceil(LINKS / BATCH);
     const results: string[][] = new Array(batches);
     await runConcurrently(batches, 2, async (b) => {
@@ -139,10 +151,9 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
         channel: "in_app",
         embeddedData: { venue: "Load Arena", event: `batch ${b}`, seat: String(i) },
       }));
-      // A 503 with Retry-After is retried, as a notification platform would: issuing is
-      // idempotent per survey + transactionId, so a retry answers 200 with the same links
-      // for those the first attempt created. (`wrangler dev`'s proxy answers such a 503 when
-      // its runtime restarts mid-request on a loaded machine.)
+      // Only `wrangler dev`'s own restart answer is retried (issuing is idempotent per survey +
+      // transactionId, so a retry answers 200 with the same links for those the first attempt
+      // created). Any other answer, the service's own 503 included, is what the test reports.
       let res: Response | undefined;
       let attempt = 0;
       for (; attempt < 4; attempt++) {
@@ -151,11 +162,11 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
           headers: { Authorization: "Bearer dev-issuer-key", "Content-Type": "application/json" },
           body: JSON.stringify({ links }),
         });
-        if (res.status !== 503 || !res.headers.has("Retry-After")) break;
-        batchRetries += 1;
+        if (!(await isWranglerRestart(res))) break;
+        restartRetries += 1;
         await new Promise((r) => setTimeout(r, 500));
       }
-      expect(res?.status).toBe(200);
+      expect(res?.status, await res?.clone().text()).toBe(200);
       const body = (await res?.json()) as { results: { status: number; link?: { id: string } }[] };
       const expected = attempt === 0 ? [201] : [200, 201];
       expect(body.results.every((r) => expected.includes(r.status))).toBe(true);
@@ -164,7 +175,7 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
     ids.push(...results.flat());
     expect(new Set(ids).size).toBe(LINKS);
     summary.issueSeconds = (performance.now() - started) / 1000;
-    summary.batchRetries = batchRetries;
+    summary.restartRetries = restartRetries;
   }, 600_000);
 
   it(`taps each link once with ${CLIENTS} clients while ${REUSED} taps hit used links`, async () => {
