@@ -6,7 +6,7 @@
  * one blocked event per re-use: no 5xx, no lost event.
  * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,16 +35,23 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** One SQL query against every shard's local D1, rows concatenated in shard order. */
-function queryLedger<T>(sql: string): T[] {
-  return Array.from({ length: SHARDS }, (_, shard) =>
-    queryShard<T>(shardBinding(shard), sql),
-  ).flat();
+/**
+ * SQL statements against every shard's local D1, all shards at once, one `wrangler d1 execute`
+ * each (a wrangler run costs seconds; a statement, milliseconds): each statement's rows, the
+ * shards' concatenated in shard order.
+ */
+async function queryLedger(statements: string[]): Promise<Row[][]> {
+  const perShard = await Promise.all(
+    Array.from({ length: SHARDS }, (_, shard) => queryShard(shardBinding(shard), statements)),
+  );
+  return statements.map((_, i) => perShard.flatMap((results) => results[i] ?? []));
 }
 
+type Row = Record<string, number | string>;
+
 /** Adds up, per key, the numeric fields of rows from several shards. */
-function addUp<T extends Record<string, number | string>>(rows: T[], key?: keyof T): T[] {
-  const sums = new Map<unknown, Record<string, number | string>>();
+function addUp<T extends Row>(rows: T[], key?: keyof T): T[] {
+  const sums = new Map<unknown, Row>();
   for (const row of rows) {
     const id = key === undefined ? "" : row[key];
     const into = sums.get(id);
@@ -60,26 +67,29 @@ function addUp<T extends Record<string, number | string>>(rows: T[], key?: keyof
 }
 
 /**
- * One SQL query against one shard's local D1, as `wrangler d1 execute` returns it. The dev
- * server may be writing the taps' counters in the same file at that moment (waitUntil): a
- * query that finds the database locked is tried again.
+ * Statements against one shard's local D1, as `wrangler d1 execute` returns them (one result per
+ * statement). The dev server may be writing the taps' counters in the same file at that moment
+ * (waitUntil): a run that finds the database locked is tried again.
  */
-function queryShard<T>(binding: string, sql: string): T[] {
+async function queryShard(binding: string, statements: string[]): Promise<Row[][]> {
   for (let attempt = 1; ; attempt++) {
-    const result = executeOnShard(binding, sql);
+    const result = await executeOnShard(binding, statements.join(";\n"));
     if (result.status === 0) {
-      const parsed = JSON.parse(result.stdout) as { results: T[] }[];
-      return parsed[0]?.results ?? [];
+      const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
+      return parsed.map((statement) => statement.results);
     }
     if (attempt === 5 || !/SQLITE_BUSY|database is locked/.test(result.stderr)) {
       throw new Error(`wrangler d1 execute failed: ${result.stderr}`);
     }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
+    await new Promise((r) => setTimeout(r, 500 * attempt));
   }
 }
 
-function executeOnShard(binding: string, sql: string) {
-  return spawnSync(
+function executeOnShard(
+  binding: string,
+  sql: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
     [
       "d1",
@@ -92,12 +102,17 @@ function executeOnShard(binding: string, sql: string) {
       "--command",
       sql,
     ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-      encoding: "utf8",
-    },
+    { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
   );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((done) => child.on("close", (status) => done({ status, stdout, stderr })));
 }
 
 /**
@@ -243,21 +258,29 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
     // Blocked counters and events are written in waitUntil after the response: let them land.
     type Totals = { issued: number; opened: number; blocked: number; reopened: number };
     type Events = { outcome: string; n: number };
+    type Mismatch = { opens: number; counters: number };
     let totals: Totals | undefined;
     let events: Events[] = [];
+    let mismatch: Mismatch | undefined;
     const deadline = Date.now() + 60_000;
     for (;;) {
-      [totals] = addUp(
-        queryLedger<Totals>(
-          `SELECT COUNT(*) AS issued, SUM(consumed_at IS NOT NULL) AS opened,
+      const [totalRows = [], eventRows = [], mismatchRows = []] = await queryLedger([
+        `SELECT COUNT(*) AS issued, SUM(consumed_at IS NOT NULL) AS opened,
                 SUM(blocked_count) AS blocked, SUM(reopen_count) AS reopened
          FROM invites WHERE trigger = 'load_test'`,
-        ),
+        "SELECT outcome, COUNT(*) AS n FROM click_events GROUP BY outcome",
+        // Per invite: exactly one opened event each, and its blocked counter matches its events.
+        `SELECT
+         (SELECT COUNT(*) FROM (SELECT invite_id FROM click_events WHERE outcome = 'opened'
+            GROUP BY invite_id HAVING COUNT(*) <> 1)) AS opens,
+         (SELECT COUNT(*) FROM invites i WHERE i.blocked_count <> (SELECT COUNT(*) FROM click_events c
+            WHERE c.invite_id = i.id AND c.outcome = 'blocked')) AS counters`,
+      ]);
+      [totals] = addUp(totalRows as Totals[]);
+      events = addUp(eventRows as Events[], "outcome").sort((a, b) =>
+        a.outcome < b.outcome ? -1 : 1,
       );
-      events = addUp(
-        queryLedger<Events>("SELECT outcome, COUNT(*) AS n FROM click_events GROUP BY outcome"),
-        "outcome",
-      ).sort((a, b) => (a.outcome < b.outcome ? -1 : 1));
+      [mismatch] = addUp(mismatchRows as Mismatch[]);
       const blockedEvents = events.find((e) => e.outcome === "blocked")?.n ?? 0;
       if ((totals?.blocked === REUSED && blockedEvents === REUSED) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1_000));
@@ -268,16 +291,6 @@ describe(`load: ${LINKS} links, ${CLIENTS} clients, ${REUSED} re-used taps`, () 
         { outcome: "blocked", n: REUSED },
         { outcome: "opened", n: LINKS },
       ].filter((e) => e.n > 0),
-    );
-    // Per invite: exactly one opened event each, and its blocked counter matches its events.
-    const [mismatch] = addUp(
-      queryLedger<{ opens: number; counters: number }>(
-        `SELECT
-         (SELECT COUNT(*) FROM (SELECT invite_id FROM click_events WHERE outcome = 'opened'
-            GROUP BY invite_id HAVING COUNT(*) <> 1)) AS opens,
-         (SELECT COUNT(*) FROM invites i WHERE i.blocked_count <> (SELECT COUNT(*) FROM click_events c
-            WHERE c.invite_id = i.id AND c.outcome = 'blocked')) AS counters`,
-      ),
     );
     expect(mismatch).toEqual({ opens: 0, counters: 0 });
     mkdirSync(OUTPUT_DIR, { recursive: true });
