@@ -6,10 +6,10 @@
  * one blocked event per re-use: no 5xx, no lost event.
  * Defaults are the issue's full numbers (10,000 / 1,000 / 16); set the variables to size it.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../../bench/lib/processes.js";
 import {
   type DevServer,
   OUTPUT_DIR,
@@ -74,7 +74,7 @@ function addUp<T extends Row>(rows: T[], key?: keyof T): T[] {
 async function queryShard(binding: string, statements: string[]): Promise<Row[][]> {
   for (let attempt = 1; ; attempt++) {
     const result = await executeOnShard(binding, statements.join(";\n"));
-    if (result.status === 0) {
+    if (result.code === 0) {
       const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
       return parsed.map((statement) => statement.results);
     }
@@ -85,11 +85,9 @@ async function queryShard(binding: string, statements: string[]): Promise<Row[][
   }
 }
 
-function executeOnShard(
-  binding: string,
-  sql: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(
+/** One `wrangler d1 execute` on a shard's local D1 (bench/lib/processes.js runs and stops it). */
+function executeOnShard(binding: string, sql: string) {
+  return runCommand(
     join(ROOT, "node_modules/.bin/wrangler"),
     [
       "d1",
@@ -102,17 +100,8 @@ function executeOnShard(
       "--command",
       sql,
     ],
-    { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
+    { cwd: ROOT, env: { CI: "true", WRANGLER_SEND_METRICS: "false" } },
   );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((done) => child.on("close", (status) => done({ status, stdout, stderr })));
 }
 
 /**
