@@ -1,18 +1,70 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
-
-/** Ledger shard counts the workerd suite runs on: each is a project running every test file. */
-const SHARD_COUNTS = [1, 4];
+import { defineConfig, type TestProjectConfiguration } from "vitest/config";
 
 /**
- * Workerd test files whose outcome cannot depend on the shard count (what a page looks like):
- * run by the first project only.
+ * Test files about the ledger: what they check can differ with the number of shards, so they run
+ * once per shard count. Every other workerd file runs once, on one shard (docs/development.md).
  */
-const SHARD_INDEPENDENT = ["test/brand.test.ts"];
+const LEDGER_FILES = [
+  "test/legacy-links.test.ts",
+  "test/links.test.ts",
+  "test/privacy*.test.ts",
+  "test/reconcile*.test.ts",
+  "test/same-device.test.ts",
+  "test/shards.test.ts",
+  "test/stats.test.ts",
+  "test/stats-shards.test.ts",
+  "test/tap.test.ts",
+  "test/tap-languages.test.ts",
+  "test/tap-roundtrips.test.ts",
+  "test/security/failure-status.test.ts",
+  "test/security/faults.test.ts",
+  "test/security/privacy-logs.test.ts",
+  "test/security/privacy-retention.test.ts",
+];
+
+/** Ledger shard counts the ledger's files run on: one project each. */
+const SHARD_COUNTS = [1, 4];
 
 // Tests run inside workerd against real local KV and D1 (the Workers Vitest pool).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
+
+  /** A workerd project: the Worker of wrangler.toml with LEDGER_SHARDS = `shards`. */
+  const workerd = (
+    name: string,
+    shards: number,
+    files: { include: string[]; exclude?: string[] },
+  ): TestProjectConfiguration => ({
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
+          // An empty ledger database (no migrations applied): the health check must notice.
+          d1Databases: { BLANK_DB: "invite-edge-blank" },
+          // The per-address tap ceiling and the per-key issue limit with small limits, so their
+          // tests do not depend on how many requests a busy machine serves in a window.
+          ratelimits: {
+            SMALL_ADDRESS_LIMITER: { namespace_id: "1999", simple: { limit: 200, period: 60 } },
+            SMALL_ISSUE_LIMITER: { namespace_id: "1998", simple: { limit: 100, period: 10 } },
+          },
+        },
+      }),
+    ],
+    test: {
+      name,
+      // One runtime (Miniflare, its storage and the loaded modules) per worker for all the files
+      // it runs, instead of a fresh one per file: most of a file's cost was starting it. Files
+      // therefore share storage; each sets up (or clears) what it counts.
+      isolate: false,
+      setupFiles: ["./test/setup/apply-migrations.ts"],
+      include: files.include,
+      exclude: ["test/unit/**", ...(files.exclude ?? [])],
+      testTimeout: 30_000,
+    },
+  });
+
   return {
     test: {
       // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
@@ -20,33 +72,11 @@ export default defineConfig(async () => {
       projects: [
         // Pure logic and the source tree's rules, in plain Node.
         { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-        ...SHARD_COUNTS.map((shards) => ({
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
-                // An empty ledger database (no migrations applied): the health check must notice.
-                d1Databases: { BLANK_DB: "invite-edge-blank" },
-                // The per-address tap ceiling with a small limit, so its test does not depend on
-                // how many taps a busy machine serves in a minute.
-                ratelimits: {
-                  SMALL_ADDRESS_LIMITER: {
-                    namespace_id: "1999",
-                    simple: { limit: 200, period: 60 },
-                  },
-                },
-              },
-            }),
-          ],
-          test: {
-            name: `shards-${shards}`,
-            setupFiles: ["./test/setup/apply-migrations.ts"],
-            include: ["test/**/*.test.ts"],
-            exclude: ["test/unit/**", ...(shards === SHARD_COUNTS[0] ? [] : SHARD_INDEPENDENT)],
-            testTimeout: 30_000,
-          },
-        })),
+        // Everything that runs inside the Worker but not about the ledger's shards: once.
+        workerd("workerd", 1, { include: ["test/**/*.test.ts"], exclude: LEDGER_FILES }),
+        ...SHARD_COUNTS.map((shards) =>
+          workerd(`shards-${shards}`, shards, { include: LEDGER_FILES }),
+        ),
       ],
     },
   };

@@ -2,7 +2,7 @@
 # Runs a command under another Node major, taken from the npm registry (the `node-<os>-<arch>`
 # package: the official binary, no install script), without touching the system's Node.
 #
-#   scripts/with-node.sh 22 npx vitest run
+#   scripts/with-node.sh 22 npm run -s test:scripts
 #   scripts/with-node.sh 24 npm ci
 #
 # The binary is cached per major in $INVITE_EDGE_NODE_CACHE (default: the temp directory).

@@ -2,9 +2,11 @@
  * The bench's storage meter (bench/workers/lib/storage-meter.ts) against real local KV and D1:
  * what it counts is what the stores report, a round trip is delayed once (a D1 batch is one),
  * D1's first() keeps its answers, each env object gets one metered copy, and the control routes
- * answer without being counted. The service itself never loads the meter (src/index.ts).
+ * answer without being counted. The service itself never loads the meter: the Worker that
+ * wrangler.toml runs has no /__bench/ routes (and test/unit/structure.test.ts keeps bench/ out
+ * of src/'s imports).
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { meteredEnvFactory, meterWorker, StorageMeter } from "../bench/workers/lib/storage-meter";
 import type { Env } from "../src/config/env";
@@ -122,6 +124,21 @@ describe("the metered env", () => {
     expect(menv.TOKEN_ISSUER).toBe(env.TOKEN_ISSUER);
     expect(menv.SURVEYS).toBe(env.SURVEYS);
     expect(menv.TAP_LINK_LIMITER).toBe(env.TAP_LINK_LIMITER);
+  });
+});
+
+describe("the service itself", () => {
+  it("never loads the meter: /__bench/ is an unknown page, the delay cannot be set", async () => {
+    for (const [path, method] of [
+      ["/__bench/counters", "GET"],
+      ["/__bench/counters?reset=1", "GET"],
+      ["/__bench/delay?ms=25", "PUT"],
+    ] as const) {
+      const res = await SELF.fetch(`${ORIGIN}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+      expect(await res.text()).not.toContain("counters");
+    }
   });
 });
 

@@ -11,6 +11,8 @@ declare global {
       BLANK_DB: D1Database;
       /** TAP_ADDRESS_LIMITER's kind of limiter at 200 per minute (vitest.config.ts). */
       SMALL_ADDRESS_LIMITER: RateLimit;
+      /** ISSUE_LIMITER's kind of limiter at 100 per 10 s (vitest.config.ts). */
+      SMALL_ISSUE_LIMITER: RateLimit;
     }
   }
 }

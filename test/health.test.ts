@@ -1,15 +1,26 @@
 /**
  * `/healthz` answers 200 only when the configuration parses and the ledger's schema is in place
- * (the latest migration applied), and otherwise 503 naming nothing secret.
+ * (the latest migration applied) in every shard, and otherwise 503 naming nothing secret.
+ * BLANK_DB is emptied before each test, so no test depends on what another did to it.
  */
 import { applyD1Migrations, env } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { LATEST_MIGRATION, ledgerSchemaState } from "../src/store/schema-check";
 import { ORIGIN } from "./helpers/api";
 import { callWorker } from "./security/helpers";
 
 const health = (overrides: Parameters<typeof callWorker>[1] = {}) =>
   callWorker(new Request(`${ORIGIN}/healthz`), overrides);
+
+/** Drops every table of BLANK_DB (their indexes and triggers go with them): no migration applied. */
+async function emptyBlankDb(): Promise<void> {
+  const { results } = await env.BLANK_DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+  ).all<{ name: string }>();
+  for (const { name } of results) await env.BLANK_DB.prepare(`DROP TABLE "${name}"`).run();
+}
+
+beforeEach(emptyBlankDb);
 
 describe("GET /healthz", () => {
   it("is 200 with a valid configuration and a migrated ledger", async () => {
@@ -56,6 +67,17 @@ describe("GET /healthz", () => {
     await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS);
     const all = await health(blank);
     expect(all.status).toBe(200);
+  });
+
+  it("is 503 while any shard but the first is not migrated, and 200 once it is", async () => {
+    // Two shards, the second one blank: shard 0 alone would say "ready".
+    const second = { LEDGER_SHARDS: "2", DB_1: env.BLANK_DB };
+    const res = await health(second);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ ok: false, config: "ok", ledger: "not_migrated" });
+
+    await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS);
+    expect((await health(second)).status).toBe(200);
   });
 
   it("knows the newest migration in migrations/", () => {

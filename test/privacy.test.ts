@@ -39,6 +39,7 @@ import {
   type Fake,
   fakeState,
   reconcileNow,
+  resetLedger,
   startFake,
   stopFakes,
 } from "./helpers/reconcile";
@@ -78,6 +79,10 @@ function issueFor(customer: string, name: string, overrides: Record<string, unkn
 }
 
 const captured: string[] = [];
+
+// Reconcile pushes every invite not pushed yet: other files' invites (files share storage) must
+// not count in this scene.
+beforeAll(resetLedger);
 
 beforeAll(() => {
   for (const method of ["log", "info", "warn", "error", "debug"] as const) {

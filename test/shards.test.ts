@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { jumpHash, placeTransaction } from "../src/store/placement";
+import { placeTransaction } from "../src/store/placement";
 import { inviteIdShard, shardPrefix } from "../src/tokens/ids";
 import {
   apiRequest,
@@ -36,36 +36,7 @@ async function issueVia(workerEnv: typeof env, body: Record<string, unknown>) {
   return { status: res.status, link: (await res.json()) as IssuedLink };
 }
 
-describe("placement", () => {
-  it("jump hashing only ever moves a key to a new shard when the count grows", () => {
-    const moved = new Map<number, number>();
-    for (let k = 0n; k < 2000n; k++) {
-      const key = k * 0x9e3779b97f4a7c15n;
-      for (let n = 1; n < 16; n++) {
-        const [before, after] = [jumpHash(key, n), jumpHash(key, n + 1)];
-        expect(before).toBeLessThan(n);
-        if (before !== after) {
-          expect(after).toBe(n);
-          moved.set(n, (moved.get(n) ?? 0) + 1);
-        }
-      }
-    }
-    // About 1/(n+1) of the keys move to the new shard: 2000/4 = 500 from 3 to 4 shards.
-    expect(moved.get(3)).toBeGreaterThan(400);
-    expect(moved.get(3)).toBeLessThan(600);
-  });
-
-  it("spreads transactions evenly and names each earlier shard once", async () => {
-    const counts = [0, 0, 0, 0];
-    for (let i = 0; i < 400; i++) {
-      const { shard, earlier } = await placeTransaction("demo", `txn-${i}`, 4, [1, 2]);
-      counts[shard] = (counts[shard] ?? 0) + 1;
-      expect(earlier).not.toContain(shard);
-      expect(new Set(earlier).size).toBe(earlier.length);
-    }
-    for (const n of counts) expect(n).toBeGreaterThan(60);
-  });
-
+describe("placement (the hashing itself: test/unit/placement.test.ts)", () => {
   it("a link's id names the shard that holds its row, and only that shard", async () => {
     const links = await Promise.all(
       Array.from({ length: 48 }, () => issueVia(env, linkRequest()).then((r) => r.link)),
@@ -112,7 +83,7 @@ describe(`concurrency on ${SHARDS} shard(s)`, () => {
       JSON.stringify(links.map((l) => l.id)),
     );
     expect(opened.reduce((sum, r) => sum + r.n, 0)).toBe(20);
-  });
+  }, 120_000); // a thousand taps at once: most of a minute on a busy 2-core machine
 
   it("20 concurrent identical issue calls: one 201 and nineteen 200 with the same link", async () => {
     const body = linkRequest();

@@ -1,13 +1,12 @@
 /**
  * The tap's own pages speak the customer's language: the invite's language when the pages have it
  * (read from the row the claim returns, or from the KV consumed mark), else the browser's
- * Accept-Language by q-value, else English; `<html lang>` and Content-Language say which.
+ * Accept-Language by q-value, else English; `<html lang>` and Content-Language say which. (The
+ * choice and the translations themselves, in plain Node: test/unit/language.test.ts.)
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PAGE_LANGUAGES } from "../src/config/page-languages";
-import { PAGE_KINDS, PAGE_TEXTS } from "../src/tap/page-text";
-import { renderPage } from "../src/tap/pages";
+import { type PAGE_KINDS, PAGE_TEXTS } from "../src/tap/page-text";
 import { api, cookieFrom, eventually, issue, randomIp, uniqueTxn } from "./helpers/api";
 import { failingBatches } from "./helpers/ledger";
 import { erase } from "./helpers/privacy";
@@ -45,33 +44,10 @@ async function expectPage(res: Response, status: number, language: string, title
 const title = (language: "en" | "fr" | "de" | "es", kind: (typeof PAGE_KINDS)[number]) =>
   PAGE_TEXTS[language].pages[kind].title.replaceAll("'", "&#39;");
 
-const CONFIRM = { confirm: { action: "/s/x", surveyOrigin: "https://example.qualtrics.com" } };
-
-describe("the translations", () => {
-  it("every page exists in every language, with its own words and <html lang>", () => {
-    for (const language of PAGE_LANGUAGES) {
-      for (const kind of PAGE_KINDS) {
-        const { html } = renderPage(kind, language, CONFIRM);
-        expect(html).toContain(`<html lang="${language}">`);
-        const text = PAGE_TEXTS[language].pages[kind];
-        if (language !== "en") {
-          expect(text.title).not.toBe(PAGE_TEXTS.en.pages[kind].title);
-          expect(text.body).not.toBe(PAGE_TEXTS.en.pages[kind].body);
-        }
-      }
-      const confirm = renderPage("confirm", language, CONFIRM).html;
-      expect(confirm).toContain(`<button type="submit">${PAGE_TEXTS[language].start}</button>`);
-    }
-  });
-});
-
 describe("the invite's language chooses", () => {
   it.each([
     ["fr-CA", "fr", "Ce lien a déjà été utilisé"],
-    ["DE", "de", "Dieser Link wurde bereits verwendet"],
-    ["es-419", "es", "Este enlace ya se utilizó"],
     ["ES-ES", "es", "Este enlace ya se utilizó"],
-    ["en-GB", "en", "This link has already been used"],
   ])(
     "an invite in %s: the 'already used' page in %s, whatever the browser asks",
     async (language, page, text) => {
@@ -133,14 +109,8 @@ describe("the invite's language chooses", () => {
 describe("without an invite language, Accept-Language chooses (q-values), else English", () => {
   it.each([
     [undefined, "en"],
-    ["fr", "fr"],
-    ["de-CH, en;q=0.8", "de"],
     ["en;q=0.1, de;q=0.5, fr;q=0.9", "fr"],
-    ["ja, es-MX;q=0.8, de;q=0.7", "es"],
     ["ja, zh-CN;q=0.9", "en"],
-    ["fr;q=0, de;q=0", "en"],
-    ["*", "en"],
-    ["FR-ca", "fr"],
   ])("Accept-Language %j: %s", async (acceptLanguage, language) => {
     const link = await issue();
     await tapIn(link.id);

@@ -140,6 +140,23 @@ describe("later taps", () => {
     await eventually(async () => expect((await linkStatus(link.id)).reopens).toBe(2));
   });
 
+  it("re-open in the same browser until the link expires, and not after", async () => {
+    const link = await issue({ ttlSeconds: 60 });
+    const first = await tap(link.id);
+    expect(first.status).toBe(302);
+    const cookie = cookieFrom(first);
+    const expiresAt = Date.parse(link.expiresAt);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(expiresAt - 1_000);
+    const before = await tap(link.id, { cookie });
+    expect(before.status).toBe(302);
+    expect(before.headers.get("Location")).toBe(first.headers.get("Location"));
+    vi.setSystemTime(expiresAt + 1_000);
+    await expectPage(await tap(link.id, { cookie }), 410, "expired");
+    vi.useRealTimers();
+    await eventually(async () => expect((await linkStatus(link.id)).reopens).toBe(1));
+  });
+
   it("are refused from any other browser with the already-used page, counted as blocked", async () => {
     const link = await issue();
     expect((await tap(link.id)).status).toBe(302);

@@ -45,7 +45,7 @@ interface Placement {
  * The shard of a transaction under `shards`, and the distinct other shards it had under the
  * earlier counts still honoured for retries.
  *
- * @example await placeTransaction("venue-entry", "txn-1", 8, [4]) // { shard: 6, earlier: [2] }
+ * @example await placeTransaction("venue-entry", "txn-2", 8, [4]) // { shard: 4, earlier: [2] }
  */
 export async function placeTransaction(
   survey: string,

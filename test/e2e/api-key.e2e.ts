@@ -46,7 +46,9 @@ afterAll(async () => {
 });
 
 describe("npm run api-key", () => {
-  it("prints a new key once on the terminal and its entry (id, sha256, scopes) on stdout", () => {
+  it("prints a new key once on the terminal and its entry (id, sha256, scopes) on stdout", {
+    tags: ["node-versions"],
+  }, () => {
     const { key, entry, result } = generate("ops-1", "links:write,links:read");
     expect(key).not.toBe("");
     expect(result.stderr.split(key)).toHaveLength(2); // once
@@ -65,7 +67,9 @@ describe("npm run api-key", () => {
     expect(keys.size).toBe(5);
   });
 
-  it("knows exactly the service's scopes and refuses bad input with its usage", () => {
+  it("knows exactly the service's scopes and refuses bad input with its usage", {
+    tags: ["node-versions"],
+  }, () => {
     const usage = run("--id", "x", "--scopes", "links:delete");
     expect(usage.status).toBe(2);
     expect(usage.stdout).toBe("");

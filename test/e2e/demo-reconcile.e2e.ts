@@ -48,7 +48,9 @@ function runDemo(): Promise<{ code: number | null; output: string }> {
 const section = (output: string, heading: string) =>
   output.slice(output.indexOf(`${heading}\n`) + heading.length);
 
-it("npm run demo:reconcile runs the loop, prints the run and leaves nothing behind", async () => {
+it("npm run demo:reconcile runs the loop, prints the run and leaves nothing behind", {
+  tags: ["node-versions"],
+}, async () => {
   const before = repositoryState();
   const { code, output } = await runDemo();
   expect(code, output).toBe(0);

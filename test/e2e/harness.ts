@@ -1,9 +1,10 @@
 /**
- * End-to-end harness (runs in Node, not workerd): starts `wrangler dev` on a free loopback port
- * with its own local KV/D1 state and migrations applied; the browser comes from ./chromium.ts.
+ * End-to-end harness (runs in Node, not workerd): starts the service the way an adopter does,
+ * `npm start` (scripts/start.js: the local shards migrated, then `wrangler dev`), on a free
+ * loopback port with its own local KV/D1 state; the browser comes from ./chromium.ts.
  * Everything started here is stopped by process id when the test ends.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,7 +15,7 @@ export { shardBinding } from "../../src/config/config";
 export { launchChromium } from "./chromium";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const START = join(ROOT, "scripts/start.js");
 export const OUTPUT_DIR = join(ROOT, "test-output");
 
 export function freePort(): Promise<number> {
@@ -33,35 +34,36 @@ export interface DevServer {
   url: string;
   port: number;
   persistDir: string;
-  stop(): Promise<void>;
+  /** The `npm start` process (scripts/start.js); its process group holds wrangler and workerd. */
+  pid: number;
+  /** SIGTERM to the group, as Ctrl-C; `forced` when something was left and had to be killed. */
+  stop(): Promise<{ forced: boolean }>;
 }
 
-/** Extra `--var NAME:value` pairs let a test point surveys at a loopback stand-in, set LEDGER_SHARDS, etc. */
+/** True while any process of group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `npm start` with `--var NAME:value` for each of `vars` (surveys pointing at a loopback
+ * stand-in, LEDGER_SHARDS, …), ready once `/healthz` answers 200: configuration parsed, every
+ * shard migrated.
+ */
 export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {
   const port = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), "invite-edge-e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
-  // Every ledger shard the server will use gets the migrations, as `npm start` does.
-  const shards = vars.LEDGER_SHARDS ?? "1";
-  const migrate = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, "scripts/provision-shards.js"),
-      "--local",
-      "--shards",
-      shards,
-      "--persist-to",
-      persistDir,
-    ],
-    { cwd: ROOT, env, encoding: "utf8" },
-  );
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const child: ChildProcess = spawn(
-    WRANGLER,
+    process.execPath,
     [
-      "dev",
-      "--local",
+      START,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -72,8 +74,11 @@ export async function startDevServer(vars: Record<string, string> = {}): Promise
       String(await freePort()),
       ...varArgs,
     ],
+    // Its own process group: start.js, the migrations, wrangler and workerd are stopped together.
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("npm start did not start");
   let output = "";
   child.stdout?.on("data", (d) => {
     output += d;
@@ -83,39 +88,35 @@ export async function startDevServer(vars: Record<string, string> = {}): Promise
   });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.pid) {
+    let forced = false;
+    try {
+      process.kill(-pid, "SIGTERM"); // the whole process group: start.js, wrangler, workerd
+    } catch {}
+    const stopBy = Date.now() + 10_000;
+    while (groupAlive(pid) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive(pid)) {
+      forced = true;
       try {
-        process.kill(-child.pid, "SIGTERM"); // the whole process group: wrangler and workerd
+        process.kill(-pid, "SIGKILL");
       } catch {}
-      await new Promise<void>((done) => {
-        const timer = setTimeout(() => {
-          try {
-            if (child.pid) process.kill(-child.pid, "SIGKILL");
-          } catch {}
-          done();
-        }, 5000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          done();
-        });
-      });
     }
     rmSync(persistDir, { recursive: true, force: true });
+    return { forced };
   };
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`wrangler dev did not become ready:\n${output}`);
+      throw new Error(`npm start did not become ready:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port, persistDir, stop };
+  return { url, port, persistDir, pid, stop };
 }
 
 /**

@@ -21,6 +21,18 @@ describe("the layers of src/", () => {
     expect(layeringProblems(graph)).toEqual([]);
   });
 
+  it("nothing in src/ imports the bench, the tests or the scripts (a deploy ships src/ alone)", () => {
+    const outside = [
+      ...listSources("bench", /\.[jt]s$/),
+      ...listSources("test", /\.[jt]s$/),
+      ...listSources("scripts", /\.[jt]s$/),
+    ];
+    const escapes = readGraph(src, [...src, ...outside]).flatMap(({ file, imports }) =>
+      imports.filter((target) => !target.startsWith("src/")).map((target) => `${file} → ${target}`),
+    );
+    expect(escapes).toEqual([]);
+  });
+
   it("no folder imports one that imports it back", () => {
     expect(folderCycles(graph)).toEqual([]);
   });

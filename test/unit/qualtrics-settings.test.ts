@@ -1,9 +1,8 @@
 /** The Qualtrics settings: derived defaults, OAuth (scopes, token URL), and errors that name every variable. */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config/config";
-import type { Env } from "../src/config/env";
-import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../src/config/qualtrics";
+import type { Env } from "../../src/config/env";
+import { NOT_CONFIGURED_REASON, parseQualtricsSettings } from "../../src/config/qualtrics";
+import { configErrorOf, CONFIG_ENV as env } from "../fixtures/config-env";
 
 const base: Partial<Env> = {
   QUALTRICS_API_TOKEN: "token",
@@ -24,15 +23,7 @@ const oauthOf = (vars: Partial<Env>) => {
   const setup = parse(withClient(vars));
   return setup.configured && "oauth" in setup.settings.auth ? setup.settings.auth.oauth : null;
 };
-const error = (vars: Partial<Env>) => {
-  try {
-    parse(vars);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-};
+const error = (vars: Partial<Env>) => configErrorOf(() => parse(vars));
 
 describe("Qualtrics settings", () => {
   it("nothing set means not configured, with the reason", () => {

@@ -1,6 +1,6 @@
 /** The client key of the tap's rate limits: IPv4 as is, IPv6 by its /64, mapped IPv4 as IPv4. */
 import { describe, expect, it } from "vitest";
-import { addressKey, clientAddress } from "../src/http/client-address";
+import { addressKey, clientAddress } from "../../src/http/client-address";
 
 describe("addressKey", () => {
   it.each([

@@ -1,6 +1,6 @@
 /** Which failures get `503` + `Retry-After` (transient store trouble) and which a `500`. */
 import { describe, expect, it } from "vitest";
-import { isTransientStoreFailure } from "../src/store/failures";
+import { isTransientStoreFailure } from "../../src/store/failures";
 
 describe("isTransientStoreFailure", () => {
   it.each([
