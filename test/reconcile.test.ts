@@ -5,14 +5,17 @@
  */
 import {
   createExecutionContext,
+  createMessageBatch,
   createScheduledController,
   env,
+  getQueueResult,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { runReconcile } from "../src/reconcile/run";
-import { ADMIN_KEY, api, ISSUER_KEY, issue, tap } from "./helpers/api";
+import { getRun, insertQueuedRun } from "../src/reconcile/storage/runs";
+import { ADMIN_KEY, api, eventually, ISSUER_KEY, issue, tap } from "./helpers/api";
 import {
   addResponses,
   callWorker,
@@ -71,6 +74,47 @@ describe("settings", () => {
     });
     expect(run).toMatchObject({ status: "failed", qualtrics_calls: 0 });
     expect(run.error).toContain("QUALTRICS_BASE_URL must use https");
+  });
+
+  it("with Prefer: respond-async it answers 202 at once, and the reconcile queue runs it later", async () => {
+    const res = await api("/v1/reconcile", {
+      method: "POST",
+      key: ADMIN_KEY,
+      headers: { Prefer: "wait=5, respond-async" },
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get("Preference-Applied")).toBe("respond-async");
+    const queued: RunBody = await res.json();
+    expect(queued).toMatchObject({ status: "queued", trigger: "api", finishedAt: null });
+    const location = res.headers.get("Location") ?? "";
+    expect(location).toBe(`/v1/reconcile/runs/${queued.id}`);
+    // The local queue delivers the message to the Worker's queue handler, which runs the run.
+    const done = await eventually(async () => {
+      const run: RunBody = await (await api(location, { key: ADMIN_KEY })).json();
+      expect(run.status).not.toBe("queued");
+      return run;
+    }, 20_000);
+    expect(done).toMatchObject({ id: queued.id, status: "skipped" });
+    expect(done.error).toContain("Qualtrics is not configured");
+    expect((await api("/v1/reconcile/runs/run_unknown", { key: ADMIN_KEY })).status).toBe(404);
+  });
+
+  it("a queued run is run once by the queue's consumer, even if its message comes twice", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    await issue();
+    const workerEnv = qualtricsEnv(fake);
+    const queued = await insertQueuedRun(workerEnv.DB, { id: "run_queued_once", at: Date.now() });
+    const message = { id: "m1", timestamp: new Date(), attempts: 1, body: { runId: queued.id } };
+    for (let delivery = 0; delivery < 2; delivery++) {
+      const batch = createMessageBatch("invite-edge-reconcile", [message]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, workerEnv);
+      await waitOnExecutionContext(ctx);
+      expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
+    }
+    const run = await getRun(workerEnv.DB, queued.id);
+    expect(run).toMatchObject({ status: "ok", pushed: 1 });
+    expect((await fakeState(fake)).calls.byEndpoint.importTransactionContacts).toBe(1);
   });
 
   it("the reconcile API needs the admin scope", async () => {

@@ -1,3 +1,5 @@
-/** The reconcile feature's public face: a run (scheduled or on demand) and its API. */
+/** The reconcile feature's public face: a run (scheduled, on demand or queued) and its API. */
+
+export { RECONCILE_QUEUE, runQueuedReconciles } from "./queued-runs";
 export { reconcileRoutes } from "./routes";
 export { runReconcile } from "./run";

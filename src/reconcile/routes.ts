@@ -3,7 +3,7 @@
  * and resolve imports whose outcome Qualtrics left unknown, and retry an invite reconcile stopped
  * trying (given up, or its stamp refused). Routes validate and delegate.
  */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { log } from "../core/log";
 import { requireScope } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -13,6 +13,7 @@ import { IdParamSchema } from "../links";
 import { controlDb, getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { MAX_PUSH_ATTEMPTS } from "./push";
+import { queueReconcile } from "./queued-runs";
 import { runReconcile } from "./run";
 import {
   ImportIdParamSchema,
@@ -23,6 +24,7 @@ import {
   importAnswer,
   inviteStateAnswer,
   ResolveBodySchema,
+  RunIdParamSchema,
   RunListSchema,
   RunSchema,
   RunsQuerySchema,
@@ -31,7 +33,7 @@ import {
 import { getImport, type ImportStatus, listImports } from "./storage/imports";
 import { pushBacklog, resolveUnknownImport } from "./storage/push-queue";
 import { clearRefusals } from "./storage/refused-invites";
-import { listRuns } from "./storage/runs";
+import { getRun, listRuns } from "./storage/runs";
 
 const runNowRoute = createRoute({
   method: "post",
@@ -42,17 +44,60 @@ const runNowRoute = createRoute({
   ...apiKeyAuth(
     "admin",
     "Pushes queued invites to XM Directory, settles imports, reads completions and stamps " +
-      "responses. A run while another holds the lease is recorded as skipped.",
+      "responses. A run while another holds the lease is recorded as skipped. A run can take " +
+      "20–25 s, longer than many gateways wait: with `Prefer: respond-async` the answer is " +
+      "`202` at once, with the run `queued` and its `Location`; the run happens in the " +
+      "reconcile queue's own invocation, and `GET` on the `Location` says when it is done.",
   ),
   middleware: [requireScope("admin")] as const,
+  request: {
+    headers: z.object({
+      prefer: z.string().optional().openapi({
+        description: "`respond-async`: answer 202 at once and run the reconcile from a queue.",
+        example: "respond-async",
+      }),
+    }),
+  },
   responses: {
     200: {
-      description: "The run's record",
+      description: "The run's record, once it ended",
+      content: { "application/json": { schema: RunSchema } },
+    },
+    202: {
+      description: "Queued (`Prefer: respond-async`): the run's record so far",
+      headers: {
+        Location: {
+          description: "The run's record: `/v1/reconcile/runs/{id}`",
+          schema: { type: "string" },
+        },
+        "Preference-Applied": { description: "`respond-async`", schema: { type: "string" } },
+      },
       content: { "application/json": { schema: RunSchema } },
     },
     ...errorResponses(401, 403),
   },
 });
+
+const runRoute = createRoute({
+  method: "get",
+  path: "/v1/reconcile/runs/{id}",
+  operationId: "getReconcileRun",
+  tags: ["Reconcile"],
+  summary: "One reconcile run's record (the Location of a queued run)",
+  ...apiKeyAuth("admin"),
+  middleware: [requireScope("admin")] as const,
+  request: { params: RunIdParamSchema },
+  responses: {
+    200: { description: "The run", content: { "application/json": { schema: RunSchema } } },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+/** Whether a `Prefer` header asks for `respond-async` (RFC 7240: a list of preferences). */
+const prefersAsync = (prefer: string | undefined) =>
+  (prefer ?? "")
+    .split(",")
+    .some((preference) => preference.split(";")[0]?.trim().toLowerCase() === "respond-async");
 
 const runsRoute = createRoute({
   method: "get",
@@ -135,7 +180,22 @@ const retryInviteRoute = createRoute({
 
 export const reconcileRoutes = createRouter()
   .openapi(runNowRoute, async (c) => {
+    if (prefersAsync(c.req.valid("header").prefer)) {
+      const queued = await queueReconcile(c.env, Date.now());
+      if (queued) {
+        log("reconcile_queued", { requestId: c.get("requestId"), runId: queued.id });
+        c.header("Location", `/v1/reconcile/runs/${queued.id}`);
+        c.header("Preference-Applied", "respond-async");
+        return c.json(runBody(queued), 202);
+      }
+    }
     const run = await runReconcile(c.env, { trigger: "api" });
+    return c.json(runBody(run), 200);
+  })
+  .openapi(runRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const run = await getRun(controlDb(getStore(c.env)), id);
+    if (!run) throw new ApiError(404, "not_found", "No reconcile run with this id.");
     return c.json(runBody(run), 200);
   })
   .openapi(runsRoute, async (c) => {

@@ -44,6 +44,8 @@ import {
 
 export interface ReconcileOptions {
   trigger?: RunTrigger;
+  /** The record of a run queued by `POST /v1/reconcile` with `Prefer: respond-async`. */
+  runId?: string;
   now?: () => number;
   /** The run's own waits between polls (the client's backoff waits are `client.sleep`). */
   sleep?: (ms: number) => Promise<void>;
@@ -61,7 +63,7 @@ const MAX_POLLS_PER_JOB = 10;
 const MAX_IMPORTS_PER_RUN = 20;
 const RUN_RECORDS_KEPT_MS = 30 * 86_400_000;
 
-function newRunId(): string {
+export function newRunId(): string {
   return `run_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
@@ -92,7 +94,7 @@ function clientFor(settings: QualtricsSettings, overrides: Partial<QualtricsClie
 export async function runReconcile(env: Env, options: ReconcileOptions = {}): Promise<RunRow> {
   const now = options.now ?? Date.now;
   const trigger = options.trigger ?? "cron";
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const startedAt = now();
   const db = controlDbOf(env);
   let store: Store;

@@ -64,6 +64,10 @@ const RefusalSchema = z
   })
   .openapi("ReconcileRefusal");
 
+export const RunIdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "run_Zx8c1kPq2m4TnY7w" }),
+});
+
 export const RunSchema = z
   .object({
     id: z.string().openapi({ example: "run_Zx8c1kPq2m4TnY7w" }),

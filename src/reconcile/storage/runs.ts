@@ -64,7 +64,8 @@ export async function releaseLease(db: D1Database, holder: string): Promise<void
 
 // ---------- runs ----------
 
-export const RUN_STATUSES = ["running", "ok", "failed", "skipped", "abandoned"] as const;
+/** `queued`: asked for with `Prefer: respond-async`, waiting for the reconcile queue to run it. */
+export const RUN_STATUSES = ["queued", "running", "ok", "failed", "skipped", "abandoned"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const RUN_TRIGGERS = ["cron", "api"] as const;
@@ -103,7 +104,30 @@ export interface RunCounts {
   qualtricsCalls: number;
 }
 
-/** A run that did nothing (skipped, or failed before starting), recorded in one statement. */
+/** A run asked for now and run by the reconcile queue: its record, before it starts. */
+export async function insertQueuedRun(
+  db: D1Database,
+  run: { id: string; at: number },
+): Promise<RunRow> {
+  const row = await db
+    .prepare(
+      `INSERT INTO reconcile_runs (id, trigger, status, started_at)
+       VALUES (?1, 'api', 'queued', ?2) RETURNING *`,
+    )
+    .bind(run.id, run.at)
+    .first<RunRow>();
+  if (!row) throw new Error("INSERT … RETURNING gave no row");
+  return row;
+}
+
+export async function getRun(db: D1Database, id: string): Promise<RunRow | null> {
+  return db.prepare("SELECT * FROM reconcile_runs WHERE id = ?").bind(id).first<RunRow>();
+}
+
+/**
+ * A run that did nothing (skipped, or failed before starting), recorded in one statement; a
+ * queued run's record is completed.
+ */
 export async function insertFinishedRun(
   db: D1Database,
   run: { id: string; trigger: RunTrigger; status: RunStatus; at: number; error: string },
@@ -111,7 +135,10 @@ export async function insertFinishedRun(
   const row = await db
     .prepare(
       `INSERT INTO reconcile_runs (id, trigger, status, started_at, finished_at, error)
-       VALUES (?1, ?2, ?3, ?4, ?4, ?5) RETURNING *`,
+       VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
+         finished_at = excluded.finished_at, error = excluded.error
+       RETURNING *`,
     )
     .bind(run.id, run.trigger, run.status, run.at, run.error)
     .first<RunRow>();
@@ -120,8 +147,9 @@ export async function insertFinishedRun(
 }
 
 /**
- * Records a run as started. Runs still marked running belong to runs that died: only the lease
- * holder starts a run, so they are marked abandoned, naming the run that took over.
+ * Records a run as started (a queued run's record becomes this run's). Runs still marked running
+ * belong to runs that died: only the lease holder starts a run, so they are marked abandoned,
+ * naming the run that took over; so are runs queued over a day ago that the queue never ran.
  */
 export async function startRun(
   db: D1Database,
@@ -131,13 +159,16 @@ export async function startRun(
     db
       .prepare(
         `UPDATE reconcile_runs SET status = 'abandoned', finished_at = ?2,
-           error = 'stopped before finishing (killed or timed out); ' || ?1 || ' took over'
-         WHERE status = 'running'`,
+           error = iif(status = 'running',
+             'stopped before finishing (killed or timed out); ' || ?1 || ' took over',
+             'queued but never run')
+         WHERE status = 'running' OR (status = 'queued' AND started_at < ?2 - 86400000)`,
       )
       .bind(run.id, run.at),
     db
       .prepare(
-        "INSERT INTO reconcile_runs (id, trigger, status, started_at) VALUES (?, ?, 'running', ?)",
+        `INSERT INTO reconcile_runs (id, trigger, status, started_at) VALUES (?, ?, 'running', ?)
+         ON CONFLICT (id) DO UPDATE SET status = 'running', started_at = excluded.started_at`,
       )
       .bind(run.id, run.trigger, run.at),
   ]);
