@@ -74,7 +74,12 @@ describe("GET /healthz", () => {
     const second = { LEDGER_SHARDS: "2", DB_1: env.BLANK_DB };
     const res = await health(second);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ ok: false, config: "ok", ledger: "not_migrated" });
+    expect(await res.json()).toEqual({
+      ok: false,
+      config: "ok",
+      ledger: "not_migrated",
+      brand: "none",
+    });
 
     await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS);
     expect((await health(second)).status).toBe(200);
