@@ -4,7 +4,7 @@
  * loopback port with its own local KV/D1 state; the browser comes from ./chromium.ts.
  * Everything started here is stopped by process id when the test ends.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ export { shardBinding } from "../../src/config/config";
 export { launchChromium } from "./chromium";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const START = join(ROOT, "scripts/start.js");
 export const OUTPUT_DIR = join(ROOT, "test-output");
 

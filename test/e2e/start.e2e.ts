@@ -15,7 +15,12 @@ describe("npm start", () => {
     try {
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toEqual({ ok: true, config: "ok", ledger: "ready" });
+      expect(await health.json()).toEqual({
+        ok: true,
+        config: "ok",
+        ledger: "ready",
+        brand: "none",
+      });
       const home = await fetch(`${server.url}/`);
       expect(home.status).toBe(200);
     } finally {
