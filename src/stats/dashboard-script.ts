@@ -14,6 +14,7 @@ const COLUMNS = [
   ["blocked", "Blocked"], ["expired", "Expired"], ["revoked", "Revoked"], ["completed", "Completed"],
   ["openRate", "Open rate"], ["completionRate", "Completion rate"],
   ["medianSecondsToOpen", "Median time to open"],
+  ["p90SecondsToOpen", "90th percentile time to open"],
 ];
 const SERIES = [["issued", "issued"], ["opened", "opened"], ["completed", "completed"]];
 const GROUP_LABEL = { day: "Day", survey: "Survey", trigger: "Trigger", channel: "Channel" };
@@ -52,7 +53,7 @@ function duration(seconds) {
 function formatted(field, value) {
   if (value === null || value === undefined) return "—";
   if (field.endsWith("Rate")) return percent.format(value);
-  if (field === "medianSecondsToOpen") return duration(value);
+  if (field.endsWith("SecondsToOpen")) return duration(value);
   return integer.format(value);
 }
 
