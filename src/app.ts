@@ -19,6 +19,7 @@ import {
   registerPublicPaths,
 } from "./service";
 import { dashboardRoutes, statsRoutes } from "./stats";
+import { openStore } from "./store/store";
 import { choosePageLanguage, handleTap, page } from "./tap";
 import { getKeyRing } from "./tokens/keyring";
 
@@ -29,6 +30,13 @@ app.use(async (c, next) => {
   c.set("requestId", requestId);
   await next();
   c.res.headers.set("X-Request-Id", requestId);
+});
+
+// One store per request: every D1 and KV call the request makes goes through its limits (six
+// connections at a time, a budget of storage calls).
+app.use(async (c, next) => {
+  c.set("store", openStore(c.env));
+  await next();
 });
 
 app.onError(renderError);

@@ -15,7 +15,6 @@ import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow } from "../store/invite-rows";
 import { iso, isoOrNull, linkStatus } from "../store/link-status";
 import { findInvite, revokeInvite } from "../store/links";
-import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import {
@@ -45,7 +44,7 @@ function issueContext(c: Context<AppEnv>): IssueContext {
   const config = c.get("config");
   return {
     config,
-    store: getStore(c.env),
+    store: c.get("store"),
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     now: Date.now(),
   };
@@ -172,14 +171,14 @@ export const linkRoutes = createRouter()
   .openapi(statusRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await findInvite(getStore(c.env), id);
+    const row = await findInvite(c.get("store"), id);
     if (!row) throw notFound();
     return c.json(statusBody(row), 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await revokeInvite(getStore(c.env), id, Date.now());
+    const row = await revokeInvite(c.get("store"), id, Date.now());
     if (!row) throw notFound();
     log("link_revoked", {
       requestId: c.get("requestId"),

@@ -11,7 +11,7 @@ import { ApiError, invalidRequest } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { STORE_RETRY_AFTER_SECONDS } from "../store/failures";
-import { controlDb, getStore } from "../store/store";
+import { controlDb } from "../store/store";
 import { findCustomerInvitesPage } from "./across-shards";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { eraseCustomer } from "./erasure";
@@ -116,7 +116,7 @@ export const privacyRoutes = createRouter()
     const { customerId, cursor, limit } = c.req.valid("json");
     const after = position(cursor);
     const page = await findCustomerInvitesPage(
-      getStore(c.env),
+      c.get("store"),
       customerId,
       after && { issuedAt: after.at, id: after.id },
       limit,
@@ -142,7 +142,7 @@ export const privacyRoutes = createRouter()
     const apiKeyId = c.get("apiKey").id;
     let outcome: Awaited<ReturnType<typeof eraseCustomer>>;
     try {
-      outcome = await eraseCustomer(c.env, c.get("config"), customerId, apiKeyId);
+      outcome = await eraseCustomer(c.get("store"), c.get("config"), customerId, apiKeyId);
     } catch (error) {
       log("privacy_erasure_failed", {
         requestId: c.get("requestId"),
@@ -173,7 +173,7 @@ export const privacyRoutes = createRouter()
     const { limit, cursor } = c.req.valid("query");
     const before = position(cursor);
     const rows = await listErasures(
-      controlDb(getStore(c.env)),
+      controlDb(c.get("store")),
       before && { requestedAt: before.at, id: before.id },
       limit + 1,
     );

@@ -8,7 +8,7 @@ import { requireScope } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
-import { controlDb, getStore } from "../store/store";
+import { controlDb } from "../store/store";
 import { MAX_PUSH_ATTEMPTS } from "./push";
 import { runReconcile } from "./run";
 import {
@@ -106,12 +106,12 @@ const resolveRoute = createRoute({
 
 export const reconcileRoutes = createRouter()
   .openapi(runNowRoute, async (c) => {
-    const run = await runReconcile(c.env, { trigger: "api" });
+    const run = await runReconcile(c.env, { trigger: "api", store: c.get("store") });
     return c.json(runBody(run), 200);
   })
   .openapi(runsRoute, async (c) => {
     const { limit } = c.req.valid("query");
-    const store = getStore(c.env);
+    const store = c.get("store");
     const [runs, backlog] = await Promise.all([
       listRuns(controlDb(store), limit),
       pushBacklog(store, MAX_PUSH_ATTEMPTS),
@@ -123,13 +123,13 @@ export const reconcileRoutes = createRouter()
     const statuses: ImportStatus[] = status
       ? [status]
       : ["unknown", "reserving", "sending", "accepted"];
-    const rows = await listImports(controlDb(getStore(c.env)), statuses, 200);
+    const rows = await listImports(controlDb(c.get("store")), statuses, 200);
     return c.json({ imports: rows.map(importAnswer) }, 200);
   })
   .openapi(resolveRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { outcome } = c.req.valid("json");
-    const store = getStore(c.env);
+    const store = c.get("store");
     const resolved = await resolveUnknownImport(store, id, outcome, Date.now());
     if (!resolved) {
       const existing = await getImport(controlDb(store), id);

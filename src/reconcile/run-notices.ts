@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 
-export const NOTICE_CODES = ["sig_missing", "field_missing"] as const;
+export const NOTICE_CODES = ["sig_missing", "field_missing", "budget_reached"] as const;
 
 const storedNotices = z.array(
   z.object({
-    /** The survey's key in SURVEYS. */
+    /** The survey's key in SURVEYS ("" for a notice about the run itself). */
     survey: z.string(),
     code: z.enum(NOTICE_CODES),
     /** Responses of this run the notice is about. */
@@ -24,6 +24,12 @@ export type RunNotice = z.infer<typeof storedNotices>[number];
 /** What the notice means and what to do, for the survey's owner. */
 export function noticeMessage(notice: RunNotice): string {
   switch (notice.code) {
+    case "budget_reached":
+      return (
+        "The run reached its share of one invocation's storage calls and stopped between two " +
+        "steps; the next run continues where it stopped. If every run says so, run the Cron " +
+        "Trigger more often (docs/capacity.md)."
+      );
     case "sig_missing":
       return (
         `${notice.responses} response(s) of survey "${notice.survey}" carry no sig, so their ` +

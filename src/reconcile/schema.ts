@@ -7,11 +7,14 @@ import { RUN_STATUSES, RUN_TRIGGERS, type RunRow } from "./storage/runs";
 
 const NoticeSchema = z
   .object({
-    survey: z.string().openapi({ example: "demo" }),
+    survey: z
+      .string()
+      .openapi({ example: "demo", description: "The survey; empty for a notice about the run" }),
     code: z.enum(NOTICE_CODES).openapi({
       description:
         "sig_missing: responses of the survey carry no sig (declare sig in its flow). " +
-        "field_missing: responses lack embedded-data fields invite-edge issued (declare them)",
+        "field_missing: responses lack embedded-data fields invite-edge issued (declare them). " +
+        "budget_reached: the run stopped at its storage budget; the next run continues",
     }),
     responses: z.number().int().openapi({ description: "Responses of this run it is about" }),
     fields: z

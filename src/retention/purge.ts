@@ -6,7 +6,7 @@
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
-import { getStore } from "../store/store";
+import { openStore, type Store } from "../store/store";
 import { type PurgeResult, purgePersonalDataIssuedBefore } from "./across-shards";
 
 const DAY_MS = 86_400_000;
@@ -17,12 +17,17 @@ interface RetentionOptions {
   /** Batches per run; what is left is purged by the next run. */
   maxBatches?: number;
   now?: number;
+  /** The invocation's store (the scheduled run's); else the job opens its own. */
+  store?: Store;
 }
 
 export async function purgeExpiredPersonalData(
   env: Env,
-  { batchSize = 500, maxBatches = 20, now = Date.now() }: RetentionOptions = {},
+  { batchSize = 500, maxBatches = 20, now = Date.now(), store }: RetentionOptions = {},
 ): Promise<PurgeResult> {
   const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
-  return purgePersonalDataIssuedBefore(getStore(env), issuedBefore, now, { batchSize, maxBatches });
+  return purgePersonalDataIssuedBefore(store ?? openStore(env), issuedBefore, now, {
+    batchSize,
+    maxBatches,
+  });
 }

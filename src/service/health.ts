@@ -9,7 +9,7 @@ import { ConfigError, getConfig } from "../config/config";
 import { log } from "../core/log";
 import type { AppEnv } from "../http/context";
 import { type LedgerSchemaState, ledgerSchemaState } from "../store/schema-check";
-import { controlDbOf, getStore } from "../store/store";
+import { onEveryShard } from "../store/store";
 
 function configState(c: Context<AppEnv>): "ok" | "invalid" {
   try {
@@ -23,15 +23,14 @@ function configState(c: Context<AppEnv>): "ok" | "invalid" {
 }
 
 /** The worst state over the shards (only DB when the configuration cannot say which exist). */
-async function ledgerState(c: Context<AppEnv>, configOk: boolean): Promise<LedgerSchemaState> {
-  const shards = configOk ? getStore(c.env).shards : [controlDbOf(c.env)];
-  const states = await Promise.all(shards.map(ledgerSchemaState));
+async function ledgerState(c: Context<AppEnv>): Promise<LedgerSchemaState> {
+  const states = await onEveryShard(c.get("store"), ledgerSchemaState);
   return states.find((s) => s === "unavailable") ?? states.find((s) => s !== "ready") ?? "ready";
 }
 
 export async function healthCheck(c: Context<AppEnv>): Promise<Response> {
   const config = configState(c);
-  const ledger = await ledgerState(c, config === "ok");
+  const ledger = await ledgerState(c);
   const ok = config === "ok" && ledger === "ready";
   return c.json({ ok, config, ledger }, ok ? 200 : 503, { "Cache-Control": "no-store" });
 }

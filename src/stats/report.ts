@@ -99,7 +99,7 @@ function everyDay(range: DayRange, groups: GroupStats[]): GroupStats[] {
  * query's range, grouped as asked.
  *
  * @example
- * const stats = await inviteStats(getStore(env), { groupBy: "survey" }, Date.now());
+ * const stats = await inviteStats(c.get("store"), { groupBy: "survey" }, Date.now());
  */
 export async function inviteStats(store: Store, query: StatsQuery, now: number): Promise<Stats> {
   const range = resolveRange(query, now);
