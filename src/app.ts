@@ -17,6 +17,7 @@ import {
   healthCheck,
   homeRoutes,
   registerPublicPaths,
+  shardCountRefusal,
 } from "./service";
 import { dashboardRoutes, statsRoutes } from "./stats";
 import { openStore } from "./store/store";
@@ -54,6 +55,9 @@ app.use(async (c, next) => {
     if (error instanceof ConfigError) return answerMisconfigured(c, error);
     throw error;
   }
+  // Fewer shards than were ever served is as broken as any configuration error.
+  const refusal = await shardCountRefusal(c);
+  if (refusal) return answerMisconfigured(c, refusal);
   await next();
 });
 

@@ -7,11 +7,16 @@
  * (six connections, one budget of storage calls), and each job gets a fixed share of the budget,
  * so one job cannot starve the other; a job that reaches its share stops between two steps and
  * the next run continues. To add a job, append it to `SCHEDULED_JOBS` with its share.
+ *
+ * Before the jobs, the run records the shard count it serves in the shard-count history
+ * (src/store/shard-counts.ts); a count below one served before runs no job at all.
  */
+import { ConfigError, getConfig } from "./config/config";
 import type { Env } from "./config/env";
 import { describeError, log } from "./core/log";
 import { runReconcile } from "./reconcile";
 import { purgeExpiredPersonalData } from "./retention";
+import { recordServedShardCount, retireAfterMs, shardCountProblem } from "./store/shard-counts";
 import { openStore, type Store } from "./store/store";
 
 /** What a job reports: operational numbers only (it is logged). */
@@ -47,12 +52,45 @@ class ScheduledJobsFailed extends AggregateError {
   override name = "ScheduledJobsFailed";
 }
 
+/**
+ * Records that this run serves its shard count (and retires counts whose links are gone); throws
+ * the configuration error of a count below one served before. A history that cannot be written
+ * is logged and the jobs still run: each fails or succeeds on its own.
+ */
+async function recordShardCount(env: Env, store: Store, cron: string): Promise<void> {
+  let config: ReturnType<typeof getConfig>;
+  try {
+    config = getConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return; // each job reports a broken configuration
+    throw error;
+  }
+  let problem: string | null;
+  try {
+    const counts = await recordServedShardCount(
+      store,
+      config.ledgerShards,
+      Date.now(),
+      retireAfterMs(config),
+    );
+    problem = shardCountProblem(counts, config.ledgerShards);
+  } catch (error) {
+    log("shard_counts_failed", { what: "record", cron, error: describeError(error) });
+    return;
+  }
+  if (problem) {
+    log("config_error", { cron, problems: problem });
+    throw new ConfigError(problem);
+  }
+}
+
 export async function runScheduledJobs(
   jobs: readonly ScheduledJob[],
   env: Env,
   controller: ScheduledController,
 ): Promise<void> {
   const store = openStore(env);
+  await recordShardCount(env, store, controller.cron);
   const budget = store.limits.remaining;
   const outcomes = await Promise.allSettled(
     jobs.map(async (job) => {

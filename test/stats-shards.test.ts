@@ -1,20 +1,35 @@
 /**
  * Stats on four shards equal stats on one for the same scripted scenario: every count of every
  * grouping, and the same percentiles (sketches merge exactly), within 1 % of an exact recount.
+ * The one-shard deployment has a ledger of its own (DB_7 as its DB): a ledger that served four
+ * shards refuses to serve with one (src/store/shard-counts.ts).
  */
-import { env } from "cloudflare:test";
+import { applyD1Migrations, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { shardBinding } from "../src/config/config";
 import type { Env } from "../src/config/env";
 import type { Stats } from "../src/stats/schema";
+import { inviteIdShard } from "../src/tokens/ids";
 import { ANALYST_KEY, apiRequest, fetchWorker, type IssuedLink, linkRequest } from "./helpers/api";
-import { ledgerOf, migrateShards } from "./helpers/ledger";
+import { migrateShards } from "./helpers/ledger";
 import { expectOpenTimes } from "./helpers/open-times";
 import { tapRequest } from "./security/helpers";
 
-beforeAll(() => migrateShards(4));
+/** The one-shard deployment's own ledger database. */
+const ONE_SHARD_LEDGER = "DB_7";
 
-const onShards = (shards: number): Env => ({ ...env, LEDGER_SHARDS: String(shards) });
+beforeAll(async () => {
+  await migrateShards(4);
+  await applyD1Migrations(env[ONE_SHARD_LEDGER] as D1Database, env.TEST_MIGRATIONS);
+});
+
+const ON_ONE: Env = { ...env, LEDGER_SHARDS: "1", DB: env[ONE_SHARD_LEDGER] as D1Database };
+const ON_FOUR: Env = { ...env, LEDGER_SHARDS: "4" };
+const onShards = (shards: 1 | 4): Env => (shards === 1 ? ON_ONE : ON_FOUR);
+
+/** The shard of `workerEnv` that holds invite `id`. */
+const ledgerIn = (workerEnv: Env, id: string): D1Database =>
+  workerEnv[shardBinding(inviteIdShard(id))] as D1Database;
 
 /** Times to open (ms) spanning every digit count, the first bucket's odd cases and ties. */
 const TIMES = [
@@ -56,12 +71,12 @@ async function playScenario(workerEnv: Env, trigger: string): Promise<string[]> 
         expect((await tapOnce(workerEnv, id, { cookie })).status).toBe(302);
       }
       if (i % 4 === 1) expect((await tapOnce(workerEnv, id)).status).toBe(410);
-      await ledgerOf(id)
+      await ledgerIn(workerEnv, id)
         .prepare("UPDATE invites SET consumed_at = issued_at + ? WHERE id = ?")
         .bind(ms, id)
         .run();
       if (i % 3 === 0) {
-        await ledgerOf(id)
+        await ledgerIn(workerEnv, id)
           .prepare("UPDATE invites SET completed_at = consumed_at + 1 WHERE id = ?")
           .bind(id)
           .run();
@@ -75,7 +90,7 @@ async function playScenario(workerEnv: Env, trigger: string): Promise<string[]> 
       );
       expect(revoked.status).toBe(200);
     } else if (i % 4 === 2) {
-      await ledgerOf(id)
+      await ledgerIn(workerEnv, id)
         .prepare("UPDATE invites SET expires_at = ? WHERE id = ?")
         .bind(Date.now() - 1_000, id)
         .run();

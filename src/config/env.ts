@@ -13,9 +13,15 @@ export interface Env {
   DB: D1Database;
   /** D1: ledger shards 1 … LEDGER_SHARDS-1 (`DB_1`, `DB_2`, …), migrated like DB. */
   [shard: `DB_${number}`]: D1Database | undefined;
-  /** How many ledger shards new invites spread over (default 1). Raise it; never lower it. */
+  /**
+   * How many ledger shards new invites spread over (default 1). Raise it; never lower it: a count
+   * below one served before is a configuration error (src/store/shard-counts.ts).
+   */
   LEDGER_SHARDS?: string;
-  /** Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls still check. */
+  /**
+   * Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls also check, beyond
+   * the shard-count history's: for counts served before the history was kept.
+   */
   LEDGER_SHARDS_PREVIOUS?: string;
 
   // Rate limiting (Workers Rate Limiting bindings; the policy is docs/rate-limits.md)

@@ -15,6 +15,7 @@ import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow } from "../store/invite-rows";
 import { iso, isoOrNull, linkStatus } from "../store/link-status";
 import { findInvite, revokeInvite } from "../store/links";
+import { earlierShardCounts, shardCountsFor } from "../store/shard-counts";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import {
@@ -40,13 +41,22 @@ const limitIssueCalls = createMiddleware<AppEnv>(async (c, next) => {
 
 const issueGuards = [requireScope("links:write"), limitIssueCalls] as const;
 
-function issueContext(c: Context<AppEnv>): IssueContext {
+/** What issuing needs from the request, with the shard counts earlier calls may have used. */
+async function issueContext(c: Context<AppEnv>): Promise<IssueContext> {
   const config = c.get("config");
+  const store = c.get("store");
+  // Cached per isolate: the config check of this request has just read it.
+  const counts = await shardCountsFor(store);
   return {
     config,
-    store: c.get("store"),
+    store,
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     now: Date.now(),
+    earlierShardCounts: earlierShardCounts(
+      counts,
+      config.ledgerShards,
+      config.previousLedgerShards,
+    ),
   };
 }
 
@@ -139,7 +149,7 @@ function single(result: IssueResult | undefined) {
 
 export const linkRoutes = createRouter()
   .openapi(issueRoute, async (c) => {
-    const [result] = await issueLinks(issueContext(c), [c.req.valid("json")]);
+    const [result] = await issueLinks(await issueContext(c), [c.req.valid("json")]);
     const { status, link } = single(result);
     return c.json(link, status);
   })
@@ -153,7 +163,7 @@ export const linkRoutes = createRouter()
       else results[index] = { index, ...invalidLink(zodDetails(parsed.error)) };
     });
     const issued = await issueLinks(
-      issueContext(c),
+      await issueContext(c),
       valid.map((v) => v.request),
     );
     valid.forEach(({ index }, i) => {

@@ -7,3 +7,4 @@ export { healthCheck } from "./health";
 export { homeRoutes } from "./home";
 export { answerMisconfigured } from "./misconfigured";
 export { registerPublicPaths } from "./public-paths";
+export { shardCountRefusal } from "./shard-count-guard";
