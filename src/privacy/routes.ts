@@ -12,7 +12,7 @@ import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import { controlDb } from "../store/store";
-import { findCustomerInvitesPage } from "./across-shards";
+import { findCustomerInvitesPage, ShardsUnreachable } from "./across-shards";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { eraseCustomer } from "./erasure";
 import { listErasures } from "./erasure-records";
@@ -104,6 +104,19 @@ const erasuresRoute = createRoute({
   },
 });
 
+/** Nothing is listed or marked done while a shard that may hold the customer's invites is out. */
+function unreachable(error: ShardsUnreachable): ApiError {
+  return new ApiError(
+    503,
+    "unavailable",
+    "Some shards that may hold the customer's invites cannot be read: nothing was listed or " +
+      "marked done. LEDGER_SHARDS is lower than the shard count this ledger served; an operator " +
+      "must set it back, then send the same request again.",
+    error.shards.map((shard) => ({ path: "(ledger)", message: `shard ${shard} cannot be read` })),
+    { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) },
+  );
+}
+
 function position(cursor: string | undefined) {
   if (cursor === undefined) return null;
   const decoded = decodeCursor(cursor);
@@ -120,7 +133,9 @@ export const privacyRoutes = createRouter()
       customerId,
       after && { issuedAt: after.at, id: after.id },
       limit,
-    );
+    ).catch((error: unknown) => {
+      throw error instanceof ShardsUnreachable ? unreachable(error) : error;
+    });
     const last = page.invites.at(-1);
     log("privacy_lookup", {
       requestId: c.get("requestId"),
@@ -149,6 +164,7 @@ export const privacyRoutes = createRouter()
         apiKeyId,
         error: describeError(error),
       });
+      if (error instanceof ShardsUnreachable) throw unreachable(error);
       throw new ApiError(
         503,
         "unavailable",
