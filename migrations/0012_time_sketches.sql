@@ -25,10 +25,11 @@ SELECT CAST(upper AS INTEGER), MIN(bucket) FROM bounds GROUP BY 1;
 
 -- time_sketches: per metric ('open': issue to first open; other durations, such as time to
 -- complete, can be added as metrics without a new table), issue day, survey, trigger and
--- channel ('' for none), how many times fell in each bucket. time_sketches_by_survey: the same
--- added up over trigger and channel, for the answers that need neither (the dashboard's): a
--- fraction of the rows to read. Both are kept exact by the triggers below, inside the statement
--- that changes the invite (no extra round trip), and hold no customer data.
+-- channel ('' for none), how many times fell in each bucket. time_sketches_by_survey and
+-- time_sketches_by_day: the same added up over trigger and channel, and over survey too, for the
+-- answers that need less (the dashboard's): a fraction of the rows to read, in the order the
+-- answer groups them. All three are kept exact by the triggers below, inside the statement that
+-- changes the invite (no extra round trip), and hold no customer data.
 CREATE TABLE time_sketches (
   metric TEXT NOT NULL,
   day INTEGER NOT NULL,
@@ -49,31 +50,49 @@ CREATE TABLE time_sketches_by_survey (
   PRIMARY KEY (metric, day, survey, bucket)
 ) WITHOUT ROWID;
 
+CREATE TABLE time_sketches_by_day (
+  metric TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  n INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (metric, day, bucket)
+) WITHOUT ROWID;
+
 -- time_sketch_changes: where a change to a sketch is written (a time of some metric added to
--- or taken from its group); its INSTEAD OF trigger finds the bucket and writes both tables. The
--- triggers on invites below, the backfill, and any later metric all write through it.
+-- or taken from its group); its INSTEAD OF trigger finds the time's bucket and hands the change
+-- to time_sketch_bucket_changes, whose trigger writes the three tables. The triggers on invites
+-- below, the backfill, and any later metric all write through them.
 CREATE VIEW time_sketch_changes AS
 SELECT '' AS metric, 0 AS day, '' AS survey, '' AS trigger, '' AS channel, 0 AS ms, 0 AS delta
 WHERE false;
 
+CREATE VIEW time_sketch_bucket_changes AS
+SELECT '' AS metric, 0 AS day, '' AS survey, '' AS trigger, '' AS channel, 0 AS bucket,
+  0 AS delta
+WHERE false;
+
 CREATE TRIGGER time_sketch_change INSTEAD OF INSERT ON time_sketch_changes
 BEGIN
-  INSERT INTO time_sketches (metric, day, survey, trigger, channel, bucket, n)
-  SELECT NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel, bucket, NEW.delta
-  FROM (SELECT ifnull(
+  INSERT INTO time_sketch_bucket_changes (metric, day, survey, trigger, channel, bucket, delta)
+  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel,
+    ifnull(
       (SELECT iif(NEW.ms <= 0, -1, bucket) FROM sketch_buckets
        WHERE max_ms >= NEW.ms ORDER BY max_ms LIMIT 1),
-      (SELECT max(bucket) FROM sketch_buckets)) AS bucket)
-  WHERE true
+      (SELECT max(bucket) FROM sketch_buckets)),
+    NEW.delta);
+END;
+
+CREATE TRIGGER time_sketch_bucket_change INSTEAD OF INSERT ON time_sketch_bucket_changes
+BEGIN
+  INSERT INTO time_sketches (metric, day, survey, trigger, channel, bucket, n)
+  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel, NEW.bucket, NEW.delta)
   ON CONFLICT (metric, day, survey, trigger, channel, bucket) DO UPDATE SET n = n + excluded.n;
   INSERT INTO time_sketches_by_survey (metric, day, survey, bucket, n)
-  SELECT NEW.metric, NEW.day, NEW.survey, bucket, NEW.delta
-  FROM (SELECT ifnull(
-      (SELECT iif(NEW.ms <= 0, -1, bucket) FROM sketch_buckets
-       WHERE max_ms >= NEW.ms ORDER BY max_ms LIMIT 1),
-      (SELECT max(bucket) FROM sketch_buckets)) AS bucket)
-  WHERE true
+  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.bucket, NEW.delta)
   ON CONFLICT (metric, day, survey, bucket) DO UPDATE SET n = n + excluded.n;
+  INSERT INTO time_sketches_by_day (metric, day, bucket, n)
+  VALUES (NEW.metric, NEW.day, NEW.bucket, NEW.delta)
+  ON CONFLICT (metric, day, bucket) DO UPDATE SET n = n + excluded.n;
 END;
 
 -- Backfill from the invites that exist, so past days keep their percentiles.

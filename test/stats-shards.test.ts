@@ -157,7 +157,7 @@ describe("answers filtered by nothing or by survey only", () => {
     return times;
   }
 
-  it("read the sketches added up per survey, within 1 % of a recount too", async () => {
+  it("read the sketches added up per day and per survey, within 1 % of a recount too", async () => {
     await playScenario(onShards(4), `bysurvey_${Date.now().toString(36)}`);
     const today = new Date().toISOString().slice(0, 10);
     const read = async (query: string): Promise<Stats> => {

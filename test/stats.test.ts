@@ -545,6 +545,7 @@ describe("GET /v1/stats: rollups kept by triggers (migrations 0004, 0012)", () =
       for (const sketchKey of [
         JSON.stringify(["open", ...group, bucket]),
         JSON.stringify(["open", day, r.survey, bucket]),
+        JSON.stringify(["open", day, bucket]),
       ]) {
         sketches.set(sketchKey, (sketches.get(sketchKey) ?? 0) + 1);
       }
@@ -566,7 +567,7 @@ describe("GET /v1/stats: rollups kept by triggers (migrations 0004, 0012)", () =
       counts.set(JSON.stringify([day, survey, trigger, channel, expiryDay]), values as number[]);
     }
     const sketches = new Map<string, number>();
-    for (const table of ["time_sketches", "time_sketches_by_survey"]) {
+    for (const table of ["time_sketches", "time_sketches_by_survey", "time_sketches_by_day"]) {
       const rows = await db
         .prepare(`SELECT * FROM ${table} WHERE n != 0`)
         .all<Record<string, string | number>>();

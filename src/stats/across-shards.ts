@@ -20,7 +20,7 @@ import {
   type StatsDimension,
   type StatsFilter,
 } from "./shard-queries";
-import { addToSketch, type Sketch, sketchQuantile } from "./sketch";
+import { addToSketch, newSketch, type Sketch, sketchQuantile } from "./sketch";
 
 /** Percentiles of the time from issue to first open over opened invites, ms; null when none. */
 export interface OpenTimes {
@@ -53,18 +53,48 @@ function mergeCounts(rows: CountsRow[]): CountsRow[] {
   return [...merged.values()];
 }
 
+const COLON = 58;
+const COMMA = 44;
+const MINUS = 45;
+
+/**
+ * Adds a packed `bucket:count,…` list (shard-queries.ts) to both sketches, read character by
+ * character: an answer over many shards carries hundreds of thousands of buckets.
+ */
+function addPacked(packed: string, group: Sketch, total: Sketch): void {
+  let value = 0;
+  let negative = false;
+  let bucket = 0;
+  for (let i = 0; i <= packed.length; i++) {
+    const c = i < packed.length ? packed.charCodeAt(i) : COMMA;
+    if (c === COLON) {
+      bucket = negative ? -value : value;
+    } else if (c === COMMA) {
+      addToSketch(group, bucket, value);
+      addToSketch(total, bucket, value);
+    } else if (c === MINUS) {
+      negative = true;
+      continue;
+    } else {
+      value = value * 10 + (c - 48);
+      continue;
+    }
+    value = 0;
+    negative = false;
+  }
+}
+
 /** The shards' sketch rows merged per group, and over all groups. */
 function mergeSketches(rows: SketchRow[]): { byGroup: Map<GroupKey, Sketch>; total: Sketch } {
   const byGroup = new Map<GroupKey, Sketch>();
-  const total: Sketch = new Map();
-  for (const { key, bucket, n } of rows) {
-    let sketch = byGroup.get(key);
+  const total = newSketch();
+  for (const row of rows) {
+    let sketch = byGroup.get(row.key);
     if (!sketch) {
-      sketch = new Map();
-      byGroup.set(key, sketch);
+      sketch = newSketch();
+      byGroup.set(row.key, sketch);
     }
-    addToSketch(sketch, bucket, n);
-    addToSketch(total, bucket, n);
+    addPacked(row.buckets, sketch, total);
   }
   return { byGroup, total };
 }
@@ -91,6 +121,6 @@ export async function readInviteStats(
   const sketches = mergeSketches(shards.flatMap((s) => s.sketches));
   return {
     groups: counts.map((row) => ({ ...row, ...openTimes(sketches.byGroup.get(row.key)) })),
-    totalOpenTimes: openTimes(sketches.total.size > 0 ? sketches.total : undefined),
+    totalOpenTimes: openTimes(sketches.total),
   };
 }

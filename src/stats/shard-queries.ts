@@ -85,11 +85,15 @@ export interface CountsRow extends InviteCounts {
   key: GroupKey;
 }
 
-/** Opened invites of a group whose time to open fell in a sketch bucket (src/stats/sketch.ts). */
+/**
+ * A group's sketch of times to open in one shard (src/stats/sketch.ts), packed as
+ * `bucket:count,bucket:count,…` (a bucket may come more than once: counts add up). One row per
+ * group rather than one per bucket: a shard answers a few dozen rows instead of thousands,
+ * which is most of what an answer costs.
+ */
 export interface SketchRow {
   key: GroupKey;
-  bucket: number;
-  n: number;
+  buckets: string;
 }
 
 /** The day number `readInviteCounts` uses as the key of a day group. */
@@ -146,15 +150,19 @@ function inviteWhere(filter: StatsFilter): Where {
 const OPEN_METRIC = "open";
 
 /**
- * The sketch table to read: the one added up over trigger and channel (about a tenth of the
- * rows) when the answer needs neither, else the full one.
+ * The sketch table to read: the smallest that holds what the answer needs. Added up over
+ * survey, trigger and channel for the dashboard's chart (by day, nothing filtered); over trigger
+ * and channel when neither is grouped or filtered on; else the full one.
  */
 function sketchTable(filter: StatsFilter, groupBy: StatsDimension): string {
-  const bySurvey =
-    (groupBy === "day" || groupBy === "survey") &&
-    filter.trigger === undefined &&
-    filter.channel === undefined;
-  return bySurvey ? "time_sketches_by_survey" : "time_sketches";
+  const needsTriggerOrChannel =
+    groupBy === "trigger" ||
+    groupBy === "channel" ||
+    filter.trigger !== undefined ||
+    filter.channel !== undefined;
+  if (needsTriggerOrChannel) return "time_sketches";
+  if (groupBy === "day" && filter.survey === undefined) return "time_sketches_by_day";
+  return "time_sketches_by_survey";
 }
 
 /**
@@ -204,13 +212,14 @@ export async function readShardStats(
         filter.beforeDay * MS_PER_DAY,
         ...invites.params,
       ),
+    // Rows are read in key order for day groups (each table's primary key starts with metric and
+    // day): no sort. The same bucket may come from several rows of a group; the Worker adds them.
     db
       .prepare(
-        `SELECT ${key} AS key, bucket, SUM(n) AS n
+        `SELECT ${key} AS key, group_concat(bucket || ':' || n) AS buckets
          FROM ${sketchTable(filter, groupBy)}
-         WHERE metric = ? AND ${rollup.sql}
-         GROUP BY key, bucket
-         HAVING SUM(n) > 0`,
+         WHERE metric = ? AND ${rollup.sql} AND n > 0
+         GROUP BY key`,
       )
       .bind(OPEN_METRIC, ...rollup.params),
   ]);
