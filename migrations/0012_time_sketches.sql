@@ -25,49 +25,49 @@ SELECT CAST(upper AS INTEGER), MIN(bucket) FROM bounds GROUP BY 1;
 
 -- time_sketches: per metric ('open': issue to first open; other durations, such as time to
 -- complete, can be added as metrics without a new table), issue day, survey, trigger and
--- channel ('' for none), how many times fell in each bucket. time_sketches_by_survey and
--- time_sketches_by_day: the same added up over trigger and channel, and over survey too, for the
--- answers that need less (the dashboard's): a fraction of the rows to read, in the order the
--- answer groups them. All three are kept exact by the triggers below, inside the statement that
--- changes the invite (no extra round trip), and hold no customer data.
+-- channel ('' for none), the sketch of the times: how many fell in each bucket, as a JSON object
+-- (bucket → count). One row per group and day rather than one per bucket: a stats answer reads a
+-- few rows per group instead of hundreds, which is most of what it costs a shard.
+-- time_sketches_by_survey and time_sketches_by_day: the same added up over trigger and channel,
+-- and over survey too, for the answers that need less (the dashboard's). All three are kept
+-- exact by the triggers below, inside the statement that changes the invite (no extra round
+-- trip), and hold no customer data.
 CREATE TABLE time_sketches (
   metric TEXT NOT NULL,
   day INTEGER NOT NULL,
   survey TEXT NOT NULL,
   trigger TEXT NOT NULL,
   channel TEXT NOT NULL,
-  bucket INTEGER NOT NULL,
-  n INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (metric, day, survey, trigger, channel, bucket)
+  buckets TEXT NOT NULL,
+  PRIMARY KEY (metric, day, survey, trigger, channel)
 ) WITHOUT ROWID;
 
 CREATE TABLE time_sketches_by_survey (
   metric TEXT NOT NULL,
   day INTEGER NOT NULL,
   survey TEXT NOT NULL,
-  bucket INTEGER NOT NULL,
-  n INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (metric, day, survey, bucket)
+  buckets TEXT NOT NULL,
+  PRIMARY KEY (metric, day, survey)
 ) WITHOUT ROWID;
 
 CREATE TABLE time_sketches_by_day (
   metric TEXT NOT NULL,
   day INTEGER NOT NULL,
-  bucket INTEGER NOT NULL,
-  n INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (metric, day, bucket)
+  buckets TEXT NOT NULL,
+  PRIMARY KEY (metric, day)
 ) WITHOUT ROWID;
 
 -- time_sketch_changes: where a change to a sketch is written (a time of some metric added to
 -- or taken from its group); its INSTEAD OF trigger finds the time's bucket and hands the change
--- to time_sketch_bucket_changes, whose trigger writes the three tables. The triggers on invites
--- below, the backfill, and any later metric all write through them.
+-- to time_sketch_bucket_changes, whose trigger adds it to the bucket's count in the three
+-- tables. The triggers on invites below, the backfill, and any later metric all write through
+-- them.
 CREATE VIEW time_sketch_changes AS
 SELECT '' AS metric, 0 AS day, '' AS survey, '' AS trigger, '' AS channel, 0 AS ms, 0 AS delta
 WHERE false;
 
 CREATE VIEW time_sketch_bucket_changes AS
-SELECT '' AS metric, 0 AS day, '' AS survey, '' AS trigger, '' AS channel, 0 AS bucket,
+SELECT '' AS metric, 0 AS day, '' AS survey, '' AS trigger, '' AS channel, '' AS bucket,
   0 AS delta
 WHERE false;
 
@@ -75,24 +75,31 @@ CREATE TRIGGER time_sketch_change INSTEAD OF INSERT ON time_sketch_changes
 BEGIN
   INSERT INTO time_sketch_bucket_changes (metric, day, survey, trigger, channel, bucket, delta)
   VALUES (NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel,
-    ifnull(
+    CAST(ifnull(
       (SELECT iif(NEW.ms <= 0, -1, bucket) FROM sketch_buckets
        WHERE max_ms >= NEW.ms ORDER BY max_ms LIMIT 1),
-      (SELECT max(bucket) FROM sketch_buckets)),
+      (SELECT max(bucket) FROM sketch_buckets)) AS TEXT),
     NEW.delta);
 END;
 
 CREATE TRIGGER time_sketch_bucket_change INSTEAD OF INSERT ON time_sketch_bucket_changes
 BEGIN
-  INSERT INTO time_sketches (metric, day, survey, trigger, channel, bucket, n)
-  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel, NEW.bucket, NEW.delta)
-  ON CONFLICT (metric, day, survey, trigger, channel, bucket) DO UPDATE SET n = n + excluded.n;
-  INSERT INTO time_sketches_by_survey (metric, day, survey, bucket, n)
-  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.bucket, NEW.delta)
-  ON CONFLICT (metric, day, survey, bucket) DO UPDATE SET n = n + excluded.n;
-  INSERT INTO time_sketches_by_day (metric, day, bucket, n)
-  VALUES (NEW.metric, NEW.day, NEW.bucket, NEW.delta)
-  ON CONFLICT (metric, day, bucket) DO UPDATE SET n = n + excluded.n;
+  INSERT INTO time_sketches (metric, day, survey, trigger, channel, buckets)
+  VALUES (NEW.metric, NEW.day, NEW.survey, NEW.trigger, NEW.channel,
+    json_object(NEW.bucket, NEW.delta))
+  ON CONFLICT (metric, day, survey, trigger, channel) DO UPDATE SET
+    buckets = json_set(buckets, '$."' || NEW.bucket || '"',
+      ifnull(json_extract(buckets, '$."' || NEW.bucket || '"'), 0) + NEW.delta);
+  INSERT INTO time_sketches_by_survey (metric, day, survey, buckets)
+  VALUES (NEW.metric, NEW.day, NEW.survey, json_object(NEW.bucket, NEW.delta))
+  ON CONFLICT (metric, day, survey) DO UPDATE SET
+    buckets = json_set(buckets, '$."' || NEW.bucket || '"',
+      ifnull(json_extract(buckets, '$."' || NEW.bucket || '"'), 0) + NEW.delta);
+  INSERT INTO time_sketches_by_day (metric, day, buckets)
+  VALUES (NEW.metric, NEW.day, json_object(NEW.bucket, NEW.delta))
+  ON CONFLICT (metric, day) DO UPDATE SET
+    buckets = json_set(buckets, '$."' || NEW.bucket || '"',
+      ifnull(json_extract(buckets, '$."' || NEW.bucket || '"'), 0) + NEW.delta);
 END;
 
 -- Backfill from the invites that exist, so past days keep their percentiles.

@@ -569,10 +569,13 @@ describe("GET /v1/stats: rollups kept by triggers (migrations 0004, 0012)", () =
     const sketches = new Map<string, number>();
     for (const table of ["time_sketches", "time_sketches_by_survey", "time_sketches_by_day"]) {
       const rows = await db
-        .prepare(`SELECT * FROM ${table} WHERE n != 0`)
+        .prepare(`SELECT * FROM ${table}`)
         .all<Record<string, string | number>>();
-      for (const { n, ...key } of rows.results) {
-        sketches.set(JSON.stringify(Object.values(key)), Number(n));
+      for (const { buckets, ...key } of rows.results) {
+        const counts = JSON.parse(String(buckets)) as Record<string, number>;
+        for (const [bucket, n] of Object.entries(counts)) {
+          if (n !== 0) sketches.set(JSON.stringify([...Object.values(key), Number(bucket)]), n);
+        }
       }
     }
     return { counts, sketches };

@@ -93,7 +93,7 @@ export const ROLLUP_CHECK_SQL =
   "SELECT (SELECT COUNT(*) FROM invites) AS invites, " +
   "(SELECT SUM(issued) FROM invite_counts) AS rolled, " +
   "(SELECT COUNT(consumed_at) FROM invites) AS opened, " +
-  "(SELECT SUM(n) FROM time_sketches WHERE metric = 'open') AS rolledOpened";
+  "(SELECT SUM(value) FROM time_sketches_by_day, json_each(buckets) WHERE metric = 'open') AS rolledOpened";
 
 /**
  * @typedef {{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }} TableColumn

@@ -56,10 +56,13 @@ function mergeCounts(rows: CountsRow[]): CountsRow[] {
 const COLON = 58;
 const COMMA = 44;
 const MINUS = 45;
+const ZERO = 48;
+const NINE = 57;
 
 /**
- * Adds a packed `bucket:count,…` list (shard-queries.ts) to both sketches, read character by
- * character: an answer over many shards carries hundreds of thousands of buckets.
+ * Adds a group's sketch rows (`{"bucket":count,…},{…}`, shard-queries.ts) to both sketches,
+ * read character by character: an answer over many shards carries hundreds of thousands of
+ * buckets. Quotes and braces only separate; a count of 0 (a time moved away) adds nothing.
  */
 function addPacked(packed: string, group: Sketch, total: Sketch): void {
   let value = 0;
@@ -70,13 +73,14 @@ function addPacked(packed: string, group: Sketch, total: Sketch): void {
     if (c === COLON) {
       bucket = negative ? -value : value;
     } else if (c === COMMA) {
-      addToSketch(group, bucket, value);
-      addToSketch(total, bucket, value);
+      const count = negative ? -value : value;
+      addToSketch(group, bucket, count);
+      addToSketch(total, bucket, count);
     } else if (c === MINUS) {
       negative = true;
       continue;
     } else {
-      value = value * 10 + (c - 48);
+      if (c >= ZERO && c <= NINE) value = value * 10 + (c - ZERO);
       continue;
     }
     value = 0;

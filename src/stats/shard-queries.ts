@@ -2,7 +2,7 @@
  * The stats queries of one ledger shard, read from the rollups that triggers on `invites` keep
  * exact: `invite_counts` per issue day, survey, trigger, channel and expiry day (migration 0004),
  * and the time-to-open sketches per issue day and group (`time_sketches`, also added up per day
- * and survey; migration 0012). One round trip reads rollup rows and the invites expiring today —
+ * and survey, and per day; migration 0012). One round trip reads rollup rows and the invites expiring today —
  * never every invite of a range. Only group keys and numbers leave this module, never a customer
  * id or embedded data. Adding shards up and reading percentiles is `across-shards.ts`.
  */
@@ -86,10 +86,9 @@ export interface CountsRow extends InviteCounts {
 }
 
 /**
- * A group's sketch of times to open in one shard (src/stats/sketch.ts), packed as
- * `bucket:count,bucket:count,…` (a bucket may come more than once: counts add up). One row per
- * group rather than one per bucket: a shard answers a few dozen rows instead of thousands,
- * which is most of what an answer costs.
+ * A group's sketches of times to open in one shard (src/stats/sketch.ts): the JSON objects
+ * (bucket → count) of its rollup rows, comma-separated (a bucket may come more than once: counts
+ * add up). One row per group: a shard answers a few dozen rows, not one per bucket.
  */
 export interface SketchRow {
   key: GroupKey;
@@ -212,13 +211,12 @@ export async function readShardStats(
         filter.beforeDay * MS_PER_DAY,
         ...invites.params,
       ),
-    // Rows are read in key order for day groups (each table's primary key starts with metric and
-    // day): no sort. The same bucket may come from several rows of a group; the Worker adds them.
+    // One sketch row per group and day: the Worker adds up a group's rows, bucket by bucket.
     db
       .prepare(
-        `SELECT ${key} AS key, group_concat(bucket || ':' || n) AS buckets
+        `SELECT ${key} AS key, group_concat(buckets) AS buckets
          FROM ${sketchTable(filter, groupBy)}
-         WHERE metric = ? AND ${rollup.sql} AND n > 0
+         WHERE metric = ? AND ${rollup.sql}
          GROUP BY key`,
       )
       .bind(OPEN_METRIC, ...rollup.params),
