@@ -133,7 +133,9 @@ describe("connections", () => {
     return {
       calls,
       started: () => started,
-      releaseAll: () => releases.splice(0).forEach((r) => r()),
+      releaseAll: () => {
+        for (const release of releases.splice(0)) release();
+      },
     };
   }
 
