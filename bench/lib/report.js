@@ -136,7 +136,7 @@ export function machineInfo() {
 }
 
 /**
- * Goal verdicts of issues 5 and 10.
+ * Goal verdicts of issues 5, 10 and 21.
  * @param {Summary} s @param {number} statsRows
  */
 function goals(s, statsRows) {
@@ -237,7 +237,7 @@ req/s of the naive storage floor for the same operation (batch issue: links/s ov
 single-issue floor's req/s). Rows 8a–8d run at ${settings.BENCH_LATENCY_CONNECTIONS} connection(s) on the metered
 entries: their p50 is a tap's own time, and 8b/8d note the storage round trips it waited for.
 ${sections.map((section) => `\n${section}\n`).join("")}
-## Goals (issues 5 and 10)
+## Goals (issues 5, 10 and 21)
 
 | goal | this run | verdict |
 |---|---:|---|
