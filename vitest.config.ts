@@ -26,6 +26,15 @@ const LEDGER_FILES = [
 /** Ledger shard counts the ledger's files run on: one project each. */
 const SHARD_COUNTS = [1, 4];
 
+/** The in-flight count at production's scale runs alone, on 32 local shards. */
+const WIDE_SHARDS = 32;
+const WIDE_FILES = ["test/inflight-32.test.ts"];
+
+/** D1 databases beyond wrangler.toml's DB … DB_7, for the wide project: DB_8 … DB_31. */
+const wideDatabases = Object.fromEntries(
+  Array.from({ length: WIDE_SHARDS - 8 }, (_, i) => [`DB_${i + 8}`, `invite-edge-${i + 8}`]),
+);
+
 // Tests run inside workerd against real local KV and D1 (the Workers Vitest pool).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
@@ -35,6 +44,7 @@ export default defineConfig(async () => {
     name: string,
     shards: number,
     files: { include: string[]; exclude?: string[] },
+    moreDatabases: Record<string, string> = {},
   ): TestProjectConfiguration => ({
     plugins: [
       cloudflareTest({
@@ -42,7 +52,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: { TEST_MIGRATIONS: migrations, LEDGER_SHARDS: String(shards) },
           // An empty ledger database (no migrations applied): the health check must notice.
-          d1Databases: { BLANK_DB: "invite-edge-blank" },
+          d1Databases: { BLANK_DB: "invite-edge-blank", ...moreDatabases },
           // The per-address tap ceiling and the per-key issue limit with small limits, so their
           // tests do not depend on how many requests a busy machine serves in a window.
           ratelimits: {
@@ -73,10 +83,14 @@ export default defineConfig(async () => {
         // Pure logic and the source tree's rules, in plain Node.
         { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
         // Everything that runs inside the Worker but not about the ledger's shards: once.
-        workerd("workerd", 1, { include: ["test/**/*.test.ts"], exclude: LEDGER_FILES }),
+        workerd("workerd", 1, {
+          include: ["test/**/*.test.ts"],
+          exclude: [...LEDGER_FILES, ...WIDE_FILES],
+        }),
         ...SHARD_COUNTS.map((shards) =>
           workerd(`shards-${shards}`, shards, { include: LEDGER_FILES }),
         ),
+        workerd(`shards-${WIDE_SHARDS}`, WIDE_SHARDS, { include: WIDE_FILES }, wideDatabases),
       ],
     },
   };

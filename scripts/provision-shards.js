@@ -4,9 +4,13 @@
  * `npm run provision-shards -- --shards N`: gives the production Worker N ledger shards.
  * For every shard not bound yet in [env.production] of wrangler.toml it creates a D1 database
  * (`wrangler d1 create`) and adds its binding (DB, DB_1, DB_2, …); then it applies the
- * migrations to every shard (`wrangler d1 migrations apply … --remote`) and sets LEDGER_SHARDS.
- * Run it again after a failure: what exists is kept, what is missing is done. Its flags are in
- * USAGE (`--help`); an unknown flag is refused, so a misspelt `--dryrun` never runs for real.
+ * migrations to every shard (`wrangler d1 migrations apply … --remote`), records the count it
+ * applied in the shard-count history of DB (ledger_shard_counts, migration 0015) and sets
+ * LEDGER_SHARDS. Run it again after a failure: what exists is kept, what is missing is done.
+ * The count is recorded as applied, not served: the Worker still running the old count keeps
+ * serving until the deploy, and the deployed Worker records it as served (src/store/shard-counts.ts).
+ * Its flags are in USAGE (`--help`); an unknown flag is refused, so a misspelt `--dryrun` never
+ * runs for real.
  * WRANGLER_BIN overrides the wrangler executable (tests use a stand-in).
  */
 import { spawnSync } from "node:child_process";
@@ -122,6 +126,15 @@ function withVar(toml, env, name, value) {
   return toml.slice(0, bodyStart) + updated + toml.slice(bodyEnd);
 }
 
+/**
+ * The statement that records `shards` as applied now in the shard-count history (the same row
+ * src/store/shard-counts.ts reads; applying a count again only moves applied_at).
+ * @param {number} shards @param {number} now
+ */
+const recordAppliedSql = (shards, now) =>
+  `INSERT INTO ledger_shard_counts (shards, applied_at) VALUES (${shards}, ${now}) ` +
+  "ON CONFLICT (shards) DO UPDATE SET applied_at = excluded.applied_at";
+
 /** A string var of an environment, or undefined. @param {string} toml @param {string} env @param {string} name */
 function readVar(toml, env, name) {
   const start = toml.indexOf(`[env.${env}.vars]`);
@@ -221,23 +234,21 @@ function main() {
       ...configArgs,
     ]);
   }
+  // Retried issue calls made before the raise are looked up under the counts the history holds.
+  run([
+    "d1",
+    "execute",
+    binding(0),
+    "--env",
+    options.env,
+    "--remote",
+    "--command",
+    recordAppliedSql(options.shards, Date.now()),
+    ...configArgs,
+  ]);
   toml = withVar(toml, options.env, "LEDGER_SHARDS", String(options.shards));
-  // Retried issue calls of transactions placed under the old count are looked up there too.
-  const previous = (readVar(toml, options.env, "LEDGER_SHARDS_PREVIOUS") ?? "")
-    .split(",")
-    .map((v) => v.trim())
-    .filter(Boolean);
-  if (options.shards > current && !previous.includes(String(current))) {
-    previous.push(String(current));
-    toml = withVar(toml, options.env, "LEDGER_SHARDS_PREVIOUS", previous.join(","));
-  }
   if (options.dryRun) {
     console.log(`+ wrangler.toml: [env.${options.env}.vars] LEDGER_SHARDS = "${options.shards}"`);
-    if (options.shards > current) {
-      console.log(
-        `+ wrangler.toml: [env.${options.env}.vars] LEDGER_SHARDS_PREVIOUS = "${previous.join(",")}"`,
-      );
-    }
     console.log("Dry run: nothing was created, applied or written.");
     return;
   }

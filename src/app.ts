@@ -1,8 +1,8 @@
 /**
- * The HTTP app: middleware (request id, config), the APIs, the tap, and the service's own
- * endpoints (health, JWKS, OpenAPI, its reference at /docs, the operators' page at /), which are
- * mounted before the configuration is required so they answer whatever else is broken. Machine errors are JSON
- * envelopes; pages for people are HTML. Every response carries `X-Request-Id`, the id the log
+ * The HTTP app: middleware (request id, the request's store, config), the APIs, the tap, and the
+ * service's own endpoints (health, JWKS, OpenAPI, its reference at /docs, the operators' page at
+ * /), which are mounted before the configuration is required so they answer whatever else is
+ * broken. Machine errors are JSON envelopes; pages for people are HTML. Every response carries `X-Request-Id`, the id the log
  * lines of that request carry.
  */
 
@@ -19,8 +19,10 @@ import {
   homeRoutes,
   publicKeys,
   serveOpenApiDocument,
+  shardCountRefusal,
 } from "./service";
 import { dashboardRoutes, statsRoutes } from "./stats";
+import { openStore } from "./store/store";
 import { choosePageLanguage, handleTap, page } from "./tap";
 
 export const app = createRouter();
@@ -30,6 +32,13 @@ app.use(async (c, next) => {
   c.set("requestId", requestId);
   await next();
   c.res.headers.set("X-Request-Id", requestId);
+});
+
+// One store per request: every D1 and KV call the request makes goes through its limits (six
+// connections at a time, a budget of storage calls).
+app.use(async (c, next) => {
+  c.set("store", openStore(c.env));
+  await next();
 });
 
 app.onError(renderError);
@@ -50,6 +59,9 @@ app.use(async (c, next) => {
     if (error instanceof ConfigError) return answerMisconfigured(c, error);
     throw error;
   }
+  // Fewer shards than were ever served is as broken as any configuration error.
+  const refusal = await shardCountRefusal(c);
+  if (refusal) return answerMisconfigured(c, refusal);
   await next();
 });
 

@@ -7,8 +7,10 @@
 import type { Env } from "./config/env";
 import { log } from "./core/log";
 import { RECONCILE_QUEUE, runQueuedReconciles } from "./reconcile";
+import { openStore, type Store } from "./store/store";
 
-type Consumer = (batch: MessageBatch, env: Env) => Promise<void>;
+/** A queue's consumer, with the invocation's store (its limits are the whole batch's). */
+type Consumer = (batch: MessageBatch, env: Env, store: Store) => Promise<void>;
 
 const CONSUMERS: Readonly<Record<string, Consumer>> = {
   [RECONCILE_QUEUE]: runQueuedReconciles,
@@ -20,5 +22,5 @@ export async function consumeQueue(batch: MessageBatch, env: Env): Promise<void>
     log("queue_unknown", { queue: batch.queue, messages: batch.messages.length });
     throw new Error(`no consumer for queue ${batch.queue}`);
   }
-  await consumer(batch, env);
+  await consumer(batch, env, openStore(env));
 }

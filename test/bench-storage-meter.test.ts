@@ -8,7 +8,12 @@
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { meteredEnvFactory, meterWorker, StorageMeter } from "../bench/workers/lib/storage-meter";
+import {
+  meteredEnvFactory,
+  meterWorker,
+  newInvocation,
+  StorageMeter,
+} from "../bench/workers/lib/storage-meter";
 import type { Env } from "../src/config/env";
 import service from "../src/index";
 import { type IssuedLink, linkRequest, ORIGIN, PHONE_UA, uniqueTxn } from "./helpers/api";
@@ -110,6 +115,63 @@ describe("delay", () => {
     );
     expect(sideBySide).toBeGreaterThanOrEqual(150);
     expect(sideBySide).toBeLessThan(300);
+  });
+});
+
+describe("connections", () => {
+  /** Round trips that stay in flight until released; the meter's own bookkeeping around them. */
+  function held(meter: StorageMeter, count: number) {
+    const releases: (() => void)[] = [];
+    let started = 0;
+    const calls = Array.from({ length: count }, () =>
+      meter.roundTrip(
+        () =>
+          new Promise<void>((resolve) => {
+            started += 1;
+            releases.push(resolve);
+          }),
+      ),
+    );
+    return {
+      calls,
+      started: () => started,
+      releaseAll: () => {
+        for (const release of releases.splice(0)) release();
+      },
+    };
+  }
+
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it("queues round trips beyond the cap and counts the most in flight at once", async () => {
+    const meter = new StorageMeter();
+    meter.maxConnections = 6;
+    const batch = held(meter, 10);
+    await settle();
+    expect(batch.started()).toBe(6);
+    while (batch.started() < 10) {
+      batch.releaseAll();
+      await settle();
+    }
+    batch.releaseAll();
+    await Promise.all(batch.calls);
+    expect(meter.counters.maxInFlight).toBe(6);
+  });
+
+  it("per invocation when the entry tells invocations apart", async () => {
+    const meter = new StorageMeter();
+    meter.maxConnections = 4;
+    let current = newInvocation();
+    meter.scopes = { run: (handle) => handle(), current: () => current };
+    const first = held(meter, 4);
+    current = newInvocation();
+    const second = held(meter, 4);
+    await settle();
+    expect(first.started() + second.started()).toBe(8);
+    expect(meter.counters.maxInFlight).toBe(4);
+    first.releaseAll();
+    second.releaseAll();
+    await Promise.all([...first.calls, ...second.calls]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   erasures,
   everythingStored,
   foundIn,
+  privacyCall,
 } from "./helpers/privacy";
 import { seedInvites } from "./helpers/reconcile";
 
@@ -247,6 +248,83 @@ describe("an erasure interrupted, then the same request again", () => {
       pushed: 1,
       pushedInvites: [pushed],
     });
+  });
+});
+
+describe("a shard that cannot be read", () => {
+  /** A binding every call of which fails as an unreachable database does. */
+  const unreachable = (db: D1Database): D1Database =>
+    new Proxy(db, {
+      get: (target, property) =>
+        property === "prepare" || property === "batch"
+          ? () => {
+              throw new Error("D1_ERROR: Network connection lost.");
+            }
+          : Reflect.get(target, property).bind(target),
+    });
+
+  it("down: the lookup lists nothing and the erasure answers not done; back up, it finishes", async () => {
+    const customer = await customerWithInvites("unreachable", 4);
+    const down = SHARDS - 1;
+    const outage = {
+      ...env,
+      ...wrapShards((db, shard) => (shard === down ? unreachable(db) : db)),
+    };
+    const lookup = await privacyCall(
+      "/v1/privacy/lookup",
+      { method: "POST", json: { customerId: customer.id } },
+      outage,
+    );
+    expect(lookup.status).toBe(503);
+    expect(foundIn(await lookup.text(), customer.values)).toEqual([]);
+    const erasure = await erase(customer.id, outage);
+    expect(erasure.status).toBe(503);
+    expect(await erasure.text()).not.toContain('"done":true');
+    const between = await nothingHalfErased(customer);
+    expect(between.intact).toBeGreaterThan(0);
+
+    const retry = await erase(customer.id);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ done: true, erased: customer.links.length });
+  });
+
+  it("left out by a LEDGER_SHARDS below the count served: nothing listed, nothing done", async () => {
+    const customer = await customerWithInvites("left-out", 3);
+    // Two isolates whose cached history is fresh (so their requests pass the shard-count check)
+    // when provision-shards and a deploy elsewhere make one more shard served than they reach.
+    const isolate = () => ({ ...env, ...wrapShards((db) => new Proxy(db, {})) });
+    const [forLookup, forErasure] = [isolate(), isolate()];
+    const lookup = (workerEnv: typeof env) =>
+      privacyCall(
+        "/v1/privacy/lookup",
+        { method: "POST", json: { customerId: customer.id } },
+        workerEnv,
+      );
+    for (const warm of [forLookup, forErasure]) expect((await lookup(warm)).status).toBe(200);
+    await env.DB.prepare(
+      "INSERT INTO ledger_shard_counts (shards, first_seen, last_seen) VALUES (?1, ?2, ?2)",
+    )
+      .bind(SHARDS + 1, Date.now())
+      .run();
+    try {
+      const listed = await lookup(forLookup);
+      expect(listed.status).toBe(503);
+      expect(await listed.json()).toMatchObject({
+        error: {
+          code: "unavailable",
+          details: [{ path: "(ledger)", message: `shard ${SHARDS} cannot be read` }],
+        },
+      });
+      const erasure = await erase(customer.id, forErasure);
+      expect(erasure.status).toBe(503);
+      expect(await erasure.text()).toContain(`shard ${SHARDS} cannot be read`);
+      expect((await nothingHalfErased(customer)).erased).toBe(0);
+    } finally {
+      await env.DB.prepare("DELETE FROM ledger_shard_counts WHERE shards = ?")
+        .bind(SHARDS + 1)
+        .run();
+    }
+    expect((await erase(customer.id, isolate())).status).toBe(200);
   });
 });
 

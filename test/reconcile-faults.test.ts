@@ -261,7 +261,8 @@ describe("Qualtrics down for a day", () => {
   // stamps (a few ledger reads); on a busy two-core machine that passes the default 30 s.
   it("invites queue through a day of failed cron runs and are pushed, once, when it returns", {
     timeout: 120_000,
-  }, async () => { // 145 runs: most of a minute on a busy 2-core machine
+  }, async () => {
+    // 145 runs: most of a minute on a busy 2-core machine
     const fake = await startFake({ pollsToComplete: 1 });
     await injectFault(fake, { status: 503, count: 1_000_000 });
     const env = qualtricsEnv(fake);

@@ -1,35 +1,15 @@
 /**
  * The ledger over N shards (this project's LEDGER_SHARDS, see vitest.config.ts): links name
- * their shard, single use and idempotent issue hold inside a shard under concurrency, a raised
- * shard count keeps earlier transactions idempotent, and one shard's overload is a 503 that
- * consumes nothing while the other shards serve.
+ * their shard, single use and idempotent issue hold inside a shard under concurrency, and one
+ * shard's overload is a 503 that consumes nothing while the other shards serve. Raising the
+ * shard count is test/shard-counts.test.ts.
  */
 import { env } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
-import { placeTransaction } from "../src/store/placement";
+import { describe, expect, it } from "vitest";
 import { inviteIdShard, shardPrefix } from "../src/tokens/ids";
-import {
-  apiRequest,
-  fetchWorker,
-  type IssuedLink,
-  linkRequest,
-  randomIp,
-  uniqueTxn,
-} from "./helpers/api";
-import {
-  allShards,
-  fromEveryShard,
-  ledgerOf,
-  migrateShards,
-  SHARDS,
-  wrapShards,
-} from "./helpers/ledger";
+import { apiRequest, fetchWorker, type IssuedLink, linkRequest, randomIp } from "./helpers/api";
+import { allShards, fromEveryShard, ledgerOf, SHARDS, wrapShards } from "./helpers/ledger";
 import { tapRequest } from "./security/helpers";
-
-/** Shards the tests below may use beyond this project's count (all declared in wrangler.toml). */
-const MAX_TEST_SHARDS = 4;
-
-beforeAll(() => migrateShards(MAX_TEST_SHARDS));
 
 async function issueVia(workerEnv: typeof env, body: Record<string, unknown>) {
   const res = await fetchWorker(apiRequest("/v1/links", { method: "POST", json: body }), workerEnv);
@@ -125,51 +105,6 @@ describe(`concurrency on ${SHARDS} shard(s)`, () => {
       JSON.stringify([...idsByTxn.keys()]),
     );
     expect(rows.reduce((sum, r) => sum + r.n, 0)).toBe(idsByTxn.size);
-  });
-});
-
-describe("raising the shard count", () => {
-  const at = (shards: number, previous?: string) => ({
-    ...env,
-    LEDGER_SHARDS: String(shards),
-    ...(previous ? { LEDGER_SHARDS_PREVIOUS: previous } : {}),
-  });
-  const onOne = at(1);
-  const onFourAfterOne = at(4, "1");
-
-  /** A transaction that one shard placed in shard 0 and four shards place elsewhere. */
-  async function movedTransaction(): Promise<string> {
-    for (;;) {
-      const txn = uniqueTxn("moved");
-      if ((await placeTransaction("demo", txn, 4)).shard !== 0) return txn;
-    }
-  }
-
-  it("keeps earlier links where they are and answers their retries from there", async () => {
-    const body = linkRequest({ transactionId: await movedTransaction() });
-    const first = await issueVia(onOne, body);
-    expect(first.status).toBe(201);
-    expect(inviteIdShard(first.link.id)).toBe(0);
-
-    const retry = await issueVia(onFourAfterOne, body);
-    expect(retry).toEqual({ status: 200, link: { ...first.link } });
-    const changed = await issueVia(onFourAfterOne, { ...body, trigger: "other" });
-    expect(changed.status).toBe(409);
-
-    // The earlier link still taps under four shards; new links spread over all four.
-    const tapped = await fetchWorker(tapRequest(first.link.id, { ip: randomIp() }), onFourAfterOne);
-    expect(tapped.status).toBe(302);
-    const fresh = await Promise.all(
-      Array.from({ length: 48 }, () => issueVia(onFourAfterOne, linkRequest())),
-    );
-    expect(new Set(fresh.map((f) => inviteIdShard(f.link.id))).size).toBe(4);
-  });
-
-  it("without LEDGER_SHARDS_PREVIOUS a retry of a moved transaction is not found where it was", async () => {
-    const body = linkRequest({ transactionId: await movedTransaction() });
-    expect((await issueVia(onOne, body)).status).toBe(201);
-    // What the setting exists for: the retry lands in the new shard and makes a second link.
-    expect((await issueVia(at(4), body)).status).toBe(201);
   });
 });
 

@@ -9,8 +9,15 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config/env";
 import worker from "../src/index";
 import { DEVICE_AGENTS } from "./fixtures/user-agents";
-import { apiRequest, cookieFrom, type IssuedLink, linkRequest, randomIp } from "./helpers/api";
-import { wrapShards } from "./helpers/ledger";
+import {
+  apiRequest,
+  cookieFrom,
+  fetchWorker,
+  type IssuedLink,
+  linkRequest,
+  randomIp,
+} from "./helpers/api";
+import { aroundShardCalls } from "./helpers/ledger";
 import { tapRequest } from "./security/helpers";
 
 interface Call {
@@ -34,47 +41,7 @@ function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
     });
   };
   const held = <T>(run: () => Promise<T>) => (gate ? gate.then(run) : run());
-  const real = new WeakMap<object, D1PreparedStatement>();
-  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(s, {
-      get(target, property) {
-        if (property === "bind") {
-          return (...values: unknown[]) => statement(target.bind(...values));
-        }
-        if (
-          property === "first" ||
-          property === "all" ||
-          property === "run" ||
-          property === "raw"
-        ) {
-          return (...args: unknown[]) =>
-            track(`d1.${String(property)}`, () =>
-              held(() => (target[property] as (...a: unknown[]) => Promise<unknown>)(...args)),
-            );
-        }
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    real.set(proxy, s);
-    return proxy;
-  };
-  const shards = wrapShards(
-    (db) =>
-      new Proxy(db, {
-        get(target, property) {
-          if (property === "prepare") return (sql: string) => statement(target.prepare(sql));
-          if (property === "batch") {
-            return (statements: D1PreparedStatement[]) =>
-              track("d1.batch", () =>
-                held(() => target.batch(statements.map((s) => real.get(s) ?? s))),
-              );
-          }
-          const value = Reflect.get(target, property);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      }),
-  );
+  const shards = aroundShardCalls((what, run) => track(what, () => held(run)));
   const kv = new Proxy(env.LINKS, {
     get(target, property) {
       const value = Reflect.get(target, property);
@@ -94,7 +61,8 @@ function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
 /**
  * Calls the Worker; returns the response, the calls it waited for, and the rest. KV writes are
  * held until the response is ready, so one made in the background is never taken for one the
- * response waited for.
+ * response waited for. The env has served a request before (its isolate's caches are warm: the
+ * configuration, the shard-count history), as a Worker in production has.
  */
 async function traced(request: Request) {
   let release = () => {};
@@ -102,6 +70,8 @@ async function traced(request: Request) {
     release = resolve;
   });
   const recorder = recordingEnv(undefined, writes);
+  await fetchWorker(apiRequest(`/v1/links/${"A".repeat(24)}`), recorder.env);
+  recorder.calls.length = 0;
   const ctx = createExecutionContext();
   const response = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,

@@ -75,12 +75,16 @@ export function readConfig() {
     batchSize: numberFromEnv("BENCH_BATCH_SIZE", 500, { min: 1 }),
     /** open connections for the stats queries */
     statsConnections: numberFromEnv("BENCH_STATS_CONNECTIONS", 2, { min: 1 }),
+    /** storage calls one stats request may have in flight (production: 6 per invocation) */
+    statsConnectionsCap: numberFromEnv("BENCH_STATS_MAX_CONNECTIONS", 6, { min: 1, integer: true }),
+    /** ms each storage round trip of the stats phase is delayed by (production's network) */
+    statsLatencyMs: numberFromEnv("BENCH_STATS_LATENCY_MS", 10, { min: 0 }),
     /** seconds measured per stats query */
     statsDuration: numberFromEnv("BENCH_STATS_DURATION", duration, { min: 1 }),
     /** invites seeded for the stats phase */
     statsRows: numberFromEnv("BENCH_STATS_ROWS", 1_000_000, { min: 1 }),
-    /** ledger shards the stats service runs on (LEDGER_SHARDS; wrangler.toml binds up to 8) */
-    statsShards: numberFromEnv("BENCH_STATS_SHARDS", 4, { min: 1, integer: true }),
+    /** ledger shards the stats service runs on (LEDGER_SHARDS; bindings generated beyond DB_7) */
+    statsShards: numberFromEnv("BENCH_STATS_SHARDS", 32, { min: 1, integer: true }),
     /** ms each KV or D1 round trip is delayed by in the latency phase's second runs */
     latencyMs: numberFromEnv("BENCH_LATENCY_MS", 20, { min: 1 }),
     /** open connections for the latency runs (low, so that queueing does not dominate) */

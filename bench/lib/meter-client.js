@@ -39,6 +39,7 @@ export const zeroCounters = () => ({
   d1RowsRead: 0,
   d1RowsWritten: 0,
   d1Unmetered: 0,
+  maxInFlight: 0,
 });
 
 /**
@@ -60,6 +61,18 @@ export async function resetCounters(base) {
   await readCounters(base, { reset: true });
 }
 
+/**
+ * At most `max` round trips in flight per invocation from now on, the rest queued (0: no cap).
+ * @param {string} base @param {number} max
+ */
+export async function setConnections(base, max) {
+  const { status, text } = await call(base, `/__bench/connections?max=${max}`, { method: "PUT" });
+  if (status !== 200) {
+    throw new Error(`PUT /__bench/connections answered ${status}: ${text.slice(0, 80)}`);
+  }
+  fromSameInstance(base, text);
+}
+
 /** Delays each KV/D1 round trip of the Worker by `ms` from now on. @param {string} base @param {number} ms */
 export async function setDelay(base, ms) {
   const { status, text } = await call(base, `/__bench/delay?ms=${ms}`, { method: "PUT" });
@@ -69,11 +82,11 @@ export async function setDelay(base, ms) {
   fromSameInstance(base, text);
 }
 
-/** a + b, counter by counter. @param {Counters} a @param {Counters} b @returns {Counters} */
+/** a + b, counter by counter (the most in flight: the larger). @param {Counters} a @param {Counters} b @returns {Counters} */
 export function addCounters(a, b) {
   const sum = zeroCounters();
   for (const key of /** @type {(keyof Counters)[]} */ (Object.keys(sum)))
-    sum[key] = a[key] + b[key];
+    sum[key] = key === "maxInFlight" ? Math.max(a[key], b[key]) : a[key] + b[key];
   return sum;
 }
 

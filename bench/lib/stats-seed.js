@@ -2,7 +2,7 @@
 /**
  * Seeds the service's local D1 with many invites for the stats phase, directly
  * in SQL (no API calls): SQLite generates the rows itself from a recursive CTE,
- * so the SQL file stays a few kilobytes whatever the row count.
+ * so the SQL stays a few kilobytes whatever the row count.
  *
  * The invites columns live in ONE place, INVITE_SEED_COLUMNS below: align it
  * with migrations/0001_*.sql. At run time the seeder also reads the real table
@@ -14,13 +14,11 @@
  * so the seed time includes building them; ROLLUP_CHECK_SQL then checks them
  * against the invites, shard by shard.
  *
- * With several ledger shards each shard gets its own SQL file and its share of
+ * With several ledger shards each shard gets its own statements and its share of
  * the rows, with ids that name the shard the way the service's do
  * (src/tokens/ids.ts: two characters naming the shard, then 22), so a seeded
  * link is found where the service looks for it.
  */
-import { writeFileSync } from "node:fs";
-
 /**
  * How the ledger stores times: "ms" / "s" since the epoch, or "iso" text.
  * @typedef {"ms" | "s" | "iso"} TimeFormat
@@ -95,7 +93,7 @@ export const ROLLUP_CHECK_SQL =
   "SELECT (SELECT COUNT(*) FROM invites) AS invites, " +
   "(SELECT SUM(issued) FROM invite_counts) AS rolled, " +
   "(SELECT COUNT(consumed_at) FROM invites) AS opened, " +
-  "(SELECT SUM(opened) FROM invite_open_times) AS rolledOpened";
+  "(SELECT SUM(value) FROM time_sketches_by_day, json_each(buckets) WHERE metric = 'open') AS rolledOpened";
 
 /**
  * @typedef {{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }} TableColumn
@@ -134,15 +132,14 @@ export function shardRows(rows, shards, shard) {
 }
 
 /**
- * Writes the seeding SQL of one shard: rows `first`..`last` of the invites issued
- * over the 30 days ending `now`, in chunks of 100,000 rows per statement, with
- * ids starting with `idPrefix`.
- * @param {{ file: string; first: number; last: number; idPrefix: string; now: number;
+ * The seeding SQL of one shard: rows `first`..`last` of the invites issued over
+ * the 30 days ending `now`, in chunks of 100,000 rows per statement, with ids
+ * starting with `idPrefix`.
+ * @param {{ first: number; last: number; idPrefix: string; now: number;
  *   timeFormat: TimeFormat; table: TableColumn[] }} options
- * @returns {{ windowStart: Date; notes: string[]; firstId: string }}
+ * @returns {{ statements: string[]; windowStart: Date; notes: string[]; firstId: string }}
  */
-export function writeSeedSql({
-  file,
+export function seedStatements({
   first: firstRow,
   last: lastRow,
   idPrefix,
@@ -188,8 +185,12 @@ export function writeSeedSql({
         `SELECT ${expressions.join(",\n  ")}\nFROM rows;`,
     );
   }
-  writeFileSync(file, `${statements.join("\n\n")}\n`);
-  return { windowStart, notes, firstId: `${idPrefix}${String(firstRow).padStart(22, "0")}` };
+  return {
+    statements,
+    windowStart,
+    notes,
+    firstId: `${idPrefix}${String(firstRow).padStart(22, "0")}`,
+  };
 }
 
 /**

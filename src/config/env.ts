@@ -20,7 +20,10 @@ export interface Undeclared {
    * DB_7 are bound; production binds as many as `npm run provision-shards` made.
    */
   [shard: `DB_${number}`]: D1Database | undefined;
-  /** Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls still check. */
+  /**
+   * Earlier LEDGER_SHARDS values (comma-separated) that retried issue calls also check, beyond
+   * the shard-count history's: for counts served before the history was kept.
+   */
   LEDGER_SHARDS_PREVIOUS?: string;
 
   // Surveys

@@ -5,8 +5,9 @@
  * the row its claim returns.
  * Idempotent on (survey, transactionId): the same request again gets the same link (200), a
  * different request for the same pair gets 409. The pair always lands in the same shard, where
- * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count
- * (LEDGER_SHARDS_PREVIOUS) are looked up where they went then, before anything is inserted.
+ * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count (every
+ * count of the shard-count history not retired, and LEDGER_SHARDS_PREVIOUS) are looked up where
+ * they went then, before anything is inserted.
  */
 import type { Config } from "../config/config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
@@ -39,6 +40,8 @@ export interface IssueContext {
   store: Store;
   /** Origin for the link URLs (PUBLIC_BASE_URL, else the origin of the issue call). */
   origin: string;
+  /** Earlier shard counts a retried call's transaction may have been placed under. */
+  earlierShardCounts: readonly number[];
   now: number;
 }
 
@@ -120,7 +123,7 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
     request.survey,
     request.transactionId,
     ctx.config.ledgerShards,
-    ctx.config.previousLedgerShards,
+    ctx.earlierShardCounts,
   );
   const id = newInviteId(placement.shard);
   const expiresAt = ctx.now + (request.ttlSeconds ?? survey.defaultTtlSeconds) * 1000;

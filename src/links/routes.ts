@@ -15,7 +15,7 @@ import { overRateLimit } from "../http/rate-limit";
 import type { InviteRow } from "../store/invite-rows";
 import { iso, isoOrNull, linkStatus } from "../store/link-status";
 import { findInvite, revokeInvite } from "../store/links";
-import { getStore } from "../store/store";
+import { earlierShardCounts, shardCountsFor } from "../store/shard-counts";
 import { isInviteId } from "../tokens/ids";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import {
@@ -41,13 +41,22 @@ const limitIssueCalls = createMiddleware<AppEnv>(async (c, next) => {
 
 const issueGuards = [requireScope("links:write"), limitIssueCalls] as const;
 
-function issueContext(c: Context<AppEnv>): IssueContext {
+/** What issuing needs from the request, with the shard counts earlier calls may have used. */
+async function issueContext(c: Context<AppEnv>): Promise<IssueContext> {
   const config = c.get("config");
+  const store = c.get("store");
+  // Cached per isolate: the config check of this request has just read it.
+  const counts = await shardCountsFor(store);
   return {
     config,
-    store: getStore(c.env),
+    store,
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     now: Date.now(),
+    earlierShardCounts: earlierShardCounts(
+      counts,
+      config.ledgerShards,
+      config.previousLedgerShards,
+    ),
   };
 }
 
@@ -147,7 +156,7 @@ function single(result: IssueResult | undefined) {
 
 export const linkRoutes = createRouter()
   .openapi(issueRoute, async (c) => {
-    const [result] = await issueLinks(issueContext(c), [c.req.valid("json")]);
+    const [result] = await issueLinks(await issueContext(c), [c.req.valid("json")]);
     const { status, link } = single(result);
     return c.json(link, status);
   })
@@ -161,7 +170,7 @@ export const linkRoutes = createRouter()
       else results[index] = { index, ...invalidLink(zodDetails(parsed.error)) };
     });
     const issued = await issueLinks(
-      issueContext(c),
+      await issueContext(c),
       valid.map((v) => v.request),
     );
     valid.forEach(({ index }, i) => {
@@ -179,14 +188,14 @@ export const linkRoutes = createRouter()
   .openapi(statusRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const row = await findInvite(getStore(c.env), id);
+    const row = await findInvite(c.get("store"), id);
     if (!row) throw notFound();
     return c.json(statusBody(row, c.get("config").surveys), 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid("param");
     if (!isInviteId(id)) throw notFound();
-    const result = await revokeInvite(getStore(c.env), id, Date.now());
+    const result = await revokeInvite(c.get("store"), id, Date.now());
     if (!result) throw notFound();
     if (!result.revoked) {
       throw new ApiError(409, "conflict", "The link expired unopened; it stays expired.", [

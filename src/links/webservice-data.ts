@@ -13,7 +13,6 @@ import { ApiError } from "../http/errors";
 import { createRouter, errorResponses, webserviceSecretAuth } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
 import { findInvite } from "../store/links";
-import { getStore } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { IdParamSchema } from "./schema";
 import { inviteValues, linkValueSourceFromRow } from "./survey-link";
@@ -74,7 +73,7 @@ export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
     throw new ApiError(401, "unauthorized", "Missing or wrong X-Webservice-Secret.");
   }
   const { id } = c.req.valid("param");
-  const row = isInviteId(id) ? await findInvite(getStore(c.env), id) : null;
+  const row = isInviteId(id) ? await findInvite(c.get("store"), id) : null;
   if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
   if (row.erased_at !== null) throw new ApiError(410, "gone", "This invite's data was erased.");
   if (row.revoked_at !== null) throw new ApiError(410, "revoked", "This invite was revoked.");

@@ -9,9 +9,15 @@
  * the retry deletes them again), and the ledger erases it in one transaction. A retry carries
  * the customer id again, finds the same running erasure by its keyed hash, and erases what is
  * left; the erasure is marked done only once every shard has nothing left.
+ *
+ * Neither a lookup nor an erasure answers as complete while a shard that may hold the
+ * customer's invites cannot be read: one that fails, or one the history of shard counts says
+ * was served but this Worker's LEDGER_SHARDS leaves out. A request also stops before it would
+ * spend the invocation's storage budget, and the same request again goes on.
  */
 
 import { forgetLinks } from "../store/links";
+import { readShardCounts } from "../store/shard-counts";
 import { byIssuedThenId, controlDb, onEveryShard, type Store } from "../store/store";
 import {
   type CustomerInviteRow,
@@ -30,6 +36,29 @@ import {
   recordErasedInvites,
 } from "./erasure-records";
 
+/** Shards that may hold the customer's invites, which this Worker cannot read. */
+export class ShardsUnreachable extends Error {
+  override name = "ShardsUnreachable";
+
+  constructor(readonly shards: readonly number[]) {
+    super(`shards ${shards.join(", ")} may hold the customer's invites and cannot be read`);
+  }
+}
+
+/**
+ * Throws `ShardsUnreachable` when the history of shard counts (read afresh, not cached) says
+ * more shards were served than this store reaches.
+ */
+async function requireEveryServedShard(store: Store): Promise<void> {
+  const { highestServed } = await readShardCounts(store);
+  const reached = store.shards.length;
+  if (highestServed > reached) {
+    throw new ShardsUnreachable(
+      Array.from({ length: highestServed - reached }, (_, i) => reached + i),
+    );
+  }
+}
+
 interface CustomerInvitesPage {
   invites: CustomerInviteRow[];
   /** True when more invites follow the last one of this page. */
@@ -46,6 +75,7 @@ export async function findCustomerInvitesPage(
   after: InvitePosition | null,
   limit: number,
 ): Promise<CustomerInvitesPage> {
+  await requireEveryServedShard(store);
   const pages = await onEveryShard(store, (db) =>
     findCustomerInvites(db, customerId, after, limit + 1),
   );
@@ -103,6 +133,7 @@ export async function eraseCustomerData(
   request: ErasureRequest,
   { batchSize, maxInvites }: EraseLimits,
 ): Promise<ErasureOutcome> {
+  await requireEveryServedShard(store);
   const control = controlDb(store);
   const { customerId, subject, apiKeyId, now } = request;
   const open = () => openErasure(control, { id: request.newId, apiKeyId, subject, at: now });
@@ -121,9 +152,11 @@ export async function eraseCustomerData(
   };
 
   let invitesLeft = maxInvites;
+  // A batch's storage calls (read, KV deletes, erase, two records) and the erasure's closing.
+  const batchCalls = batchSize + 6;
   const eraseShard = async (db: D1Database): Promise<boolean> => {
     for (;;) {
-      if (invitesLeft <= 0) return false;
+      if (invitesLeft <= 0 || store.limits.remaining < batchCalls) return false;
       const due = await findInvitesToErase(db, customerId, batchSize);
       if (due.length === 0) return true;
       invitesLeft -= due.length;

@@ -5,8 +5,7 @@
  * Bounded per request; what a request leaves (or a failure interrupts) the same request finishes.
  */
 import type { Config } from "../config/config";
-import type { Env } from "../config/env";
-import { getStore } from "../store/store";
+import type { Store } from "../store/store";
 import { base64url } from "../tokens/ids";
 import { type EraseLimits, type ErasureOutcome, eraseCustomerData } from "./across-shards";
 import { erasureSubject } from "./subject";
@@ -17,14 +16,14 @@ const LIMITS: EraseLimits = { batchSize: 100, maxInvites: 400 };
 const newErasureId = () => `era_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 
 export async function eraseCustomer(
-  env: Env,
+  store: Store,
   config: Config,
   customerId: string,
   apiKeyId: string,
 ): Promise<ErasureOutcome> {
   const subject = await erasureSubject(config.cookieSecret, customerId);
   return eraseCustomerData(
-    getStore(env),
+    store,
     { customerId, subject, apiKeyId, newId: newErasureId(), now: Date.now() },
     LIMITS,
   );

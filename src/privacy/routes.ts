@@ -11,8 +11,8 @@ import { ApiError, invalidRequest } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { STORE_RETRY_AFTER_SECONDS } from "../store/failures";
-import { controlDb, getStore } from "../store/store";
-import { findCustomerInvitesPage } from "./across-shards";
+import { controlDb } from "../store/store";
+import { findCustomerInvitesPage, ShardsUnreachable } from "./across-shards";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { eraseCustomer } from "./erasure";
 import { listErasures } from "./erasure-records";
@@ -104,6 +104,19 @@ const erasuresRoute = createRoute({
   },
 });
 
+/** Nothing is listed or marked done while a shard that may hold the customer's invites is out. */
+function unreachable(error: ShardsUnreachable): ApiError {
+  return new ApiError(
+    503,
+    "unavailable",
+    "Some shards that may hold the customer's invites cannot be read: nothing was listed or " +
+      "marked done. LEDGER_SHARDS is lower than the shard count this ledger served; an operator " +
+      "must set it back, then send the same request again.",
+    error.shards.map((shard) => ({ path: "(ledger)", message: `shard ${shard} cannot be read` })),
+    { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) },
+  );
+}
+
 function position(cursor: string | undefined) {
   if (cursor === undefined) return null;
   const decoded = decodeCursor(cursor);
@@ -116,11 +129,13 @@ export const privacyRoutes = createRouter()
     const { customerId, cursor, limit } = c.req.valid("json");
     const after = position(cursor);
     const page = await findCustomerInvitesPage(
-      getStore(c.env),
+      c.get("store"),
       customerId,
       after && { issuedAt: after.at, id: after.id },
       limit,
-    );
+    ).catch((error: unknown) => {
+      throw error instanceof ShardsUnreachable ? unreachable(error) : error;
+    });
     const last = page.invites.at(-1);
     log("privacy_lookup", {
       requestId: c.get("requestId"),
@@ -142,13 +157,14 @@ export const privacyRoutes = createRouter()
     const apiKeyId = c.get("apiKey").id;
     let outcome: Awaited<ReturnType<typeof eraseCustomer>>;
     try {
-      outcome = await eraseCustomer(c.env, c.get("config"), customerId, apiKeyId);
+      outcome = await eraseCustomer(c.get("store"), c.get("config"), customerId, apiKeyId);
     } catch (error) {
       log("privacy_erasure_failed", {
         requestId: c.get("requestId"),
         apiKeyId,
         error: describeError(error),
       });
+      if (error instanceof ShardsUnreachable) throw unreachable(error);
       throw new ApiError(
         503,
         "unavailable",
@@ -173,7 +189,7 @@ export const privacyRoutes = createRouter()
     const { limit, cursor } = c.req.valid("query");
     const before = position(cursor);
     const rows = await listErasures(
-      controlDb(getStore(c.env)),
+      controlDb(c.get("store")),
       before && { requestedAt: before.at, id: before.id },
       limit + 1,
     );

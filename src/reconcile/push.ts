@@ -85,6 +85,9 @@ export async function pushInvitesToDirectory(ctx: RunContext): Promise<void> {
   while (imports < ctx.maxImportsPerRun) {
     // The batch (once), the POST and one poll must fit in the budget, or the import waits for a run that has them.
     if (client.calls + (batchId ? 2 : 3) > settings.maxCallsPerRun) return;
+    // So must the storage calls around the POST (reserve, then accept or release, in every
+    // shard): stopping between them would leave an import whose outcome is unknown.
+    if (store.limits.remaining < 2 * store.shards.length + 10) return;
     const candidates = await nextPushCandidates(store, MAX_CONTACTS_PER_IMPORT, MAX_PUSH_ATTEMPTS);
     if (candidates.length === 0) return;
     await ctx.keepLease();

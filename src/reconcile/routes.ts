@@ -10,7 +10,7 @@ import { ApiError } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { IdParamSchema } from "../links";
-import { controlDb, getStore } from "../store/store";
+import { controlDb } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import { MAX_PUSH_ATTEMPTS } from "./push";
 import { queueReconcile } from "./queued-runs";
@@ -181,7 +181,7 @@ const retryInviteRoute = createRoute({
 export const reconcileRoutes = createRouter()
   .openapi(runNowRoute, async (c) => {
     if (prefersAsync(c.req.valid("header").prefer)) {
-      const queued = await queueReconcile(c.env, Date.now());
+      const queued = await queueReconcile(c.env, c.get("store"), Date.now());
       if (queued) {
         log("reconcile_queued", { requestId: c.get("requestId"), runId: queued.id });
         c.header("Location", `/v1/reconcile/runs/${queued.id}`);
@@ -189,18 +189,18 @@ export const reconcileRoutes = createRouter()
         return c.json(runBody(queued), 202);
       }
     }
-    const run = await runReconcile(c.env, { trigger: "api" });
+    const run = await runReconcile(c.env, { trigger: "api", store: c.get("store") });
     return c.json(runBody(run), 200);
   })
   .openapi(runRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const run = await getRun(controlDb(getStore(c.env)), id);
+    const run = await getRun(controlDb(c.get("store")), id);
     if (!run) throw new ApiError(404, "not_found", "No reconcile run with this id.");
     return c.json(runBody(run), 200);
   })
   .openapi(runsRoute, async (c) => {
     const { limit } = c.req.valid("query");
-    const store = getStore(c.env);
+    const store = c.get("store");
     const [runs, backlog] = await Promise.all([
       listRuns(controlDb(store), limit),
       pushBacklog(store, MAX_PUSH_ATTEMPTS),
@@ -212,13 +212,13 @@ export const reconcileRoutes = createRouter()
     const statuses: ImportStatus[] = status
       ? [status]
       : ["unknown", "reserving", "sending", "accepted"];
-    const rows = await listImports(controlDb(getStore(c.env)), statuses, 200);
+    const rows = await listImports(controlDb(c.get("store")), statuses, 200);
     return c.json({ imports: rows.map(importAnswer) }, 200);
   })
   .openapi(resolveRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { outcome } = c.req.valid("json");
-    const store = getStore(c.env);
+    const store = c.get("store");
     const resolved = await resolveUnknownImport(store, id, outcome, Date.now());
     if (!resolved) {
       const existing = await getImport(controlDb(store), id);
@@ -240,7 +240,7 @@ export const reconcileRoutes = createRouter()
   .openapi(retryInviteRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { row, cleared } = isInviteId(id)
-      ? await clearRefusals(getStore(c.env), id, MAX_PUSH_ATTEMPTS)
+      ? await clearRefusals(c.get("store"), id, MAX_PUSH_ATTEMPTS)
       : { row: null, cleared: false };
     if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
     if (!cleared) {

@@ -14,11 +14,12 @@ export const NOTICE_CODES = [
   "value_truncated",
   "dedup_off",
   "stamp_job_messages",
+  "budget_reached",
 ] as const;
 
 const storedNotices = z.array(
   z.object({
-    /** The survey's key in SURVEYS; null for a notice about the directory. */
+    /** The survey's key in SURVEYS; null for a notice about the directory or the run itself. */
     survey: z.string().nullable(),
     code: z.enum(NOTICE_CODES),
     /** Responses of this run the notice is about (survey notices). */
@@ -42,6 +43,12 @@ export function noticeMessage(notice: RunNotice): string {
   const responses = `${notice.responses ?? 0} response(s) of ${survey}`;
   const fields = notice.fields?.join(", ") ?? "";
   switch (notice.code) {
+    case "budget_reached":
+      return (
+        "The run reached its share of one invocation's storage calls and stopped between two " +
+        "steps; the next run continues where it stopped. If every run says so, run the Cron " +
+        "Trigger more often (docs/capacity.md)."
+      );
     case "sig_missing":
       return (
         `${responses} carry no sig, so their signature could not be checked (their values were ` +

@@ -5,8 +5,11 @@
  *
  * Invariants: one run at a time (a lease in the control database; a second run is recorded as
  * skipped); every run ends with a record, whatever failed; the Qualtrics calls of a run are
- * bounded by QUALTRICS_MAX_CALLS_PER_RUN; all state lives in D1 (the control database and the
- * ledger's shards), so any run finishes what a dead one left.
+ * bounded by QUALTRICS_MAX_CALLS_PER_RUN and its storage calls by the invocation's budget (the
+ * phases get a share of it, so that recording the run always fits; a run that reaches it stops
+ * and the next one continues); all state lives in D1 (the control database and the ledger's
+ * shards), so any run finishes what a dead one left. Qualtrics requests take one of the
+ * invocation's connections like storage calls do.
  */
 import { type Config, getConfig } from "../config/config";
 import type { Env } from "../config/env";
@@ -14,7 +17,8 @@ import { parseQualtricsSettings, type QualtricsSettings } from "../config/qualtr
 import { describeError, log } from "../core/log";
 import { createQualtricsClient } from "../qualtrics";
 import type { QualtricsClientOptions } from "../qualtrics/transport";
-import { controlDbOf, getStore, type Store } from "../store/store";
+import { QueryBudgetSpent } from "../store/limits";
+import { controlDb, openStore, type Store } from "../store/store";
 import { base64url } from "../tokens/ids";
 import { collectCompletions } from "./completions";
 import { MAX_PUSH_ATTEMPTS, pushInvitesToDirectory } from "./push";
@@ -55,6 +59,8 @@ export interface ReconcileOptions {
   maxPollsPerJob?: number;
   leaseMs?: number;
   maxImportsPerRun?: number;
+  /** The invocation's store (a request's, a scheduled run's); else the run opens its own. */
+  store?: Store;
 }
 
 /** Longer than any single step (a call with its retries), so a live run never loses it. */
@@ -67,8 +73,22 @@ export function newRunId(): string {
   return `run_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
-/** The client for one run: the budget and pacing leave room for the brand's other integrations. */
-function clientFor(settings: QualtricsSettings, overrides: Partial<QualtricsClientOptions> = {}) {
+/**
+ * Storage calls kept back from the phases for finishing the run (its record, the backlog over
+ * every shard, the lease), so that a run that spends its share can still say so.
+ */
+const finishingCalls = (shards: number) => shards + 10;
+
+/**
+ * The client for one run: the budget and pacing leave room for the brand's other integrations;
+ * each request takes one of the invocation's connections.
+ */
+function clientFor(
+  settings: QualtricsSettings,
+  store: Store,
+  overrides: Partial<QualtricsClientOptions> = {},
+) {
+  const send = overrides.fetch ?? ((input, init) => fetch(input, init));
   return createQualtricsClient({
     baseUrl: settings.baseUrl,
     ...("apiToken" in settings.auth
@@ -82,6 +102,7 @@ function clientFor(settings: QualtricsSettings, overrides: Partial<QualtricsClie
     maxRetryAfterMs: 60_000,
     timeoutMs: 30_000,
     ...overrides,
+    fetch: (input, init) => store.limits.connection(() => send(input, init)),
   });
 }
 
@@ -96,7 +117,8 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   const trigger = options.trigger ?? "cron";
   const runId = options.runId ?? newRunId();
   const startedAt = now();
-  const db = controlDbOf(env);
+  const invocation = options.store ?? openStore(env);
+  const db = controlDb(invocation);
   let store: Store;
   /** A run that ends before it starts (skipped, or a bad config) is recorded in one statement. */
   const endEarly = async (status: "skipped" | "failed", error: string) =>
@@ -105,7 +127,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
   let settings: QualtricsSettings;
   try {
     config = getConfig(env);
-    store = getStore(env);
+    store = invocation.share(invocation.limits.remaining - finishingCalls(config.ledgerShards));
     const setup = parseQualtricsSettings(env);
     // Awaited here so that a failed insert is caught below and recorded as a failed run.
     if (!setup.configured) return await endEarly("skipped", setup.reason);
@@ -136,12 +158,12 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
     notices: [],
     refused: new RefusalList(),
   };
-  const client = clientFor(settings, options.client);
+  const client = clientFor(settings, store, options.client);
   try {
     await startRun(db, { id: runId, trigger, at: startedAt });
     const ctx: RunContext = {
       store,
-      control: db,
+      control: controlDb(store),
       config,
       settings,
       client,
@@ -153,7 +175,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
       maxImportsPerRun: options.maxImportsPerRun ?? MAX_IMPORTS_PER_RUN,
       tally,
       keepLease: async () => {
-        if (!(await renewLease(db, runId, now(), leaseMs))) {
+        if (!(await renewLease(controlDb(store), runId, now(), leaseMs))) {
           throw new LeaseLostError("this run lost the reconcile lease to another run");
         }
       },
@@ -169,6 +191,11 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
       try {
         await phase(ctx);
       } catch (error) {
+        if (error instanceof QueryBudgetSpent) {
+          // Every step is safe to stop between: the next run picks up from D1.
+          tally.notices.push({ survey: null, code: "budget_reached" });
+          break;
+        }
         try {
           ctx.fail(name, error);
         } catch (stopped) {
@@ -177,7 +204,7 @@ export async function runReconcile(env: Env, options: ReconcileOptions = {}): Pr
         }
       }
     }
-    const backlog = await pushBacklog(store, MAX_PUSH_ATTEMPTS);
+    const backlog = await pushBacklog(invocation, MAX_PUSH_ATTEMPTS);
     const { errors, notices, refused, ...counts } = tally;
     const status: RunStatus = errors.length > 0 ? "failed" : "ok";
     return logged(

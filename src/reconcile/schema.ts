@@ -9,10 +9,15 @@ import { RUN_STATUSES, RUN_TRIGGERS, type RunRow } from "./storage/runs";
 
 const NoticeSchema = z
   .object({
-    survey: z.string().nullable().openapi({
-      example: "demo",
-      description: "The survey it is about; null for a notice about the directory (dedup_off)",
-    }),
+    survey: z
+      .string()
+      .nullable()
+      .openapi({
+        example: "demo",
+        description:
+          "The survey it is about; null for a notice about the directory (dedup_off) or the run " +
+          "itself (budget_reached)",
+      }),
     code: z.enum(NOTICE_CODES).openapi({
       description:
         "sig_missing: responses of the survey carry no sig (declare sig in its flow). " +
@@ -20,7 +25,8 @@ const NoticeSchema = z
         "value_truncated: stamps carried values cut to 1,000 characters. " +
         "dedup_off: customers pushed before came back as new contacts (turn on deduplication " +
         "on External Data Reference). stamp_job_messages: Qualtrics reported errors or warnings " +
-        "on update-responses jobs",
+        "on update-responses jobs. budget_reached: the run stopped at its storage budget; the " +
+        "next run continues",
     }),
     responses: z
       .number()

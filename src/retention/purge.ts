@@ -7,7 +7,7 @@
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
-import { getStore } from "../store/store";
+import { openStore, type Store } from "../store/store";
 import {
   clearEndedDeviceWindowsEverywhere,
   type PurgeResult,
@@ -22,6 +22,8 @@ interface RetentionOptions {
   /** Batches per run; what is left is purged by the next run. */
   maxBatches?: number;
   now?: number;
+  /** The invocation's store (the scheduled run's); else the job opens its own. */
+  store?: Store;
 }
 
 interface RetentionReport extends PurgeResult {
@@ -31,12 +33,12 @@ interface RetentionReport extends PurgeResult {
 
 export async function purgeExpiredPersonalData(
   env: Env,
-  { batchSize = 500, maxBatches = 20, now = Date.now() }: RetentionOptions = {},
+  { batchSize = 500, maxBatches = 20, now = Date.now(), store }: RetentionOptions = {},
 ): Promise<RetentionReport> {
   const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
-  const store = getStore(env);
+  const invocation = store ?? openStore(env);
   const limits = { batchSize, maxBatches };
-  const purged = await purgePersonalDataIssuedBefore(store, issuedBefore, now, limits);
-  const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(store, now, limits);
+  const purged = await purgePersonalDataIssuedBefore(invocation, issuedBefore, now, limits);
+  const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(invocation, now, limits);
   return { ...purged, deviceHashesCleared };
 }

@@ -1,19 +1,24 @@
 /**
- * `GET /healthz`: `200` only when the configuration parses and the ledger's schema is in place in
- * every shard; otherwise `503` saying which of the two is wrong and nothing more (the
- * configuration's problems go to the log). Answered before the config middleware, so it works
- * while the config is broken. It also says whether `BRAND` is in use: a bad one leaves the pages
- * unbranded without stopping anything (still `200`), and its problems are listed here and logged,
- * since they name only the public look of the pages, never a secret.
+ * `GET /healthz`: `200` only when the configuration parses, the ledger's schema is in place in
+ * every shard, and the configured shard count is not below one served before; otherwise `503`
+ * saying which is wrong and nothing more (the problems go to the log). Answered before the
+ * config middleware, so it works while the config is broken. It reads the shard-count history
+ * afresh (not from the isolate's cache): it is what operators and deploys probe. It also says
+ * whether `BRAND` is in use: a bad one leaves the pages unbranded without stopping anything
+ * (still `200`), and its problems are listed here and logged, since they name only the public
+ * look of the pages, never a secret.
  */
 import type { Context } from "hono";
 import { ConfigError, getConfig } from "../config/config";
-import { log } from "../core/log";
+import { describeError, log } from "../core/log";
 import type { AppEnv } from "../http/context";
 import { type LedgerSchemaState, ledgerSchemaState } from "../store/schema-check";
-import { controlDbOf, getStore } from "../store/store";
+import { readShardCounts, shardCountProblem } from "../store/shard-counts";
+import { onEveryShard } from "../store/store";
 
-function configState(c: Context<AppEnv>): "ok" | "invalid" {
+type State = { config: "ok" | "invalid"; ledger: LedgerSchemaState };
+
+function configState(c: Context<AppEnv>): State["config"] {
   try {
     getConfig(c.env);
     return "ok";
@@ -36,16 +41,29 @@ function brandState(c: Context<AppEnv>): {
 }
 
 /** The worst state over the shards (only DB when the configuration cannot say which exist). */
-async function ledgerState(c: Context<AppEnv>, configOk: boolean): Promise<LedgerSchemaState> {
-  const shards = configOk ? getStore(c.env).shards : [controlDbOf(c.env)];
-  const states = await Promise.all(shards.map(ledgerSchemaState));
+async function ledgerState(c: Context<AppEnv>): Promise<LedgerSchemaState> {
+  const states = await onEveryShard(c.get("store"), ledgerSchemaState);
   return states.find((s) => s === "unavailable") ?? states.find((s) => s !== "ready") ?? "ready";
 }
 
+/** A configured shard count below the highest served is a configuration error too. */
+async function shardCountState(c: Context<AppEnv>): Promise<State> {
+  try {
+    const counts = await readShardCounts(c.get("store"));
+    const problem = shardCountProblem(counts, getConfig(c.env).ledgerShards);
+    if (!problem) return { config: "ok", ledger: "ready" };
+    log("config_error", { requestId: c.get("requestId"), problems: problem });
+    return { config: "invalid", ledger: "ready" };
+  } catch (error) {
+    log("shard_counts_unreadable", { requestId: c.get("requestId"), error: describeError(error) });
+    return { config: "ok", ledger: "unavailable" };
+  }
+}
+
 export async function healthCheck(c: Context<AppEnv>): Promise<Response> {
-  const config = configState(c);
-  const ledger = await ledgerState(c, config === "ok");
-  const ok = config === "ok" && ledger === "ready";
-  const brand = config === "ok" ? brandState(c) : {};
-  return c.json({ ok, config, ledger, ...brand }, ok ? 200 : 503, { "Cache-Control": "no-store" });
+  let state: State = { config: configState(c), ledger: await ledgerState(c) };
+  if (state.config === "ok" && state.ledger === "ready") state = await shardCountState(c);
+  const ok = state.config === "ok" && state.ledger === "ready";
+  const brand = state.config === "ok" ? brandState(c) : {};
+  return c.json({ ok, ...state, ...brand }, ok ? 200 : 503, { "Cache-Control": "no-store" });
 }

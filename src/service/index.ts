@@ -8,3 +8,4 @@ export { homeRoutes } from "./home";
 export { answerMisconfigured } from "./misconfigured";
 export { serveOpenApiDocument } from "./openapi-document";
 export { publicKeys } from "./public-keys";
+export { shardCountRefusal } from "./shard-count-guard";

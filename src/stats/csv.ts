@@ -18,6 +18,7 @@ const CSV_COLUMNS = [
   "openRate",
   "completionRate",
   "medianSecondsToOpen",
+  "p90SecondsToOpen",
 ] as const satisfies readonly (keyof StatsTotals)[];
 
 /** Key of the totals row; no survey, trigger, channel or day can be spelled with parentheses. */

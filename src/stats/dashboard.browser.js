@@ -23,6 +23,7 @@
  * @property {number | null} openRate
  * @property {number | null} completionRate
  * @property {number | null} medianSecondsToOpen
+ * @property {number | null} p90SecondsToOpen
  */
 /** @typedef {Counts & { key: string }} Row */
 /** @typedef {"day" | "survey" | "trigger" | "channel"} GroupBy */
@@ -47,6 +48,7 @@ const COLUMNS = [
   ["openRate", "Open rate"],
   ["completionRate", "Completion rate"],
   ["medianSecondsToOpen", "Median time to open"],
+  ["p90SecondsToOpen", "90th percentile time to open"],
 ];
 /** @type {[Series, string][]} */
 const SERIES = [
@@ -142,7 +144,7 @@ function duration(seconds) {
 function formatted(field, value) {
   if (value === null || value === undefined) return "—";
   if (field.endsWith("Rate")) return percent.format(value);
-  if (field === "medianSecondsToOpen") return duration(value);
+  if (field.endsWith("SecondsToOpen")) return duration(value);
   return integer.format(value);
 }
 

@@ -31,7 +31,14 @@ const DEFINITIONS: [string, string][] = [
   ["Revoked", "Revoked before anyone opened it."],
   ["Completed", "Marked completed by reconciliation with Qualtrics."],
   ["Rates", "Opened or completed, divided by issued."],
-  ["Median time to open", "Median time from issue to first open, over opened invites."],
+  [
+    "Median time to open",
+    "Median time from issue to first open, over opened invites (within 1 %).",
+  ],
+  [
+    "90th percentile time to open",
+    "Nine in ten opened invites were opened within this time of their issue (within 1 %).",
+  ],
 ];
 
 const definitionList = DEFINITIONS.map(([term, text]) => `<dt>${term}</dt><dd>${text}</dd>`).join(

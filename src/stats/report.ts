@@ -1,12 +1,12 @@
 /**
- * The stats answer: resolves the day range, asks the ledger for counts and medians, and shapes
- * rows and totals (rates, seconds, every day of a day grouping). Rows carry group keys and
+ * The stats answer: resolves the day range, asks the ledger for counts and times to open, and
+ * shapes rows and totals (rates, seconds, every day of a day grouping). Rows carry group keys and
  * numbers only, never a customer id or embedded data.
  */
 import { invalidRequest } from "../http/errors";
 import { iso } from "../store/link-status";
 import type { Store } from "../store/store";
-import { type GroupStats, readInviteStats } from "./across-shards";
+import { type GroupStats, NO_OPEN_TIMES, type OpenTimes, readInviteStats } from "./across-shards";
 import { NO_CHANNEL, type Stats, type StatsQuery, type StatsRow, type StatsTotals } from "./schema";
 import { addCounts, dayNumber, type InviteCounts, MS_PER_DAY, ZERO_COUNTS } from "./shard-queries";
 
@@ -55,7 +55,7 @@ const ratio = (part: number, whole: number): number | null =>
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms) / 1000);
 
-function withRates(counts: InviteCounts, medianMs: number | null): StatsTotals {
+function withRates(counts: InviteCounts, times: OpenTimes): StatsTotals {
   return {
     issued: counts.issued,
     opened: counts.opened,
@@ -68,7 +68,8 @@ function withRates(counts: InviteCounts, medianMs: number | null): StatsTotals {
     completed: counts.completed,
     openRate: ratio(counts.opened, counts.issued),
     completionRate: ratio(counts.completed, counts.issued),
-    medianSecondsToOpen: seconds(medianMs),
+    medianSecondsToOpen: seconds(times.medianMsToOpen),
+    p90SecondsToOpen: seconds(times.p90MsToOpen),
   };
 }
 
@@ -89,20 +90,21 @@ function everyDay(range: DayRange, groups: GroupStats[]): GroupStats[] {
   const byDay = new Map(groups.map((g) => [Number(g.key), g]));
   const days: GroupStats[] = [];
   for (let day = dayNumber(range.startMs); day < dayNumber(range.endMs); day++) {
-    days.push(byDay.get(day) ?? { key: day, ...ZERO_COUNTS, medianMsToOpen: null });
+    days.push(byDay.get(day) ?? { key: day, ...ZERO_COUNTS, ...NO_OPEN_TIMES });
   }
   return days;
 }
 
 /**
- * Counts, rates and medians for the invites issued in the query's range, grouped as asked.
+ * Counts, rates and times to open (median, 90th percentile) for the invites issued in the
+ * query's range, grouped as asked.
  *
  * @example
- * const stats = await inviteStats(getStore(env), { groupBy: "survey" }, Date.now());
+ * const stats = await inviteStats(c.get("store"), { groupBy: "survey" }, Date.now());
  */
 export async function inviteStats(store: Store, query: StatsQuery, now: number): Promise<Stats> {
   const range = resolveRange(query, now);
-  const { groups, totalMedianMsToOpen } = await readInviteStats(
+  const { groups, totalOpenTimes } = await readInviteStats(
     store,
     {
       fromDay: dayNumber(range.startMs),
@@ -117,7 +119,7 @@ export async function inviteStats(store: Store, query: StatsQuery, now: number):
   const shown = query.groupBy === "day" ? everyDay(range, groups) : groups;
   const rows: StatsRow[] = shown.map((group) => ({
     key: groupKey(query, group),
-    ...withRates(group, group.medianMsToOpen),
+    ...withRates(group, group),
   }));
   // Days are in order already; other keys sort by name (the channel "unspecified" among them).
   if (query.groupBy !== "day") rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -126,6 +128,6 @@ export async function inviteStats(store: Store, query: StatsQuery, now: number):
     to: range.to,
     groupBy: query.groupBy,
     rows,
-    totals: withRates(sum(groups), totalMedianMsToOpen),
+    totals: withRates(sum(groups), totalOpenTimes),
   };
 }

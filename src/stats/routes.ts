@@ -10,7 +10,6 @@ import { requireScope } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { invalidRequest } from "../http/errors";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
-import { getStore } from "../store/store";
 import { csvFilename, statsCsv } from "./csv";
 import { inviteStats } from "./report";
 import { StatsQuerySchema, StatsSchema } from "./schema";
@@ -70,7 +69,7 @@ export const statsRoutes = createRouter().openapi(
         "The query is invalid.",
       );
     }
-    const stats = await inviteStats(getStore(c.env), query, Date.now());
+    const stats = await inviteStats(c.get("store"), query, Date.now());
     if (wantsCsv(c, query.format)) {
       return c.body(statsCsv(stats), 200, {
         "Content-Type": "text/csv; charset=utf-8; header=present",

@@ -59,6 +59,13 @@ const rate = (description: string) =>
     .nullable()
     .openapi({ description: `${description} Null when issued is 0.` });
 
+const seconds = (description: string) =>
+  z
+    .number()
+    .min(0)
+    .nullable()
+    .openapi({ description: `${description} Null when nothing was opened.` });
+
 const StatsTotalsSchema = z
   .object({
     issued: count("Invites issued in the range (by issue time)."),
@@ -76,10 +83,14 @@ const StatsTotalsSchema = z
     completed: count("Marked completed by reconciliation with Qualtrics."),
     openRate: rate("opened / issued, 4 decimals."),
     completionRate: rate("completed / issued, 4 decimals."),
-    medianSecondsToOpen: z.number().min(0).nullable().openapi({
-      description:
-        "Exact median of (open time - issue time) over opened invites, in seconds (ms precision).",
-    }),
+    medianSecondsToOpen: seconds(
+      "Median of (open time - issue time) over opened invites, in seconds (ms precision), " +
+        "within 1 % of the exact value (from a sketch).",
+    ),
+    p90SecondsToOpen: seconds(
+      "90th percentile of (open time - issue time) over opened invites, in seconds (ms " +
+        "precision), within 1 % of the exact value (from a sketch).",
+    ),
   })
   .openapi("StatsTotals");
 

@@ -1,11 +1,10 @@
 /**
  * The stats queries of one ledger shard, read from the rollups that triggers on `invites` keep
- * exact (migration 0004): `invite_counts` per issue day, survey, trigger, channel and expiry day,
- * and `invite_open_times`, a histogram of times to open (also added up per day and survey,
- * migration 0011). Each statement reads rollup rows, the invites expiring today, or the opened
- * invites of a narrow range of times to open — never every invite of a range. Only group keys
- * and numbers leave this module, never a customer id or embedded data. Merging shards and
- * finding exact medians is `across-shards.ts`.
+ * exact: `invite_counts` per issue day, survey, trigger, channel and expiry day (migration 0004),
+ * and the time-to-open sketches per issue day and group (`time_sketches`, also added up per day
+ * and survey, and per day; migration 0014). One round trip reads rollup rows and the invites expiring today —
+ * never every invite of a range. Only group keys and numbers leave this module, never a customer
+ * id or embedded data. Adding shards up and reading percentiles is `across-shards.ts`.
  */
 
 /** What rows are grouped by. The SQL expressions come from these tables, never from input. */
@@ -28,9 +27,6 @@ const INVITE_KEY: Record<StatsDimension, string> = {
   trigger: "trigger",
   channel: "channel",
 };
-
-/** The same keys as `invites_open_time` holds them (migration 0010): read from it alone. */
-const OPEN_TIME_KEY: Record<StatsDimension, string> = { ...INVITE_KEY, day: "issue_day" };
 
 export interface StatsFilter {
   /** Issue days (UTC day numbers, see `dayNumber`): `fromDay` inclusive, `beforeDay` exclusive. */
@@ -92,15 +88,14 @@ export interface CountsRow extends InviteCounts {
   key: GroupKey;
 }
 
-/** Opened invites of a group per digit count of their time to open: [key, digits, n10, …, n99]. */
-export type OpenTimesRow = [GroupKey, number, ...number[]];
-
-/** Opened invites per (span, group, bin) of a narrowing search (see `readOpenTimeBins`). */
-interface BinRow {
-  span: number;
+/**
+ * A group's sketches of times to open in one shard (src/stats/sketch.ts): the JSON objects
+ * (bucket → count) of its rollup rows, comma-separated (a bucket may come more than once: counts
+ * add up). One row per group: a shard answers a few dozen rows, not one per bucket.
+ */
+export interface SketchRow {
   key: GroupKey;
-  bin: number;
-  n: number;
+  buckets: string;
 }
 
 /** The day number `readInviteCounts` uses as the key of a day group. */
@@ -153,37 +148,40 @@ function inviteWhere(filter: StatsFilter): Where {
   return { sql: group.sql.map((c) => ` AND ${c}`).join(""), params: group.params };
 }
 
-/** The first two digits of a time to open, as rollup columns n10 … n99 count them. */
-export const FIRST_TWO_DIGITS = Array.from({ length: 90 }, (_, i) => i + 10);
+/** The sketch metric of the time from issue to first open (time_sketches.metric). */
+const OPEN_METRIC = "open";
 
 /**
- * The open-time histogram table to read: the one added up over trigger and channel (migration
- * 0011, about a tenth of the rows) when the answer needs neither, else the full one.
+ * The sketch table to read: the smallest that holds what the answer needs. Added up over
+ * survey, trigger and channel for the dashboard's chart (by day, nothing filtered); over trigger
+ * and channel when neither is grouped or filtered on; else the full one.
  */
-function openTimesTable(filter: StatsFilter, groupBy: StatsDimension): string {
-  const bySurvey =
-    (groupBy === "day" || groupBy === "survey") &&
-    filter.trigger === undefined &&
-    filter.channel === undefined;
-  return bySurvey ? "invite_open_times_by_survey" : "invite_open_times";
+function sketchTable(filter: StatsFilter, groupBy: StatsDimension): string {
+  const needsTriggerOrChannel =
+    groupBy === "trigger" ||
+    groupBy === "channel" ||
+    filter.trigger !== undefined ||
+    filter.channel !== undefined;
+  if (needsTriggerOrChannel) return "time_sketches";
+  if (groupBy === "day" && filter.survey === undefined) return "time_sketches_by_day";
+  return "time_sketches_by_survey";
 }
 
 /**
  * One round trip: the counts per group (with the invites that expired earlier today, which a
- * rollup row cannot know), and each group's histogram of times to open by digit count and first
- * two digits (the first two steps of an exact median).
+ * rollup row cannot know), and each group's sketch of times to open.
  */
-export async function readInviteCounts(
+export async function readShardStats(
   db: D1Database,
   filter: StatsFilter,
   groupBy: StatsDimension,
-): Promise<{ counts: CountsRow[]; openTimes: OpenTimesRow[] }> {
+): Promise<{ counts: CountsRow[]; sketches: SketchRow[] }> {
   const key = ROLLUP_KEY[groupBy];
   const rollup = rollupWhere(filter);
   const invites = inviteWhere(filter);
   const today = dayNumber(filter.now);
-  const [countResult, expiredTodayResult, openTimesResult] = await db.batch<
-    CountsRow | { key: GroupKey; expired: number } | Record<string, number | string | null>
+  const [countResult, expiredTodayResult, sketchResult] = await db.batch<
+    CountsRow | { key: GroupKey; expired: number } | SketchRow
   >([
     // In rows whose expiry day is before today, every invite still unclaimed has expired.
     // (A row can hold zeros once its invites moved away: HAVING keeps such groups out.)
@@ -217,14 +215,15 @@ export async function readInviteCounts(
         filter.beforeDay * MS_PER_DAY,
         ...invites.params,
       ),
+    // One sketch row per group and day: the Worker adds up a group's rows, bucket by bucket.
     db
       .prepare(
-        `SELECT ${key} AS key, digits, ${FIRST_TWO_DIGITS.map((d) => `SUM(n${d}) AS n${d}`).join(", ")}
-         FROM ${openTimesTable(filter, groupBy)}
-         WHERE ${rollup.sql}
-         GROUP BY key, digits`,
+        `SELECT ${key} AS key, group_concat(buckets) AS buckets
+         FROM ${sketchTable(filter, groupBy)}
+         WHERE metric = ? AND ${rollup.sql}
+         GROUP BY key`,
       )
-      .bind(...rollup.params),
+      .bind(OPEN_METRIC, ...rollup.params),
   ]);
   const expiredToday = new Map<GroupKey, number>();
   for (const row of (expiredTodayResult?.results ?? []) as { key: GroupKey; expired: number }[]) {
@@ -234,60 +233,5 @@ export async function readInviteCounts(
     ...row,
     expired: row.expired + (expiredToday.get(row.key) ?? 0),
   }));
-  const openTimes = ((openTimesResult?.results ?? []) as Record<string, number | null>[]).map(
-    (row): OpenTimesRow => [
-      row.key ?? null,
-      Number(row.digits),
-      ...FIRST_TWO_DIGITS.map((d) => Number(row[`n${d}`] ?? 0)),
-    ],
-  );
-  return { counts, openTimes };
-}
-
-/** A range of times to open to count in `step`-wide bins (step 0: one bin per value). */
-export interface Span {
-  lo: number;
-  hi: number;
-  step: number;
-  /** Issue days to read: one for a day group's own search, else every day of the range. */
-  days: number[];
-  /** Counted per group (some group's middle value is in it), or only over all groups. */
-  byGroup: boolean;
-}
-
-/**
- * Opened invites per span, group (for spans counted per group; else key null) and bin:
- * bin = lo + ⌊(time − lo) / step⌋ · step, or the time itself for step 0. Reads only the index on
- * (issue day, time to open, group columns), over each span's days, never the invite rows.
- */
-export async function readOpenTimeBins(
-  db: D1Database,
-  filter: StatsFilter,
-  groupBy: StatsDimension,
-  spans: readonly Span[],
-): Promise<BinRow[]> {
-  const invites = inviteWhere(filter);
-  const probes = spans.flatMap((span, i) =>
-    span.days.map((day) => [i, day, span.lo, span.hi, span.step, span.byGroup ? 1 : 0]),
-  );
-  const { results } = await db
-    .prepare(
-      `WITH probes AS MATERIALIZED (
-         SELECT value ->> '$[0]' AS span, value ->> '$[1]' AS day, value ->> '$[2]' AS lo,
-           value ->> '$[3]' AS hi, value ->> '$[4]' AS step, value ->> '$[5]' AS by_group
-         FROM json_each(?)
-       )
-       SELECT probes.span AS span,
-         CASE WHEN probes.by_group THEN ${OPEN_TIME_KEY[groupBy]} END AS key,
-         CASE WHEN probes.step = 0 THEN open_ms
-           ELSE probes.lo + (open_ms - probes.lo) / probes.step * probes.step
-         END AS bin,
-         COUNT(*) AS n
-       FROM probes CROSS JOIN invites INDEXED BY invites_open_time
-       WHERE issue_day = probes.day AND open_ms BETWEEN probes.lo AND probes.hi${invites.sql}
-       GROUP BY span, key, bin`,
-    )
-    .bind(JSON.stringify(probes), ...invites.params)
-    .all<BinRow>();
-  return results;
+  return { counts, sketches: (sketchResult?.results ?? []) as SketchRow[] };
 }

@@ -3,7 +3,8 @@
  * retried issue call (same survey + transactionId) always meets the first one in the same shard,
  * where the ledger's UNIQUE constraint answers it. Jump consistent hashing keeps that true for
  * most keys when the shard count grows: a key only ever moves to one of the new shards, and the
- * shards it may have had under earlier counts are few and computable (`LEDGER_SHARDS_PREVIOUS`).
+ * shards it may have had under earlier counts are few and computable (the earlier counts come
+ * from the history of shard counts, `shard-counts.ts`).
  */
 
 const encoder = new TextEncoder();

@@ -11,6 +11,7 @@
 import { describeError, log } from "../core/log";
 import { recordTaps, type TapRecord } from "../store/invite-rows";
 import { type Store, shardOf } from "../store/store";
+import { inviteIdShard } from "../tokens/ids";
 
 /** How long a flush waits for more taps: small next to a tap's own latency. */
 const FLUSH_DELAY_MS = 10;
@@ -21,12 +22,13 @@ interface Window {
   records: TapRecord[];
 }
 
-// One open window per shard binding (tests may wrap the binding).
-const open = new WeakMap<D1Database, Window>();
+// One open window per shard of the isolate (tests may wrap the binding: a wrapped one is another
+// shard key). A window's flush writes through the store of the tap that opened it.
+const open = new WeakMap<object, Window>();
 
-async function flush(db: D1Database, window: Window): Promise<void> {
+async function flush(key: object, db: D1Database, window: Window): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
-  if (open.get(db) === window) open.delete(db);
+  if (open.get(key) === window) open.delete(key);
   try {
     await recordTaps(db, window.records);
   } catch {
@@ -48,13 +50,14 @@ export function recordTapLater(
   waitUntil: (promise: Promise<unknown>) => void,
 ): void {
   const db = shardOf(store, record.inviteId);
-  if (!db) return; // an id naming no shard has no invite to count
-  const current = open.get(db);
+  const key = store.shardKey(inviteIdShard(record.inviteId));
+  if (!db || !key) return; // an id naming no shard has no invite to count
+  const current = open.get(key);
   if (current && current.records.length < MAX_RECORDS) {
     current.records.push(record);
     return;
   }
   const window: Window = { records: [record] };
-  open.set(db, window);
-  waitUntil(flush(db, window));
+  open.set(key, window);
+  waitUntil(flush(key, db, window));
 }

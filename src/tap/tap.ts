@@ -31,7 +31,7 @@ import {
   markConsumed,
   releaseClaim,
 } from "../store/links";
-import { getStore, type Store } from "../store/store";
+import type { Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import {
   claimCookieHeader,
@@ -83,7 +83,7 @@ function inBackground(c: TapCtx, task: Promise<unknown>, what: string, inviteId:
 }
 
 function record(c: TapCtx, id: string, outcome: TapOutcome, tap: TapContext): void {
-  recordTapLater(getStore(c.env), { ...tap, inviteId: id, outcome }, (p) =>
+  recordTapLater(c.get("store"), { ...tap, inviteId: id, outcome }, (p) =>
     c.executionCtx.waitUntil(p),
   );
 }
@@ -194,7 +194,7 @@ async function tap(c: TapCtx): Promise<Response> {
     uaClass: userAgentClass(userAgent, bot),
     country: typeof c.req.raw.cf?.country === "string" ? c.req.raw.cf.country : null,
   };
-  const store = getStore(c.env);
+  const store = c.get("store");
   // A preview agent never claims, whatever the method (scanners submit the confirm page's form).
   if (c.req.method === "HEAD" || bot) return preview(c, store, id, tapCtx);
   const cookies = c.req.header("Cookie");

@@ -1,10 +1,10 @@
 /**
  * `npm run provision-shards`: the dry run prints the plan and touches nothing; a real run (with a
  * stand-in wrangler that records its arguments and answers `d1 create` as wrangler does) binds
- * every missing shard in wrangler.toml, migrates every shard, sets LEDGER_SHARDS and keeps the old
- * count for retries; a second run only migrates; lowering the count is refused. `--local` applies
- * every migration in migrations/ to every real local shard. The written configuration is checked
- * by `wrangler deploy --dry-run`.
+ * every missing shard in wrangler.toml, migrates every shard, records the count it applied in the
+ * shard-count history and sets LEDGER_SHARDS; a second run only migrates (and records again);
+ * lowering the count is refused. `--local` applies every migration in migrations/ to every real
+ * local shard. The written configuration is checked by `wrangler deploy --dry-run`.
  */
 import { spawnSync } from "node:child_process";
 import {
@@ -98,8 +98,11 @@ describe("provision-shards", () => {
         `$ wrangler d1 migrations apply ${shardBinding(shard)} --env production --remote`,
       );
     }
+    expect(output).toMatch(
+      /\$ wrangler d1 execute DB --env production --remote --command INSERT INTO ledger_shard_counts \(shards, applied_at\) VALUES \(4, \d+\)/,
+    );
     expect(output).toContain('LEDGER_SHARDS = "4"');
-    expect(output).toContain('LEDGER_SHARDS_PREVIOUS = "1"');
+    expect(output).not.toContain("LEDGER_SHARDS_PREVIOUS");
     expect(output).toContain("Dry run: nothing was created, applied or written.");
     expect(readFileSync(config, "utf8")).toBe(before);
   });
@@ -113,7 +116,7 @@ describe("provision-shards", () => {
     expect(d1Bindings(toml)).toEqual(["DB", "DB_1", "DB_2"]);
     expect(toml).not.toContain("REPLACE_WITH_D1_DATABASE_ID");
     expect(toml).toMatch(/^LEDGER_SHARDS = "3"$/m);
-    expect(toml).toMatch(/^LEDGER_SHARDS_PREVIOUS = "1"$/m);
+    expect(toml).not.toContain("LEDGER_SHARDS_PREVIOUS");
     const calls = wrangler.calls();
     expect(calls.filter((c) => c[1] === "create").map((c) => c[2])).toEqual([
       "invite-edge",
@@ -125,6 +128,12 @@ describe("provision-shards", () => {
       "DB_1",
       "DB_2",
     ]);
+    const recorded = calls.filter((c) => c[1] === "execute");
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.slice(2, 6)).toEqual(["DB", "--env", "production", "--remote"]);
+    expect(recorded[0]?.[7]).toMatch(
+      /^INSERT INTO ledger_shard_counts \(shards, applied_at\) VALUES \(3, \d+\)/,
+    );
 
     // The written configuration is one wrangler accepts, with every shard bound.
     const outdir = mkdtempSync(join(tmpdir(), "provision-dry-deploy-"));

@@ -60,6 +60,50 @@ export function failingBatches(message: string): Partial<Env> {
   );
 }
 
+/** Runs one D1 call (`d1.first`, `d1.all`, `d1.run`, `d1.raw`, `d1.batch`) for a tracing wrapper. */
+type AroundCall = <T>(what: string, call: () => Promise<T>) => Promise<T>;
+
+/**
+ * Every shard binding wrapped so that each call leaving the Worker (a statement's first, all, run
+ * or raw; a batch) runs through `around`: to record, count or hold it. Overrides for an `env`.
+ */
+export function aroundShardCalls(around: AroundCall): Partial<Env> {
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const runs = new Set<PropertyKey>(["first", "all", "run", "raw"]);
+  const statement = (s: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(s, {
+      get(target, property) {
+        if (property === "bind") {
+          return (...values: unknown[]) => statement(target.bind(...values));
+        }
+        const value = Reflect.get(target, property);
+        if (typeof value !== "function") return value;
+        if (!runs.has(property)) return value.bind(target);
+        return (...args: unknown[]) =>
+          around(`d1.${String(property)}`, () =>
+            (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+          );
+      },
+    });
+    real.set(proxy, s);
+    return proxy;
+  };
+  return wrapShards(
+    (db) =>
+      new Proxy(db, {
+        get(target, property) {
+          if (property === "prepare") return (sql: string) => statement(target.prepare(sql));
+          if (property === "batch") {
+            return (statements: D1PreparedStatement[]) =>
+              around("d1.batch", () => target.batch(statements.map((s) => real.get(s) ?? s)));
+          }
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+  );
+}
+
 /** Rows of `sql` from every shard, concatenated in shard order. */
 export async function fromEveryShard<T>(sql: string, ...params: unknown[]): Promise<T[]> {
   const results = await Promise.all(

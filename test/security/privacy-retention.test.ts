@@ -166,6 +166,7 @@ describe("scheduled jobs", () => {
     await issuedDaysAgo(link.id, 100);
     const failing: ScheduledJob = {
       name: "reconcile",
+      budgetShare: 2 / 3,
       run: () => Promise.reject(new Error("Qualtrics unreachable")),
     };
 

@@ -153,6 +153,42 @@ export function layeringProblems(graph: SourceFile[]): string[] {
   return problems;
 }
 
+/**
+ * The files allowed to open an invocation's store (`openStore`): the Worker's entry points (fetch,
+ * scheduled, queue) and
+ * the two jobs that can also run on their own (tests, the reconcile API); everything else gets
+ * the store it works with from them.
+ */
+const STORE_OPENERS = [
+  "src/app.ts",
+  "src/scheduled.ts",
+  "src/queues.ts",
+  "src/reconcile/run.ts",
+  "src/retention/purge.ts",
+];
+
+/** A storage binding read from `env` directly: `env.LINKS`, `env.DB`, `env[shardBinding(…)]`. */
+const RAW_BINDING = /\.(?:LINKS|DB(?:_\d+)?)\b|\[shardBinding\(/;
+
+/**
+ * Ways around the invocation's limits: storage bindings read outside src/store/ (and the config
+ * checks that they exist), or a store opened by a module that should be handed one.
+ */
+export function storageBypasses(graph: SourceFile[], text: (file: string) => string): string[] {
+  const problems: string[] = [];
+  for (const { file, importedNames } of graph) {
+    const unit = unitOf(file);
+    if (unit !== "store" && unit !== "config" && RAW_BINDING.test(text(file))) {
+      problems.push(`${file} reads a storage binding: only src/store/ may (through openStore)`);
+    }
+    const opens = importedNames.get("src/store/store.ts")?.includes("openStore") ?? false;
+    if (opens && !STORE_OPENERS.includes(file)) {
+      problems.push(`${file} opens a store: it should be handed its invocation's store`);
+    }
+  }
+  return problems;
+}
+
 /** Folder cycles: each strongly connected set of more than one folder. */
 export function folderCycles(graph: SourceFile[]): string[][] {
   const edges = new Map<string, Set<string>>();

@@ -4,13 +4,18 @@
  * through that feature's public module (`index.ts`); no two folders import each other, even
  * through others; exported function names are unique; nothing is exported that nobody imports.
  */
+
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   folderCycles,
   layeringProblems,
   listSources,
+  ROOT,
   readGraph,
   type SourceFile,
+  storageBypasses,
 } from "./source-graph";
 
 const src = listSources("src");
@@ -63,6 +68,27 @@ describe("the layers of src/", () => {
       "src/tap/tap.ts imports src/links/issue.ts: a feature only through src/links/index.ts",
     ]);
     expect(folderCycles(bad)).toEqual([["links", "store", "tap"]]);
+  });
+});
+
+describe("storage through the invocation's limits", () => {
+  const text = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
+
+  it("only src/store/ reaches the D1 and KV bindings, and only entry points open a store", () => {
+    expect(storageBypasses(graph, text)).toEqual([]);
+  });
+
+  it("the rule catches a binding read in a feature and a store opened by one", () => {
+    const tap: SourceFile = {
+      file: "src/tap/tap.ts",
+      imports: ["src/store/store.ts"],
+      importedNames: new Map([["src/store/store.ts", ["openStore"]]]),
+      exports: [],
+    };
+    expect(storageBypasses([tap], () => "const mark = await c.env.LINKS.get(id);")).toEqual([
+      "src/tap/tap.ts reads a storage binding: only src/store/ may (through openStore)",
+      "src/tap/tap.ts opens a store: it should be handed its invocation's store",
+    ]);
   });
 });
 

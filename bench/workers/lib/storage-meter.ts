@@ -10,10 +10,17 @@
  * `first()` runs as `all()` (D1's own first() runs the same query and drops the meta), `raw()`
  * and `exec()` report no rows and are counted apart.
  *
+ * Connections: production holds at most six per invocation and queues the rest; locally nothing
+ * does. `maxConnections` makes the meter queue round trips beyond it the same way, and
+ * `maxInFlight` counts the most ever in flight at once. Both are per invocation when the entry
+ * gives the meter `scopes` that tell invocations apart (the stats entry does, with
+ * AsyncLocalStorage); else over the whole isolate.
+ *
  * Control (bench only, never counted as requests):
  *   GET /__bench/counters[?reset=1]  the counters, once no storage call has been in flight for
  *                                    100 ms (waitUntil work included); reset=1 zeroes them after
  *   PUT /__bench/delay?ms=N          delay every round trip by N ms from now on (0: none)
+ *   PUT /__bench/connections?max=N   at most N round trips in flight per invocation (0: no cap)
  * Both answer with the meter's `instance`: a new one means the Worker was reloaded and its
  * counters and delay were lost (the bench then discards the measurement).
  *
@@ -34,6 +41,24 @@ export interface Counters {
   d1RowsWritten: number;
   /** raw() and exec() calls: round trips whose rows D1 does not report. */
   d1Unmetered: number;
+  /** The most round trips one invocation (or the isolate, without scopes) had in flight at once. */
+  maxInFlight: number;
+}
+
+/** What one invocation has in flight, and the round trips waiting for a connection. */
+export interface Invocation {
+  inFlight: number;
+  waiting: (() => void)[];
+}
+
+export const newInvocation = (): Invocation => ({ inFlight: 0, waiting: [] });
+
+/** How an entry tells invocations apart: each request runs in its own. */
+export interface InvocationScopes {
+  /** Runs `handle` as one invocation. */
+  run<T>(handle: () => T): T;
+  /** The invocation the caller runs in, if any. */
+  current(): Invocation | undefined;
 }
 
 const zero = (): Counters => ({
@@ -48,12 +73,19 @@ const zero = (): Counters => ({
   d1RowsRead: 0,
   d1RowsWritten: 0,
   d1Unmetered: 0,
+  maxInFlight: 0,
 });
 
 /** One meter per isolate: locally `wrangler dev` serves every request from one isolate. */
 export class StorageMeter {
   counters: Counters = zero();
   delayMs = 0;
+  /** Round trips one invocation may have in flight; the rest wait (0: no cap). */
+  maxConnections = 0;
+  /** Invocations, when the entry can tell them apart. */
+  scopes: InvocationScopes | undefined;
+  /** The isolate as one invocation, for entries without scopes. */
+  private readonly isolate = newInvocation();
   private inFlight = 0;
   private lastActivity = 0;
   private id: string | undefined;
@@ -68,13 +100,25 @@ export class StorageMeter {
     this.counters = zero();
   }
 
-  /** Waits `delayMs`, then runs one round trip, tracked until it settles. */
+  /**
+   * Waits for one of the invocation's connections (when capped) and `delayMs`, then runs one round
+   * trip, tracked until it settles.
+   */
   async roundTrip<T>(call: () => Promise<T>): Promise<T> {
+    const invocation = this.scopes?.current() ?? this.isolate;
     this.inFlight++;
+    if (this.maxConnections > 0 && invocation.inFlight >= this.maxConnections) {
+      // The connection of a round trip that ends passes straight to the first one waiting.
+      await new Promise<void>((resolve) => invocation.waiting.push(resolve));
+    } else invocation.inFlight++;
+    this.counters.maxInFlight = Math.max(this.counters.maxInFlight, invocation.inFlight);
     try {
       if (this.delayMs > 0) await sleep(this.delayMs);
       return await call();
     } finally {
+      const next = invocation.waiting.shift();
+      if (next) next();
+      else invocation.inFlight--;
       this.inFlight--;
       this.lastActivity = Date.now();
     }
@@ -264,6 +308,12 @@ async function control(request: Request, meter: StorageMeter): Promise<Response>
     if (url.searchParams.get("reset") === "1") meter.reset();
     return Response.json(body);
   }
+  if (url.pathname === "/__bench/connections" && request.method === "PUT") {
+    const max = Number(url.searchParams.get("max"));
+    if (!Number.isInteger(max) || max < 0) return new Response("max must be >= 0", { status: 400 });
+    meter.maxConnections = max;
+    return Response.json({ instance: meter.instance, maxConnections: max });
+  }
   if (url.pathname === "/__bench/delay" && request.method === "PUT") {
     const ms = Number(url.searchParams.get("ms"));
     if (!Number.isFinite(ms) || ms < 0) return new Response("ms must be >= 0", { status: 400 });
@@ -292,11 +342,15 @@ export function meterWorker<E extends object, C, S>(
       if (new URL(request.url).pathname.startsWith("/__bench/")) return control(request, meter);
       if (!worker.fetch) return new Response("no fetch handler", { status: 500 });
       meter.counters.requests++;
-      return worker.fetch(request, meteredEnv(env), ctx);
+      const handle = () => worker.fetch?.(request, meteredEnv(env), ctx) as Promise<Response>;
+      return meter.scopes ? meter.scopes.run(handle) : handle();
     },
     async scheduled(controller, env, ctx) {
       meter.counters.requests++;
-      await worker.scheduled?.(controller, meteredEnv(env), ctx);
+      const handle = async () => {
+        await worker.scheduled?.(controller, meteredEnv(env), ctx);
+      };
+      await (meter.scopes ? meter.scopes.run(handle) : handle());
     },
   };
 }
