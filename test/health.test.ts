@@ -12,12 +12,19 @@ import { callWorker } from "./security/helpers";
 const health = (overrides: Parameters<typeof callWorker>[1] = {}) =>
   callWorker(new Request(`${ORIGIN}/healthz`), overrides);
 
-/** Drops every table of BLANK_DB (their indexes and triggers go with them): no migration applied. */
+/**
+ * Drops every view and table of BLANK_DB (their indexes and triggers go with them): no migration
+ * applied.
+ */
 async function emptyBlankDb(): Promise<void> {
   const { results } = await env.BLANK_DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
-  ).all<{ name: string }>();
-  for (const { name } of results) await env.BLANK_DB.prepare(`DROP TABLE "${name}"`).run();
+    `SELECT type, name FROM sqlite_master WHERE type IN ('view', 'table')
+       AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'
+     ORDER BY type = 'table'`,
+  ).all<{ type: "view" | "table"; name: string }>();
+  for (const { type, name } of results) {
+    await env.BLANK_DB.prepare(`DROP ${type.toUpperCase()} "${name}"`).run();
+  }
 }
 
 beforeEach(emptyBlankDb);

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { inviteIdShard } from "../src/tokens/ids";
 import { type IssuedLink, issue, tap, uniqueTxn } from "./helpers/api";
-import { fromEveryShard, ledgerOf, SHARDS, wrapShards } from "./helpers/ledger";
+import { clearShardCounts, fromEveryShard, ledgerOf, SHARDS, wrapShards } from "./helpers/ledger";
 import {
   type ErasureBody,
   type ErasureResultBody,
@@ -320,9 +320,7 @@ describe("a shard that cannot be read", () => {
       expect(await erasure.text()).toContain(`shard ${SHARDS} cannot be read`);
       expect((await nothingHalfErased(customer)).erased).toBe(0);
     } finally {
-      await env.DB.prepare("DELETE FROM ledger_shard_counts WHERE shards = ?")
-        .bind(SHARDS + 1)
-        .run();
+      await clearShardCounts();
     }
     expect((await erase(customer.id, isolate())).status).toBe(200);
   });

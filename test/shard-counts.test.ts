@@ -8,7 +8,7 @@
  * Runs once (the shards-1 project): it sets LEDGER_SHARDS itself.
  */
 import { createScheduledController, env } from "cloudflare:test";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../src/config/env";
 import worker from "../src/index";
 import { placeTransaction } from "../src/store/placement";
@@ -23,13 +23,14 @@ import {
   randomIp,
   uniqueTxn,
 } from "./helpers/api";
-import { migrateShards, wrapShards } from "./helpers/ledger";
+import { clearShardCounts, migrateShards, wrapShards } from "./helpers/ledger";
 import { tapRequest } from "./security/helpers";
 
 const DAY_MS = 86_400_000;
 
 beforeAll(() => migrateShards(4));
-beforeEach(() => env.DB.prepare("DELETE FROM ledger_shard_counts").run());
+beforeEach(clearShardCounts);
+afterAll(clearShardCounts);
 
 /** A fresh deployment with `shards` (its own isolate: shards wrapped anew, nothing cached). */
 function deployment(shards: number, extra: Partial<Env> = {}): Env {

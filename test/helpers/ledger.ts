@@ -6,6 +6,8 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 import { shardBinding } from "../../src/config/config";
 import type { Env } from "../../src/config/env";
+import { readShardCounts } from "../../src/store/shard-counts";
+import { openStore } from "../../src/store/store";
 import { inviteIdShard } from "../../src/tokens/ids";
 
 /** LEDGER_SHARDS of this test project. */
@@ -130,4 +132,13 @@ export async function onEveryShard(sql: string, ...params: unknown[]): Promise<v
         .run(),
     ),
   );
+}
+
+/**
+ * Empties the shard-count history, and this isolate's cached copy of it: test files share both
+ * (one runtime per worker), so a count a file served must not refuse the next file's requests.
+ */
+export async function clearShardCounts(): Promise<void> {
+  await env.DB.prepare("DELETE FROM ledger_shard_counts").run();
+  await readShardCounts(openStore(env));
 }
