@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, refuse } from "./lib/cli.js";
+import { migrateLocalShards } from "./lib/local-migrations.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const MAX_SHARDS = 4096;
@@ -145,24 +146,7 @@ function readVar(toml, env, name) {
   return new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(body)?.[1];
 }
 
-/**
- * Applies a local shard's migrations and says what happened in one line; wrangler's tables are
- * printed only when it fails (they are what explains the failure).
- * @param {string} wrangler @param {string[]} args @param {NodeJS.ProcessEnv} env
- */
-function localMigrations(wrangler, args, env) {
-  const result = spawnSync(wrangler, args, { cwd: root, env, encoding: "utf8" });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
-  if (result.status !== 0) {
-    process.stderr.write(output);
-    throw new Error(`wrangler ${args.slice(0, 4).join(" ")} failed; see above`);
-  }
-  // wrangler may print its results table more than once: count each migration once.
-  const applied = new Set(output.match(/^│ \d+_\S+\.sql(?=\s+│ ✅)/gmu)).size;
-  return applied > 0 ? `${applied} migration(s) applied` : "migrations up to date";
-}
-
-function main() {
+async function main() {
   const options = parseOptions(process.argv.slice(2));
   const wrangler = process.env.WRANGLER_BIN ?? path.join(root, "node_modules/.bin/wrangler");
   const commandEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
@@ -179,19 +163,13 @@ function main() {
   };
 
   if (options.local) {
-    const persist = options.persistTo ? ["--persist-to", options.persistTo] : [];
-    for (let shard = 0; shard < options.shards; shard++) {
-      const args = [
-        "d1",
-        "migrations",
-        "apply",
-        binding(shard),
-        "--local",
-        ...persist,
-        ...configArgs,
-      ];
-      console.log(`${binding(shard)}: ${localMigrations(wrangler, args, commandEnv)}`);
-    }
+    const lines = await migrateLocalShards({
+      bindings: Array.from({ length: options.shards }, (_, shard) => binding(shard)),
+      configPath: options.config,
+      persistTo: options.persistTo,
+      migrationsDir: path.join(root, "migrations"),
+    });
+    for (const line of lines) console.log(line);
     return;
   }
 
@@ -261,9 +239,7 @@ function main() {
   console.log("Then commit wrangler.toml with its types: npm run types");
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error) => {
   console.error(`provision-shards: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
-}
+});
