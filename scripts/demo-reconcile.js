@@ -233,6 +233,7 @@ async function main() {
     "inv",
     "sig",
     "invite_tampered",
+    "invite_duplicate",
   ]);
 
   const worker = await startWorker(join(temp, "state"), {

@@ -169,7 +169,7 @@ describe("responses lacking issued values", () => {
   it("a flow that does not declare an issued field: Qualtrics refuses the export, the run reports that survey alone, and reads it once the field is declared", async () => {
     const fake = await startFake({ pollsToComplete: 1 });
     // The survey owner forgot seat in the survey flow.
-    const declared = [...FIELDS, ...INVITE_FIELDS, "invite_tampered"];
+    const declared = [...FIELDS, ...INVITE_FIELDS, "invite_tampered", "invite_duplicate"];
     await declareEmbeddedData(
       fake,
       "SV_demoeed",

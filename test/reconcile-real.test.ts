@@ -263,6 +263,7 @@ describe("a survey flow that does not declare sig", () => {
       ...DEMO_FIELDS,
       ...INVITE_VALUES,
       "invite_tampered",
+      "invite_duplicate",
     ]);
     const { ids } = await answered(fake, "demo", "SV_demo", 2);
     const run = await reconcileNow(fake);

@@ -16,6 +16,7 @@ import worker from "../src/index";
 import { runReconcile } from "../src/reconcile/run";
 import { getRun, insertQueuedRun } from "../src/reconcile/storage/runs";
 import { ADMIN_KEY, api, eventually, ISSUER_KEY, issue, tap } from "./helpers/api";
+import { privacyCall } from "./helpers/privacy";
 import {
   addResponses,
   callWorker,
@@ -275,6 +276,84 @@ describe("the whole cycle", () => {
     expect(
       (await fakeState(fake)).transactions.map((t) => t.transactionData.invite_id).sort(),
     ).toEqual(links.map((l) => l.id).sort());
+  });
+});
+
+describe("duplicate responses", () => {
+  it("a second answer to a completed invite never completes it again and is stamped invite_duplicate", async () => {
+    const fake = await startFake({ pollsToComplete: 0 });
+    const link = await issue();
+    const other = await issue();
+    const values = await tapValues(link.id);
+    const at = (minute: number) => new Date(Date.now() - (10 - minute) * 60_000).toISOString();
+    // The customer answers, then answers again from the re-opened survey with an edited venue.
+    const { responseIds } = await addResponses(fake, "SV_demo", [
+      { embeddedData: { ...values, venue: "VIP Lounge" }, recordedDate: at(2) },
+      { embeddedData: values, recordedDate: at(1) },
+      { embeddedData: await tapValues(other.id), recordedDate: at(1) },
+    ]);
+    const [second = "", first = "", ofOther = ""] = responseIds;
+
+    const run = await reconcileNow(fake);
+    expect(run).toMatchObject({ status: "ok", completions: 2, tampered: 0, stamped: 3 });
+    expect(run.notices).toEqual([
+      { survey: "demo", code: "duplicate_responses", responses: 1, message: expect.any(String) },
+    ]);
+    const [row] = await inviteRows([link.id]);
+    expect(row?.response_id).toBe(first);
+    const stamps = new Map(
+      (await fakeState(fake)).updatesApplied.map((u) => [u.responseId, u.embeddedData]),
+    );
+    expect(stamps.get(first)).toMatchObject({ invite_duplicate: "0", invite_tampered: "0" });
+    expect(stamps.get(ofOther)).toMatchObject({ invite_duplicate: "0", inv: other.id });
+    // The duplicate gets the issued values back, its own tamper check, and the flag.
+    expect(stamps.get(second)).toMatchObject({
+      inv: link.id,
+      venue: "Arena North",
+      invite_tampered: "1",
+      invite_duplicate: "1",
+    });
+
+    // Nothing new: nothing completed or stamped again.
+    expect(await reconcileNow(fake)).toMatchObject({ completions: 0, stamped: 0, notices: [] });
+
+    // A third answer, exported later (exports go on while some invite awaits its response): a
+    // duplicate too, stamped once.
+    await tapValues((await issue()).id);
+    const third = await addResponses(fake, "SV_demo", [{ embeddedData: values }]);
+    const later = await reconcileNow(fake);
+    expect(later).toMatchObject({ completions: 0, stamped: 1 });
+    expect(later.notices).toMatchObject([{ code: "duplicate_responses", responses: 1 }]);
+    const applied = (await fakeState(fake)).updatesApplied;
+    expect(applied.filter((u) => u.responseId === third.responseIds[0])).toMatchObject([
+      { embeddedData: { invite_duplicate: "1", invite_tampered: "0" } },
+    ]);
+    expect(applied).toHaveLength(4);
+    expect((await inviteRows([link.id]))[0]?.response_id).toBe(first);
+
+    // The customer's data: the lookup and the erasure name every response to delete in Qualtrics.
+    const duplicates = [second, third.responseIds[0]].sort();
+    const lookup = await privacyCall("/v1/privacy/lookup", {
+      method: "POST",
+      json: { customerId: "customer-42" },
+    });
+    const { invites }: { invites: Record<string, unknown>[] } = await lookup.json();
+    expect(invites.find((i) => i.id === link.id)).toMatchObject({
+      qualtricsResponseId: first,
+      qualtricsDuplicateResponseIds: duplicates,
+    });
+    const erasure = await privacyCall("/v1/privacy/erasures", {
+      method: "POST",
+      json: { customerId: "customer-42" },
+    });
+    const { responses }: { responses: { inviteId: string; responseId: string }[] } =
+      await erasure.json();
+    expect(
+      responses
+        .filter((r) => r.inviteId === link.id)
+        .map((r) => r.responseId)
+        .sort(),
+    ).toEqual([first, ...duplicates].sort());
   });
 });
 

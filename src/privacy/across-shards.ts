@@ -118,6 +118,9 @@ function recorded(invites: readonly ErasedInvite[]): Record<string, RecordedInvi
       survey: invite.survey,
       pushed: invite.pushed === 1,
       ...(invite.response_id === null ? {} : { responseId: invite.response_id }),
+      ...(invite.duplicate_response_ids === null
+        ? {}
+        : { duplicateResponseIds: JSON.parse(invite.duplicate_response_ids) as string[] }),
     };
   }
   return entries;

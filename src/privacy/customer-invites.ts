@@ -23,7 +23,13 @@ export interface CustomerInviteRow {
   response_id: string | null;
   /** 1 when pushed to Qualtrics or in an import that may have reached it. */
   pushed: 0 | 1;
+  /** JSON array of its duplicate responses' ids (second answers), null when none. */
+  duplicate_response_ids: string | null;
 }
+
+/** The ids of an invite's duplicate responses (migration 0016) as a JSON array, null when none. */
+const DUPLICATES = `(SELECT json_group_array(d.response_id) FROM duplicate_responses AS d
+  WHERE d.invite_id = invites.id HAVING COUNT(*) > 0) AS duplicate_response_ids`;
 
 /** Where a page of a customer's invites starts: after this (issued_at, id). */
 export interface InvitePosition {
@@ -44,7 +50,8 @@ export async function findCustomerInvites(
   const { results } = await db
     .prepare(
       `SELECT id, survey, transaction_id, trigger, channel, embedded_data, issued_at, expires_at,
-              consumed_at, revoked_at, completed_at, response_id, ${PUSHED} AS pushed
+              consumed_at, revoked_at, completed_at, response_id, ${PUSHED} AS pushed,
+              ${DUPLICATES}
        FROM invites
        WHERE customer_ref = ?1 AND (issued_at > ?2 OR (issued_at = ?2 AND id > ?3))
        ORDER BY issued_at, id LIMIT ?4`,
@@ -60,10 +67,11 @@ export interface ErasedInvite {
   survey: string;
   response_id: string | null;
   pushed: 0 | 1;
+  duplicate_response_ids: string | null;
 }
 
 /** The columns of an `ErasedInvite`. */
-const ERASED_INVITE = `id, survey, response_id, ${PUSHED} AS pushed`;
+const ERASED_INVITE = `id, survey, response_id, ${PUSHED} AS pushed, ${DUPLICATES}`;
 
 /** Up to `limit` invites of a customer whose personal data is still there. */
 export async function findInvitesToErase(

@@ -36,6 +36,8 @@ export interface RecordedInvite {
   pushed: boolean;
   /** Absent when the invite had no response (a JSON merge patch drops nulls). */
   responseId?: string;
+  /** Its duplicate responses (second answers), when it had any. */
+  duplicateResponseIds?: string[];
 }
 
 /**

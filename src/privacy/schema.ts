@@ -54,6 +54,10 @@ const CustomerInviteSchema = z
       .string()
       .nullable()
       .openapi({ description: "The survey response that completed it, when known" }),
+    qualtricsDuplicateResponseIds: z.array(z.string()).openapi({
+      description:
+        "Later responses to it after it was completed (stamped invite_duplicate = 1), when known",
+    }),
   })
   .openapi("CustomerInvite");
 
@@ -89,6 +93,9 @@ export function customerInviteBody(
     completedAt: isoOrNull(row.completed_at),
     pushedToQualtrics: row.pushed === 1,
     qualtricsResponseId: row.response_id,
+    qualtricsDuplicateResponseIds: row.duplicate_response_ids
+      ? (JSON.parse(row.duplicate_response_ids) as string[])
+      : [],
   };
 }
 
@@ -147,7 +154,10 @@ export const ErasureResultSchema = z
           responseId: z.string(),
         }),
       )
-      .openapi({ description: "Survey responses that completed erased invites: delete them too" }),
+      .openapi({
+        description:
+          "Survey responses to erased invites (the completing one and any duplicates): delete them too",
+      }),
     requestedAt: z.string(),
     finishedAt: z.string().nullable(),
   })
@@ -162,16 +172,15 @@ export function erasureResultBody(config: Config, outcome: ErasureOutcome) {
     pushed: outcome.erasure.pushed,
     pushedInvites: invites.filter(([, invite]) => invite.pushed).map(([id]) => id),
     responses: invites.flatMap(([id, invite]) =>
-      invite.responseId
-        ? [
-            {
-              inviteId: id,
-              survey: invite.survey,
-              qualtricsSurveyId: config.surveys.get(invite.survey)?.qualtricsSurveyId ?? null,
-              responseId: invite.responseId,
-            },
-          ]
-        : [],
+      [
+        ...(invite.responseId ? [invite.responseId] : []),
+        ...(invite.duplicateResponseIds ?? []),
+      ].map((responseId) => ({
+        inviteId: id,
+        survey: invite.survey,
+        qualtricsSurveyId: config.surveys.get(invite.survey)?.qualtricsSurveyId ?? null,
+        responseId,
+      })),
     ),
     requestedAt: iso(outcome.erasure.requested_at),
     finishedAt: isoOrNull(outcome.erasure.finished_at),

@@ -1,7 +1,9 @@
 /**
  * What an export's responses complete: a finished response whose `inv` names an invite of the
  * survey still waiting completes it, once (first response wins), checked against the values
- * invite-edge signed. Responses arrive in batches as the file downloads; each batch is recorded in
+ * invite-edge signed. A later finished response to an invite already completed by another is a
+ * duplicate: recorded once in the invite's shard, checked the same way, and stamped
+ * `invite_duplicate` = "1" (stamp.ts); it never completes the invite again. Responses arrive in batches as the file downloads; each batch is recorded in
  * the invites' shards at once, and what the run reports (completions, tampered, notices) adds up
  * over the batches. Recording is idempotent, so a batch read twice changes nothing.
  */
@@ -13,6 +15,11 @@ import { isInviteId } from "../tokens/ids";
 import type { RunContext } from "./run-context";
 import type { AwaitingInvite, Completion } from "./storage/completion-rows";
 import { findInvitesAwaitingCompletion, recordCompletions } from "./storage/completions";
+import {
+  type DuplicateResponse,
+  findCompletedInvites,
+  recordDuplicates,
+} from "./storage/duplicates";
 import { checkResponse } from "./tamper-check";
 
 /** The values invite-edge signed for an invite, rebuilt from its ledger row (null once purged). */
@@ -29,6 +36,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
   let tampered = 0;
   let unsigned = 0;
   let lacking = 0;
+  let duplicates = 0;
   const missing = new Set<string>();
 
   return {
@@ -41,6 +49,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       }
       const found = await matchResponses(ctx.config, ctx.store, survey, responses, ctx.now());
       const newly = new Set(await recordCompletions(ctx.store, survey.key, found.completions));
+      duplicates += await recordDuplicateResponses(ctx, survey, responses, newly);
       completions += newly.size;
       tampered += found.completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
       unsigned += [...found.withoutSig].filter((id) => newly.has(id)).length;
@@ -57,6 +66,13 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       if (unsigned > 0) {
         ctx.tally.notices.push({ survey: survey.key, code: "sig_missing", responses: unsigned });
       }
+      if (duplicates > 0) {
+        ctx.tally.notices.push({
+          survey: survey.key,
+          code: "duplicate_responses",
+          responses: duplicates,
+        });
+      }
       if (lacking > 0) {
         ctx.tally.notices.push({
           survey: survey.key,
@@ -68,6 +84,50 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       return { responsesRead, lastRecordedAt };
     },
   };
+}
+
+/** The finished responses of a batch that name an invite, by invite id. */
+function finishedByInvite(responses: ExportedResponse[]): Map<string, ExportedResponse[]> {
+  const byInvite = new Map<string, ExportedResponse[]>();
+  for (const response of responses) {
+    const inv = response.embeddedData.inv;
+    if (!response.finished || inv === undefined || !isInviteId(inv)) continue;
+    byInvite.set(inv, [...(byInvite.get(inv) ?? []), response]);
+  }
+  return byInvite;
+}
+
+/**
+ * Records the batch's duplicate responses; returns how many were new. Only invites this batch
+ * did not just complete with their only response can have one, so the common batch (first
+ * responses) costs no lookup.
+ */
+async function recordDuplicateResponses(
+  ctx: RunContext,
+  survey: Survey,
+  responses: ExportedResponse[],
+  newlyCompleted: ReadonlySet<string>,
+): Promise<number> {
+  const byInvite = finishedByInvite(responses);
+  const suspects = [...byInvite].filter(([id, list]) => list.length > 1 || !newlyCompleted.has(id));
+  if (suspects.length === 0) return 0;
+  const completed = await findCompletedInvites(
+    ctx.store,
+    survey.key,
+    suspects.map(([id]) => id),
+  );
+  const found: DuplicateResponse[] = [];
+  for (const invite of completed) {
+    const signed = signedValues(invite);
+    if (signed === null) continue; // purged: nothing left to stamp it with
+    for (const response of byInvite.get(invite.id) ?? []) {
+      if (response.responseId === invite.response_id) continue;
+      const check = await checkResponse(ctx.config, survey, signed, response.embeddedData);
+      const tampered = check.tampered ? 1 : 0;
+      found.push({ responseId: response.responseId, inviteId: invite.id, tampered });
+    }
+  }
+  return recordDuplicates(ctx.store, survey.key, found, ctx.now());
 }
 
 /**
@@ -87,13 +147,13 @@ async function matchResponses(
   missingFields: Map<string, string[]>;
 }> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
-  for (const response of responses) {
-    const inv = response.embeddedData.inv;
-    if (!response.finished || inv === undefined || !isInviteId(inv)) continue;
-    const recorded = response.recordedDate ? Date.parse(response.recordedDate) : Number.NaN;
-    const at = Number.isNaN(recorded) ? now : recorded;
-    const seen = byInvite.get(inv);
-    if (!seen || at < seen.at) byInvite.set(inv, { response, at });
+  for (const [inv, list] of finishedByInvite(responses)) {
+    for (const response of list) {
+      const recorded = response.recordedDate ? Date.parse(response.recordedDate) : Number.NaN;
+      const at = Number.isNaN(recorded) ? now : recorded;
+      const seen = byInvite.get(inv);
+      if (!seen || at < seen.at) byInvite.set(inv, { response, at });
+    }
   }
   const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
   const withoutSig = new Set<string>();

@@ -15,6 +15,7 @@ export const NOTICE_CODES = [
   "dedup_off",
   "stamp_job_messages",
   "budget_reached",
+  "duplicate_responses",
 ] as const;
 
 const storedNotices = z.array(
@@ -74,6 +75,12 @@ export function noticeMessage(notice: RunNotice): string {
         "contacts: XM Directory is not deduplicating on External Data Reference, so every " +
         "invite creates another contact. Turn on automatic deduplication on External Data " +
         "Reference in the directory's settings (docs/deploy.md)."
+      );
+    case "duplicate_responses":
+      return (
+        `${responses} answered an invite that an earlier response had already completed (the ` +
+        "customer answered twice). They do not count as completions; each is stamped " +
+        'invite_duplicate = "1" (the first response "0") so that reports can leave them out.'
       );
     case "stamp_job_messages":
       return (

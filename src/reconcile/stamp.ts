@@ -2,7 +2,9 @@
  * Stamping responses: for newly completed invites, update-responses jobs per survey write the
  * authoritative invite values (the ones invite-edge signed, rebuilt from the ledger) over the
  * response's embedded data, plus `invite_tampered` = "1" when the URL-supplied values differed or
- * `sig` did not verify, else "0". Re-sending a stamp is harmless (same values), so a job whose
+ * `sig` did not verify, else "0", and `invite_duplicate` = "0". A duplicate response (a second
+ * answer to a completed invite, response-matching.ts) gets the same values with
+ * `invite_duplicate` = "1", in the same jobs. Re-sending a stamp is harmless (same values), so a job whose
  * outcome is unknown is simply sent again by a later run.
  *
  * Only what Qualtrics accepts is sent: a value over 1,000 characters (links issued before the
@@ -17,21 +19,30 @@ import { QualtricsError } from "../qualtrics/errors";
 import { signedValues } from "./response-matching";
 import type { RunContext } from "./run-context";
 import { settleStampJobs } from "./stamp-jobs";
+import type { DuplicateStampCandidate } from "./storage/duplicate-rows";
 import {
   recordStampJob,
   refuseStamps,
   type StampCandidate,
+  type StampTarget,
+  type SurveyStampCandidates,
   selectStampCandidates,
 } from "./storage/stamps";
 
 interface Stamp {
-  invite: StampCandidate;
+  target: StampTarget;
   update: ResponseUpdate;
 }
 
-/** The stamp for one invite, its values cut to what Qualtrics keeps; the fields that were cut. */
-function stampFor(invite: StampCandidate): { stamp: Stamp; truncated: string[] } | null {
-  const values = signedValues(invite);
+/**
+ * The stamp for one response (an invite's own, or a duplicate), its values cut to what Qualtrics
+ * keeps; the fields that were cut.
+ */
+function stampFor(
+  candidate: StampCandidate | DuplicateStampCandidate,
+  duplicate: boolean,
+): { stamp: Stamp; truncated: string[] } | null {
+  const values = signedValues(candidate);
   if (values === null) return null;
   const embeddedData: Record<string, string> = {};
   const truncated: string[] = [];
@@ -40,9 +51,14 @@ function stampFor(invite: StampCandidate): { stamp: Stamp; truncated: string[] }
     embeddedData[name] = kept.value;
     if (kept.truncated) truncated.push(name);
   }
-  embeddedData.invite_tampered = invite.tampered === 1 ? "1" : "0";
-  const update = { responseId: invite.response_id, embeddedData, resetRecordedDate: false };
-  return { stamp: { invite, update }, truncated };
+  embeddedData.invite_tampered = candidate.tampered === 1 ? "1" : "0";
+  embeddedData.invite_duplicate = duplicate ? "1" : "0";
+  const responseId = candidate.response_id;
+  const update = { responseId, embeddedData, resetRecordedDate: false };
+  return {
+    stamp: { target: { inviteId: candidate.id, responseId, duplicate }, update },
+    truncated,
+  };
 }
 
 export async function stampResponses(ctx: RunContext): Promise<void> {
@@ -58,7 +74,13 @@ export async function stampResponses(ctx: RunContext): Promise<void> {
     const surveyId = survey.qualtricsSurveyId;
     if (!surveyId) continue;
     try {
-      started += await startStampJobs(ctx, survey.key, surveyId, candidates.get(survey.key) ?? []);
+      const none = { invites: [], duplicates: [] };
+      started += await startStampJobs(
+        ctx,
+        survey.key,
+        surveyId,
+        candidates.get(survey.key) ?? none,
+      );
     } catch (error) {
       ctx.fail(`stamps for ${survey.key}`, error);
     }
@@ -70,13 +92,16 @@ async function startStampJobs(
   ctx: RunContext,
   survey: string,
   surveyId: string,
-  invites: StampCandidate[],
+  candidates: SurveyStampCandidates,
 ): Promise<number> {
   const stamps: Stamp[] = [];
   const truncatedFields = new Set<string>();
   let truncatedStamps = 0;
-  for (const invite of invites) {
-    const made = stampFor(invite);
+  const all = [
+    ...candidates.invites.map((c) => stampFor(c, false)),
+    ...candidates.duplicates.map((c) => stampFor(c, true)),
+  ];
+  for (const made of all) {
     if (!made) continue;
     stamps.push(made.stamp);
     if (made.truncated.length > 0) truncatedStamps += 1;
@@ -115,7 +140,7 @@ async function sendStamps(ctx: RunContext, surveyId: string, stamps: Stamp[]): P
       progressId,
       surveyId,
       runId: ctx.runId,
-      inviteIds: stamps.map((s) => s.invite.id),
+      targets: stamps.map((s) => s.target),
       at: ctx.now(),
     });
     return 1;
@@ -124,8 +149,8 @@ async function sendStamps(ctx: RunContext, surveyId: string, stamps: Stamp[]): P
     const [only] = stamps;
     if (stamps.length === 1 && only) {
       const reason = error.reason ?? error.message;
-      await refuseStamps(ctx.store, [{ id: only.invite.id, reason }]);
-      ctx.tally.refused.add({ inviteId: only.invite.id, phase: "stamp", reason });
+      await refuseStamps(ctx.store, [{ target: only.target, reason }]);
+      ctx.tally.refused.add({ inviteId: only.target.inviteId, phase: "stamp", reason });
       return 0;
     }
     const half = Math.ceil(stamps.length / 2);

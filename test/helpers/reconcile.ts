@@ -90,7 +90,7 @@ export async function control<T>(
  * A private fake Qualtrics (own state and limits), strict: the first export of each survey fails
  * as Qualtrics documents a failed export, and every configured survey's flow declares what
  * configuration.md says it must (its fields, invite-edge's values, `sig` where the mode signs,
- * `invite_tampered`), so an export naming anything else is refused. Rate limits are off unless
+ * `invite_tampered`, `invite_duplicate`), so an export naming anything else is refused. Rate limits are off unless
  * asked for (their own tests turn them on).
  */
 export async function startFake(options: Record<string, unknown> = {}): Promise<Fake> {
@@ -105,6 +105,7 @@ export async function startFake(options: Record<string, unknown> = {}): Promise<
     await declareEmbeddedData(fake, survey.qualtricsSurveyId, [
       ...exportedFields(survey),
       "invite_tampered",
+      "invite_duplicate",
     ]);
   }
   return fake;
@@ -129,8 +130,8 @@ export const addResponses = (
   fake: Fake,
   surveyId: string,
   responses: (
-    | { embeddedData: Record<string, string>; finished?: boolean }
-    | { landingUrl: string; finished?: boolean }
+    | { embeddedData: Record<string, string>; finished?: boolean; recordedDate?: string }
+    | { landingUrl: string; finished?: boolean; recordedDate?: string }
   )[],
 ) =>
   control<{ responseIds: string[] }>(fake.url, "POST", `/_fake/surveys/${surveyId}/responses`, {
@@ -222,6 +223,7 @@ export async function resetLedger(): Promise<void> {
           "DELETE FROM reconcile_imports",
           "DELETE FROM reconcile_exports",
           "DELETE FROM reconcile_stamp_jobs",
+          "DELETE FROM duplicate_responses",
           "DELETE FROM reconcile_lease",
         ].map((sql) => db.prepare(sql)),
       ),

@@ -2,7 +2,10 @@
  * Stamping responses: the update-responses jobs in the control database, and each invite's stamp
  * state on its row in its shard (`stamp_ref` names the job carrying it, `stamped_at` when done,
  * `stamp_refused` why Qualtrics refused it: such an invite is not sent again until cleared).
+ * A job may also carry duplicate responses' stamps (duplicate-rows.ts): settling a job settles
+ * both in the same call per shard.
  */
+import { type DuplicateStampCandidate, duplicateStampStatements } from "./duplicate-rows";
 
 const STAMP_JOB_STATUSES = ["inProgress", "complete", "failed"] as const;
 type StampJobStatus = (typeof STAMP_JOB_STATUSES)[number];
@@ -21,30 +24,36 @@ export interface StampCandidate {
 
 /**
  * Per survey, up to `limit` completed invites whose response was not stamped yet (and whose data
- * remains), oldest completion first: one statement for every survey.
+ * remains), oldest completion first, and up to `limit` duplicate responses waiting for theirs:
+ * one call for every survey.
  */
 export async function selectStampCandidatesInShard(
   db: D1Database,
   surveys: readonly string[],
   limit: number,
-): Promise<StampCandidate[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT id, survey, response_id, customer_ref, transaction_id, trigger, embedded_data,
-              tampered, completed_at
-       FROM (
-         SELECT *, ROW_NUMBER() OVER (PARTITION BY survey ORDER BY completed_at, id) AS n
-         FROM invites
-         WHERE survey IN (SELECT value FROM json_each(?1)) AND completed_at IS NOT NULL
-           AND stamped_at IS NULL AND stamp_ref IS NULL AND response_id IS NOT NULL
-           AND stamp_refused IS NULL AND tampered IS NOT NULL AND customer_ref IS NOT NULL
-           AND embedded_data IS NOT NULL
-       )
-       WHERE n <= ?2`,
-    )
-    .bind(JSON.stringify(surveys), limit)
-    .all<StampCandidate>();
-  return results;
+): Promise<{ invites: StampCandidate[]; duplicates: DuplicateStampCandidate[] }> {
+  const [invites, duplicates] = await db.batch<StampCandidate | DuplicateStampCandidate>([
+    db
+      .prepare(
+        `SELECT id, survey, response_id, customer_ref, transaction_id, trigger, embedded_data,
+                tampered, completed_at
+         FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY survey ORDER BY completed_at, id) AS n
+           FROM invites
+           WHERE survey IN (SELECT value FROM json_each(?1)) AND completed_at IS NOT NULL
+             AND stamped_at IS NULL AND stamp_ref IS NULL AND response_id IS NOT NULL
+             AND stamp_refused IS NULL AND tampered IS NOT NULL AND customer_ref IS NOT NULL
+             AND embedded_data IS NOT NULL
+         )
+         WHERE n <= ?2`,
+      )
+      .bind(JSON.stringify(surveys), limit),
+    duplicateStampStatements(db).candidates(surveys, limit),
+  ]);
+  return {
+    invites: (invites?.results ?? []) as StampCandidate[],
+    duplicates: (duplicates?.results ?? []) as DuplicateStampCandidate[],
+  };
 }
 
 /** A started update-responses job, recorded before its invites point at it. */
@@ -92,16 +101,18 @@ export async function listOpenStampJobs(db: D1Database): Promise<OpenStampJob[]>
   return results;
 }
 
-/** The job completed: its invites (in this shard) are stamped. Returns how many. */
+/** The job completed: its invites and duplicates (in this shard) are stamped. Returns how many. */
 export async function markStamped(db: D1Database, progressId: string, at: number): Promise<number> {
-  const { meta } = await db
-    .prepare(
-      `UPDATE invites SET stamped_at = ?2
-       WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
-    )
-    .bind(progressId, at)
-    .run();
-  return meta.changes;
+  const [invites, duplicates] = await db.batch([
+    db
+      .prepare(
+        `UPDATE invites SET stamped_at = ?2
+         WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
+      )
+      .bind(progressId, at),
+    duplicateStampStatements(db).stamped(progressId, at),
+  ]);
+  return (invites?.meta.changes ?? 0) + (duplicates?.meta.changes ?? 0);
 }
 
 /** Qualtrics refused these invites' stamps (a chunk split down to each of them). */
@@ -120,36 +131,40 @@ export async function markStampsRefused(
 }
 
 /**
- * A completed job reported errors naming responses: those invites of the job (in this shard)
- * are refused, with the error as reason. Returns their ids.
+ * A completed job reported errors naming responses: those invites and duplicates of the job (in
+ * this shard) are refused, with the error as reason. Returns their invites' ids.
  */
 export async function markJobStampsRefused(
   db: D1Database,
   progressId: string,
   refusals: readonly { responseId: string; reason: string }[],
 ): Promise<{ id: string; reason: string }[]> {
-  const { results } = await db
-    .prepare(
-      `UPDATE invites SET stamp_refused = r.value ->> '$.reason', stamp_ref = NULL
-       FROM json_each(?2) AS r
-       WHERE invites.stamp_ref = ?1 AND invites.response_id = r.value ->> '$.responseId'
-         AND invites.stamped_at IS NULL
-       RETURNING invites.id AS id, invites.stamp_refused AS reason`,
-    )
-    .bind(progressId, JSON.stringify(refusals))
-    .all<{ id: string; reason: string }>();
-  return results;
+  const results = await db.batch<{ id: string; reason: string }>([
+    db
+      .prepare(
+        `UPDATE invites SET stamp_refused = r.value ->> '$.reason', stamp_ref = NULL
+         FROM json_each(?2) AS r
+         WHERE invites.stamp_ref = ?1 AND invites.response_id = r.value ->> '$.responseId'
+           AND invites.stamped_at IS NULL
+         RETURNING invites.id AS id, invites.stamp_refused AS reason`,
+      )
+      .bind(progressId, JSON.stringify(refusals)),
+    duplicateStampStatements(db).jobRefused(progressId, refusals),
+  ]);
+  return results.flatMap((r) => r.results);
 }
 
-/** The job failed or is gone: its invites (in this shard) wait for a later job. */
+/** The job failed or is gone: its invites and duplicates (in this shard) wait for a later job. */
 export async function clearStampRef(db: D1Database, progressId: string): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE invites SET stamp_ref = NULL
-       WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
-    )
-    .bind(progressId)
-    .run();
+  await db.batch([
+    db
+      .prepare(
+        `UPDATE invites SET stamp_ref = NULL
+         WHERE stamp_ref = ?1 AND completed_at IS NOT NULL AND stamped_at IS NULL`,
+      )
+      .bind(progressId),
+    duplicateStampStatements(db).clearRef(progressId),
+  ]);
 }
 
 /** Ends a job once its invites were settled in every shard. */

@@ -7,6 +7,7 @@
 
 import { controlDb, onEveryShard, onShardsHolding, type Store } from "../../store/store";
 import { inviteIdShard } from "../../tokens/ids";
+import { type DuplicateStampCandidate, duplicateStampStatements } from "./duplicate-rows";
 import {
   clearStampRef,
   endStampJob,
@@ -22,41 +23,68 @@ import {
 
 export type { StampCandidate };
 
+/** What a stamp writes to: an invite's own response, or a duplicate response to it. */
+export interface StampTarget {
+  inviteId: string;
+  responseId: string;
+  duplicate: boolean;
+}
+
+/** One survey's stamps to send: its invites' own responses, then duplicate responses. */
+export interface SurveyStampCandidates {
+  invites: StampCandidate[];
+  duplicates: DuplicateStampCandidate[];
+}
+
 /**
- * Per survey, its completed invites not stamped yet over all shards (one statement per shard for
- * every survey), oldest completion first, at most `limit` each.
+ * Per survey, its completed invites not stamped yet over all shards (one call per shard for
+ * every survey), oldest completion first, at most `limit` each; and as many duplicates.
  */
 export async function selectStampCandidates(
   store: Store,
   surveys: readonly string[],
   limit: number,
-): Promise<Map<string, StampCandidate[]>> {
-  const bySurvey = new Map<string, StampCandidate[]>();
+): Promise<Map<string, SurveyStampCandidates>> {
+  const bySurvey = new Map<string, SurveyStampCandidates>();
   if (surveys.length === 0) return bySurvey;
   const perShard = await onEveryShard(store, (db) =>
     selectStampCandidatesInShard(db, surveys, limit),
   );
-  for (const candidate of perShard.flat()) {
-    const list = bySurvey.get(candidate.survey) ?? [];
-    list.push(candidate);
-    bySurvey.set(candidate.survey, list);
+  const forSurvey = (survey: string) => {
+    const found = bySurvey.get(survey) ?? { invites: [], duplicates: [] };
+    bySurvey.set(survey, found);
+    return found;
+  };
+  for (const shard of perShard) {
+    for (const invite of shard.invites) forSurvey(invite.survey).invites.push(invite);
+    for (const duplicate of shard.duplicates)
+      forSurvey(duplicate.survey).duplicates.push(duplicate);
   }
-  for (const [survey, list] of bySurvey) {
-    const oldestFirst = list.sort(
-      (a, b) => a.completed_at - b.completed_at || (a.id < b.id ? -1 : 1),
-    );
-    bySurvey.set(survey, oldestFirst.slice(0, limit));
+  for (const found of bySurvey.values()) {
+    found.invites.sort((a, b) => a.completed_at - b.completed_at || (a.id < b.id ? -1 : 1));
+    found.invites.splice(limit);
+    found.duplicates.splice(limit);
   }
   return bySurvey;
 }
 
 export async function recordStampJob(
   store: Store,
-  job: { progressId: string; surveyId: string; runId: string; inviteIds: string[]; at: number },
+  job: { progressId: string; surveyId: string; runId: string; targets: StampTarget[]; at: number },
 ): Promise<void> {
-  await insertStampJob(controlDb(store), { ...job, updates: job.inviteIds.length });
-  await onShardsHolding(store, job.inviteIds, inviteIdShard, (db, held) =>
-    setStampRef(db, job.progressId, held),
+  await insertStampJob(controlDb(store), { ...job, updates: job.targets.length });
+  await onShardsHolding(
+    store,
+    job.targets,
+    (t) => inviteIdShard(t.inviteId),
+    async (db, held) => {
+      const invites = held.filter((t) => !t.duplicate).map((t) => t.inviteId);
+      const duplicates = held.filter((t) => t.duplicate).map((t) => t.responseId);
+      if (invites.length > 0) await setStampRef(db, job.progressId, invites);
+      if (duplicates.length > 0) {
+        await duplicateStampStatements(db).setRef(job.progressId, duplicates).run();
+      }
+    },
   );
 }
 
@@ -65,22 +93,38 @@ export function openStampJobs(store: Store) {
   return listOpenStampJobs(controlDb(store));
 }
 
-/** Qualtrics refused these invites' stamps: each keeps its reason and is not sent again. */
+/** Qualtrics refused these stamps: each keeps its reason and is not sent again. */
 export async function refuseStamps(
   store: Store,
-  refusals: readonly { id: string; reason: string }[],
+  refusals: readonly { target: StampTarget; reason: string }[],
 ): Promise<void> {
   await onShardsHolding(
     store,
     refusals,
-    (r) => inviteIdShard(r.id),
-    (db, held) => markStampsRefused(db, held),
+    (r) => inviteIdShard(r.target.inviteId),
+    async (db, held) => {
+      const invites = held.filter((r) => !r.target.duplicate);
+      const duplicates = held.filter((r) => r.target.duplicate);
+      if (invites.length > 0) {
+        await markStampsRefused(
+          db,
+          invites.map((r) => ({ id: r.target.inviteId, reason: r.reason })),
+        );
+      }
+      if (duplicates.length > 0) {
+        const byResponse = duplicates.map((r) => ({
+          responseId: r.target.responseId,
+          reason: r.reason,
+        }));
+        await duplicateStampStatements(db).refused(byResponse).run();
+      }
+    },
   );
 }
 
 /**
- * The job completed: its invites are stamped, except those whose responses its errors named,
- * which are refused. Returns how many were stamped, and the refused invites with their reasons.
+ * The job completed: its invites and duplicates are stamped, except those whose responses its
+ * errors named, which are refused. Returns how many were stamped, and the refused invites with their reasons.
  */
 export async function completeStampJob(
   store: Store,
