@@ -71,7 +71,9 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup/apply-migrations.ts"],
       include: files.include,
       exclude: ["test/unit/**", ...(files.exclude ?? [])],
+      // Generous: CI machines are shared, and a timeout here would only be noise.
       testTimeout: 30_000,
+      hookTimeout: 60_000,
     },
   });
 
@@ -81,7 +83,14 @@ export default defineConfig(async () => {
       globalSetup: ["./test/fake-qualtrics/global-setup.js"],
       projects: [
         // Pure logic and the source tree's rules, in plain Node.
-        { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+        {
+          test: {
+            name: "unit",
+            include: ["test/unit/**/*.test.ts"],
+            // The tree's rules read every source file: seconds on a busy machine.
+            testTimeout: 30_000,
+          },
+        },
         // Everything that runs inside the Worker but not about the ledger's shards: once.
         workerd("workerd", 1, {
           include: ["test/**/*.test.ts"],
