@@ -1,16 +1,18 @@
 import { defineConfig } from "vitest/config";
 
-/** Shared by both projects: one file at a time (each starts its own `npm start`), long timeouts. */
+/** Shared by the projects: long timeouts. */
 const e2e = {
   testTimeout: 180_000,
   hookTimeout: 180_000,
-  fileParallelism: false,
 };
 
 // End-to-end tests in Node: `npm start`, real HTTP, Chromium through playwright-core
 // (test/e2e/chromium.ts: the system's, or the one inside the npm package @sparticuz/chromium).
 export default defineConfig({
   test: {
+    // Two files at a time. Each file starts its own `npm start` (its own port and local state)
+    // and spends most of its time waiting on processes, so two overlap well on two cores.
+    maxWorkers: 2,
     tags: [
       {
         name: "node-versions",

@@ -45,7 +45,7 @@ describe("volume", () => {
     expect(exactlyOnce(state, ids)).toEqual(pushedOnce(25_000));
     const again = await runReconcile(qualtricsEnv(fake), bulk);
     expect(again).toMatchObject({ imports: 0, pushed: 0, qualtrics_calls: 0 });
-  });
+  }, 120_000);
 
   it("10,000 invites, 100 opened and 50 answered cost exactly 11 Qualtrics calls (0.0011 per invite)", async () => {
     // The count of a run whose export works the first time (the strict fake's failed first
@@ -105,5 +105,5 @@ describe("volume", () => {
     expect(state.updatesApplied).toHaveLength(50);
     // The personal-link road: at least 5 calls per invite, 50,000 calls.
     expect((5 * 10_000) / run.qualtricsCalls).toBeGreaterThan(4_500);
-  });
+  }, 120_000);
 });

@@ -27,9 +27,10 @@ export interface CustomerInviteRow {
   duplicate_response_ids: string | null;
 }
 
-/** The ids of an invite's duplicate responses (migration 0016) as a JSON array, null when none. */
-const DUPLICATES = `(SELECT json_group_array(d.response_id) FROM duplicate_responses AS d
-  WHERE d.invite_id = invites.id HAVING COUNT(*) > 0) AS duplicate_response_ids`;
+/** An invite's duplicate responses' ids (migration 0016), as found: a JSON array, null when none. */
+const DUPLICATES = `(SELECT CASE WHEN COUNT(*) > 0 THEN json_group_array(response_id) END
+  FROM (SELECT d.response_id FROM duplicate_responses AS d WHERE d.invite_id = invites.id
+        ORDER BY d.found_at, d.response_id)) AS duplicate_response_ids`;
 
 /** Where a page of a customer's invites starts: after this (issued_at, id). */
 export interface InvitePosition {
