@@ -356,6 +356,36 @@ describe("GET and DELETE /v1/links/:id", () => {
     // Configured again, the same link is issued as before.
     expect((await linkStatus(live.id)).status).toBe("issued");
   });
+
+  it("answers a retried issue call for a removed survey with its link, survey_removed; a new one is an unknown survey", async () => {
+    const request = linkRequest({ language: "fr" });
+    const first = await api("/v1/links", { method: "POST", json: request });
+    expect(first.status).toBe(201);
+    const link = (await first.json()) as { id: string };
+    const withoutDemo = { SURVEYS: { "demo-ws": env.SURVEYS["demo-ws" as never] } };
+    const batch = await callWorker(
+      apiRequest("/v1/links/batch", {
+        method: "POST",
+        json: {
+          links: [request, linkRequest(), { ...request, trigger: "order_delivered" }],
+        },
+      }),
+      withoutDemo,
+    );
+    expect(batch.status).toBe(200);
+    const { results } = (await batch.json()) as {
+      results: { status: number; link?: { id: string; status: string }; error?: unknown }[];
+    };
+    expect(results.map((r) => r.status)).toEqual([200, 400, 400]);
+    expect(results[0]?.link).toMatchObject({ id: link.id, status: "survey_removed" });
+    expect(JSON.stringify(results[1]?.error)).toContain('unknown survey \\"demo\\"');
+    const single = await callWorker(
+      apiRequest("/v1/links", { method: "POST", json: request }),
+      withoutDemo,
+    );
+    expect(single.status).toBe(200);
+    expect(await single.json()).toMatchObject({ id: link.id, status: "survey_removed" });
+  });
 });
 
 describe("public documents", () => {

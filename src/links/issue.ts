@@ -7,7 +7,8 @@
  * different request for the same pair gets 409. The pair always lands in the same shard, where
  * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count (every
  * count of the shard-count history not retired, and LEDGER_SHARDS_PREVIOUS) are looked up where
- * they went then, before anything is inserted.
+ * they went then, before anything is inserted. A replay for a survey since removed from the
+ * configuration answers its link, with the status `survey_removed`.
  */
 import type { Config } from "../config/config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
@@ -212,6 +213,49 @@ function answerExisting(ctx: IssueContext, p: Prepared, row: InviteRow | null): 
   return replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT;
 }
 
+/**
+ * Requests for a survey no longer configured get `unknown survey`, unless they replay a link
+ * issued before the survey was removed: then that link is the answer (200), with its status
+ * `survey_removed` while it lives, so a retried call never reads as a link to send.
+ */
+async function replayRemovedSurveys(
+  ctx: IssueContext,
+  requests: readonly LinkRequest[],
+  results: Map<number, IssueResult>,
+): Promise<void> {
+  const removed = requests.flatMap((request, index) =>
+    ctx.config.surveys.has(request.survey) ? [] : [{ request, index }],
+  );
+  if (removed.length === 0) return;
+  const keys: TransactionKey[] = [];
+  const owners: number[] = [];
+  for (const [i, { request }] of removed.entries()) {
+    const placement = await placeTransaction(
+      request.survey,
+      request.transactionId,
+      ctx.config.ledgerShards,
+      ctx.earlierShardCounts,
+    );
+    for (const shard of [placement.shard, ...placement.earlier]) {
+      keys.push({ shard, survey: request.survey, transactionId: request.transactionId });
+      owners.push(i);
+    }
+  }
+  const rows = await findInvitesByTransaction(ctx.store, keys);
+  for (const [k, row] of rows.entries()) {
+    const owner = removed[owners[k] ?? -1];
+    if (!row || !owner) continue;
+    const { language } = owner.request;
+    const hash = await requestHash(
+      owner.request,
+      language === undefined ? null : toQualtricsLanguage(language),
+    );
+    if (row.request_hash === hash) {
+      results.set(owner.index, { status: 200, link: linkFromRow(ctx, row) });
+    }
+  }
+}
+
 /** Issues every request (already schema-valid); one result per request, in order. */
 export async function issueLinks(
   ctx: IssueContext,
@@ -224,6 +268,7 @@ export async function issueLinks(
     if (details.length > 0) results.set(index, invalidLink(details));
     else pending.push({ index, request });
   });
+  await replayRemovedSurveys(ctx, requests, results);
   const all = await Promise.all(
     pending.map(async ({ index, request }) => ({ index, ...(await prepare(ctx, request)) })),
   );
