@@ -449,34 +449,45 @@ async function defaultUserAgent(): Promise<string> {
 
 describe("rate limit on the tap path under wrangler dev (local Rate Limiting simulation)", () => {
   it("a flood of hundreds of taps per second on one link from one client gets 429 with Retry-After after 10", async () => {
-    const flooded = await issue("e2e", EMBEDDED);
-    // Windows are fixed and aligned to the clock: start with at least 5 s left in this one.
-    const remaining = 10_000 - (Date.now() % 10_000);
-    if (remaining < 5_000) await new Promise((r) => setTimeout(r, remaining + 50));
-    const window = Math.floor(Date.now() / 10_000);
-    const statuses: number[] = [];
-    const retryAfter = new Set<string | null>();
-    const started = performance.now();
-    let sent = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (sent < 300) {
-          sent++;
-          const res = await fetch(flooded.url, {
-            redirect: "manual",
-            headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": "203.0.113.99" },
-          });
-          statuses.push(res.status);
-          if (res.status === 429) retryAfter.add(res.headers.get("retry-after"));
-          await res.arrayBuffer();
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    console.info(
-      `wrangler dev tap flood: 300 taps in ${seconds.toFixed(2)} s (${Math.round(300 / seconds)}/s)`,
-    );
-    expect(Math.floor(Date.now() / 10_000)).toBe(window);
+    // Windows are fixed and aligned to the clock, so the 300 taps must fall in one window. A
+    // flood that a busy machine spread over two is sent again, on a fresh link from a fresh
+    // client address (the limiter counts per address and window).
+    const flood = async (ip: string) => {
+      const link = await issue("e2e", EMBEDDED);
+      const remaining = 10_000 - (Date.now() % 10_000);
+      if (remaining < 5_000) await new Promise((r) => setTimeout(r, remaining + 50));
+      const window = Math.floor(Date.now() / 10_000);
+      const statuses: number[] = [];
+      const retryAfter = new Set<string | null>();
+      const started = performance.now();
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (sent < 300) {
+            sent++;
+            const res = await fetch(link.url, {
+              redirect: "manual",
+              headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": ip },
+            });
+            statuses.push(res.status);
+            if (res.status === 429) retryAfter.add(res.headers.get("retry-after"));
+            await res.arrayBuffer();
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      console.info(
+        `wrangler dev tap flood: 300 taps in ${seconds.toFixed(2)} s (${Math.round(300 / seconds)}/s)`,
+      );
+      const oneWindow = Math.floor(Date.now() / 10_000) === window;
+      return { link, ip, statuses, retryAfter, oneWindow };
+    };
+    let attempt = await flood("203.0.113.99");
+    for (let tries = 1; !attempt.oneWindow && tries < 3; tries++) {
+      attempt = await flood(`203.0.113.${99 - tries}`);
+    }
+    const { link: flooded, ip, statuses, retryAfter, oneWindow } = attempt;
+    expect(oneWindow, "300 taps within one 10-second window").toBe(true);
     expect(statuses.filter((s) => s === 429)).toHaveLength(290);
     expect(statuses.filter((s) => s === 302)).toHaveLength(1);
     expect(statuses.filter((s) => s === 410)).toHaveLength(9);
@@ -488,7 +499,7 @@ describe("rate limit on the tap path under wrangler dev (local Rate Limiting sim
     expect(response?.status()).toBe(410);
     await customer.screenshot({ path: screenshotPath("8-used-after-flood") });
     const limited = await fetch(flooded.url, {
-      headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": "203.0.113.99" },
+      headers: { "User-Agent": PHONE_UA, "CF-Connecting-IP": ip },
     });
     expect(limited.status).toBe(429);
     const html = await limited.text();
