@@ -77,8 +77,12 @@ export default defineConfig(async () => {
 
   return {
     test: {
-      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
-      globalSetup: ["./test/fake-qualtrics/global-setup.js"],
+      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract,
+      // and a webhook receiver that verifies signatures with the standardwebhooks package.
+      globalSetup: [
+        "./test/fake-qualtrics/global-setup.js",
+        "./test/webhook-receiver/global-setup.js",
+      ],
       projects: [
         // Pure logic and the source tree's rules, in plain Node.
         { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
