@@ -1,5 +1,5 @@
 /**
- * The record of deliveries in the control database (migrations/0016_webhooks.sql): one row per
+ * The record of deliveries in the control database (migrations/0017_webhooks.sql): one row per
  * event and subscription that failed, was dead-lettered or replayed, and counters per
  * subscription and day. A success writes nothing unless the delivery had failed before, and the
  * counters are added once per queue batch, so the database is not written on every event. Rows

@@ -1,5 +1,5 @@
 /**
- * The sweep's SQL in one ledger shard (migrations/0016_webhooks.sql): what happened since the
+ * The sweep's SQL in one ledger shard (migrations/0017_webhooks.sql): what happened since the
  * sweep's positions (opens, recorded completions, expiries, reminders due), read in one batch,
  * and the positions moved past what was sent, in another. Only the columns an event carries are
  * read: never the customer id or embedded data.
