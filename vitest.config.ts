@@ -17,6 +17,7 @@ const LEDGER_FILES = [
   "test/tap.test.ts",
   "test/tap-languages.test.ts",
   "test/tap-roundtrips.test.ts",
+  "test/webhooks.test.ts",
   "test/security/failure-status.test.ts",
   "test/security/faults.test.ts",
   "test/security/privacy-logs.test.ts",
