@@ -17,6 +17,7 @@ const LEDGER_FILES = [
   "test/tap.test.ts",
   "test/tap-languages.test.ts",
   "test/tap-roundtrips.test.ts",
+  "test/webhooks.test.ts",
   "test/security/failure-status.test.ts",
   "test/security/faults.test.ts",
   "test/security/privacy-logs.test.ts",
@@ -79,8 +80,12 @@ export default defineConfig(async () => {
 
   return {
     test: {
-      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract.
-      globalSetup: ["./test/fake-qualtrics/global-setup.js"],
+      // A fake Qualtrics server on loopback (Node side), following the Qualtrics API contract,
+      // and a webhook receiver that verifies signatures with the standardwebhooks package.
+      globalSetup: [
+        "./test/fake-qualtrics/global-setup.js",
+        "./test/webhook-receiver/global-setup.js",
+      ],
       projects: [
         // Pure logic and the source tree's rules, in plain Node.
         {

@@ -24,6 +24,7 @@ import {
 import { dashboardRoutes, statsRoutes } from "./stats";
 import { openStore } from "./store/store";
 import { choosePageLanguage, handleTap, page } from "./tap";
+import { webhookRoutes } from "./webhooks";
 
 export const app = createRouter();
 
@@ -74,6 +75,7 @@ app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
 app.route("/", reconcileRoutes);
 app.route("/", privacyRoutes);
+app.route("/", webhookRoutes);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

@@ -8,12 +8,20 @@ import type { Env } from "./config/env";
 import { log } from "./core/log";
 import { RECONCILE_QUEUE, runQueuedReconciles } from "./reconcile";
 import { openStore, type Store } from "./store/store";
+import {
+  deliverWebhooks,
+  recordDeadLetters,
+  WEBHOOK_DEAD_LETTER_QUEUE,
+  WEBHOOK_QUEUE,
+} from "./webhooks";
 
 /** A queue's consumer, with the invocation's store (its limits are the whole batch's). */
 type Consumer = (batch: MessageBatch, env: Env, store: Store) => Promise<void>;
 
 const CONSUMERS: Readonly<Record<string, Consumer>> = {
   [RECONCILE_QUEUE]: runQueuedReconciles,
+  [WEBHOOK_QUEUE]: deliverWebhooks,
+  [WEBHOOK_DEAD_LETTER_QUEUE]: recordDeadLetters,
 };
 
 export async function consumeQueue(batch: MessageBatch, env: Env): Promise<void> {

@@ -18,6 +18,7 @@ import { runReconcile } from "./reconcile";
 import { purgeExpiredPersonalData } from "./retention";
 import { recordServedShardCount, retireAfterMs, shardCountProblem } from "./store/shard-counts";
 import { openStore, type Store } from "./store/store";
+import { sweepWebhookEvents } from "./webhooks";
 
 /** What a job reports: operational numbers only (it is logged). */
 type JobReport = Record<string, string | number | boolean | null>;
@@ -31,14 +32,14 @@ export interface ScheduledJob {
 
 export const retentionJob: ScheduledJob = {
   name: "retention",
-  budgetShare: 1 / 3,
+  budgetShare: 1 / 6,
   run: async (env, _controller, store) => ({ ...(await purgeExpiredPersonalData(env, { store })) }),
 };
 
 /** Reconcile with Qualtrics; a run that is skipped or fails is recorded in reconcile_runs. */
 const reconcileJob: ScheduledJob = {
   name: "reconcile",
-  budgetShare: 2 / 3,
+  budgetShare: 7 / 12,
   run: async (env, _controller, store) => {
     const run = await runReconcile(env, { trigger: "cron", store });
     if (run.status === "failed") throw new Error(`reconcile run ${run.id} failed: ${run.error}`);
@@ -46,7 +47,19 @@ const reconcileJob: ScheduledJob = {
   },
 };
 
-export const SCHEDULED_JOBS: readonly ScheduledJob[] = [reconcileJob, retentionJob];
+/**
+ * Webhook events from the ledger (src/webhooks/sweep.ts): two storage calls per shard, at the
+ * run's scheduled time (a test gives the controller its own time).
+ */
+export const webhooksJob: ScheduledJob = {
+  name: "webhooks",
+  budgetShare: 1 / 4,
+  run: async (env, controller, store) => ({
+    ...(await sweepWebhookEvents(env, getConfig(env), store, controller.scheduledTime)),
+  }),
+};
+
+export const SCHEDULED_JOBS: readonly ScheduledJob[] = [reconcileJob, retentionJob, webhooksJob];
 
 class ScheduledJobsFailed extends AggregateError {
   override name = "ScheduledJobsFailed";

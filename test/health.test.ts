@@ -33,7 +33,13 @@ describe("GET /healthz", () => {
   it("is 200 with a valid configuration and a migrated ledger", async () => {
     const res = await health();
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, config: "ok", ledger: "ready", brand: "none" });
+    expect(await res.json()).toEqual({
+      ok: true,
+      config: "ok",
+      ledger: "ready",
+      brand: "none",
+      webhooks: "none",
+    });
   });
 
   it("says whether the pages carry BRAND; a bad one is listed and logged, and is no outage", async () => {
@@ -48,6 +54,7 @@ describe("GET /healthz", () => {
       ledger: "ready",
       brand: "invalid",
       brandProblems: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"],
+      webhooks: "none",
     });
     const lines = log.mock.calls.map((call) => String(call[0]));
     expect(lines.find((line) => line.includes('"event":"brand_invalid"'))).toContain("BRAND.color");
@@ -86,6 +93,7 @@ describe("GET /healthz", () => {
       config: "ok",
       ledger: "not_migrated",
       brand: "none",
+      webhooks: "none",
     });
 
     await applyD1Migrations(env.BLANK_DB, env.TEST_MIGRATIONS);

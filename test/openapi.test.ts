@@ -160,11 +160,25 @@ describe("the service's own entries", () => {
     const health = spec.paths["/healthz"]?.get;
     expect(health?.responses).toHaveProperty("200");
     expect(resolve(spec, "#/components/schemas/Health")).toMatchObject({
-      properties: { ok: { type: "boolean" }, config: {}, ledger: {}, brand: {}, brandProblems: {} },
-      required: ["ok", "config", "ledger", "brand"],
+      properties: {
+        ok: { type: "boolean" },
+        config: {},
+        ledger: {},
+        brand: {},
+        brandProblems: {},
+        webhooks: {},
+        webhookProblems: {},
+      },
+      required: ["ok", "config", "ledger", "brand", "webhooks"],
     });
     const body = await (await api("/healthz", { key: null })).json();
-    expect(Object.keys(body as object).sort()).toEqual(["brand", "config", "ledger", "ok"]);
+    expect(Object.keys(body as object).sort()).toEqual([
+      "brand",
+      "config",
+      "ledger",
+      "ok",
+      "webhooks",
+    ]);
     const confirm = spec.paths["/s/{id}"]?.post;
     expect(confirm?.operationId).toBe("confirmTap");
     expect(confirm?.responses).toHaveProperty("302");

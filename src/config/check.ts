@@ -9,6 +9,7 @@ import { ConfigError, parseConfig } from "./config";
 import type { Env } from "./env";
 import { Problems } from "./parsing";
 import { parseQualtricsSettings } from "./qualtrics";
+import { parseWebhooks } from "./webhooks";
 
 /** Settings deployed as secrets (`wrangler secret put`), not as [vars]. */
 export const SECRET_NAMES = [
@@ -18,6 +19,7 @@ export const SECRET_NAMES = [
   "WEBSERVICE_SECRET",
   "QUALTRICS_API_TOKEN",
   "QUALTRICS_CLIENT_SECRET",
+  "WEBHOOKS",
 ] as const;
 
 /**
@@ -83,9 +85,12 @@ export function checkConfiguration(env: Env, given: ReadonlySet<string>): Config
     "QUALTRICS_API_TOKEN",
     "QUALTRICS_CLIENT_SECRET",
   ];
-  // Qualtrics' credentials matter only where Qualtrics is set up at all.
+  // Qualtrics' credentials matter only where Qualtrics is set up at all; WEBHOOKS is optional.
   const notChecked = SECRET_NAMES.filter(
-    (name) => !given.has(name) && (qualtricsSetUp || !qualtricsCredentials.includes(name)),
+    (name) =>
+      !given.has(name) &&
+      name !== "WEBHOOKS" &&
+      (qualtricsSetUp || !qualtricsCredentials.includes(name)),
   );
   const parsed: Env = { ...env };
   for (const name of notChecked) {
@@ -119,6 +124,11 @@ export function checkConfiguration(env: Env, given: ReadonlySet<string>): Config
   const origin = typeof env.PUBLIC_BASE_URL === "string" ? env.PUBLIC_BASE_URL : undefined;
   parseBrand(brand, env, origin);
   check.problems.push(...brand.list);
+  // A bad WEBHOOKS only holds events back, but it is a mistake to fix before going live.
+  if (given.has("WEBHOOKS")) {
+    const webhooks = parseWebhooks(env);
+    if (webhooks.state === "invalid") check.problems.push(...webhooks.problems);
+  }
   sizeFindings(env, check);
   return check;
 }

@@ -66,6 +66,11 @@ const surveySchema = z
      * link is strictly single use (docs/tap.md).
      */
     sameDeviceMinutes: z.number().int().min(0).max(1440).default(0),
+    /**
+     * Minutes after issue when an invite still unopened (and not completed, revoked or expired)
+     * gets one `invite.reminder_due` event (docs/webhooks.md); absent: no reminders.
+     */
+    reminderAfterMinutes: z.number().int().min(1).optional(),
   })
   .strict()
   .refine((s) => s.defaultTtlSeconds <= s.maxTtlSeconds, {

@@ -39,6 +39,13 @@ export interface Undeclared {
   /** Hosts besides PUBLIC_BASE_URL's a BRAND logo may come from (comma-separated or JSON array). */
   ALLOWED_LOGO_HOSTS?: string | string[];
 
+  // Webhooks (src/config/webhooks.ts, docs/webhooks.md)
+  /**
+   * Secret: `[{"id", "url", "events", "secret": "whsec_…"}]` as a JSON string (or a [vars] array
+   * locally). Unset: no events are sent. A bad value is reported, never fatal: events wait.
+   */
+  WEBHOOKS?: string | unknown[];
+
   // Qualtrics reconciliation (src/config/qualtrics.ts). None set: reconcile runs are skipped.
   /** API base, e.g. `https://iad1.qualtrics.com/API/v3`; default derived from QUALTRICS_DATACENTER. */
   QUALTRICS_BASE_URL?: string;

@@ -19,6 +19,7 @@
 import { forgetLinks } from "../store/links";
 import { readShardCounts } from "../store/shard-counts";
 import { byIssuedThenId, controlDb, onEveryShard, type Store } from "../store/store";
+import { forgetDeliveriesOfInvites } from "../webhooks";
 import {
   type CustomerInviteRow,
   type ErasedInvite,
@@ -155,8 +156,9 @@ export async function eraseCustomerData(
   };
 
   let invitesLeft = maxInvites;
-  // A batch's storage calls (read, KV deletes, erase, two records) and the erasure's closing.
-  const batchCalls = batchSize + 6;
+  // A batch's storage calls (read, KV deletes, webhook records, erase, two records) and the
+  // erasure's closing.
+  const batchCalls = batchSize + 7;
   const eraseShard = async (db: D1Database): Promise<boolean> => {
     for (;;) {
       if (invitesLeft <= 0 || store.limits.remaining < batchCalls) return false;
@@ -167,6 +169,8 @@ export async function eraseCustomerData(
       await record(due);
       // Every entry, expired or not: KV drops expired ones by itself, but not always on time.
       await forgetLinks(store, ids);
+      // Failed webhook deliveries keep their event, whose transaction id goes with the rest.
+      await forgetDeliveriesOfInvites(store, ids);
       await record(await eraseInvites(db, ids, now));
       if (due.length < batchSize) return true;
     }

@@ -3,11 +3,14 @@
  * `RETENTION_DAYS` ago, keeping every count. It works in bounded batches over every ledger shard
  * (so one run stays within a scheduled invocation's limits; the next run continues) and removes
  * the signed token from KV first when it is still live, since the token carries the same data.
- * It also clears the same-device hashes whose window is over: they are kept for the window only.
+ * It also clears the same-device hashes whose window is over: they are kept for the window only,
+ * and deletes the records of failed webhook deliveries older than `RETENTION_DAYS`: they keep the
+ * event, whose transaction id is personal data.
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
 import { openStore, type Store } from "../store/store";
+import { purgeStoredDeliveries } from "../webhooks";
 import {
   clearEndedDeviceWindowsEverywhere,
   type PurgeResult,
@@ -29,6 +32,8 @@ interface RetentionOptions {
 interface RetentionReport extends PurgeResult {
   /** Same-device hashes cleared because their window was over. */
   deviceHashesCleared: number;
+  /** Webhook delivery records deleted (with the events they kept). */
+  webhookDeliveriesDeleted: number;
 }
 
 export async function purgeExpiredPersonalData(
@@ -40,5 +45,7 @@ export async function purgeExpiredPersonalData(
   const limits = { batchSize, maxBatches };
   const purged = await purgePersonalDataIssuedBefore(invocation, issuedBefore, now, limits);
   const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(invocation, now, limits);
-  return { ...purged, deviceHashesCleared };
+  const webhookDeliveriesDeleted =
+    invocation.limits.remaining > 0 ? await purgeStoredDeliveries(invocation, issuedBefore) : 0;
+  return { ...purged, deviceHashesCleared, webhookDeliveriesDeleted };
 }

@@ -6,10 +6,12 @@
  * afresh (not from the isolate's cache): it is what operators and deploys probe. It also says
  * whether `BRAND` is in use: a bad one leaves the pages unbranded without stopping anything
  * (still `200`), and its problems are listed here and logged, since they name only the public
- * look of the pages, never a secret.
+ * look of the pages, never a secret. So is `WEBHOOKS`: a bad one holds events in the queue
+ * without stopping taps or issue calls; its problems name paths and rules, never a value.
  */
 import type { Context } from "hono";
 import { ConfigError, getConfig } from "../config/config";
+import { getWebhooks } from "../config/webhooks";
 import { describeError, log } from "../core/log";
 import type { AppEnv } from "../http/context";
 import { type LedgerSchemaState, ledgerSchemaState } from "../store/schema-check";
@@ -40,6 +42,17 @@ function brandState(c: Context<AppEnv>): {
   return { brand: "invalid", brandProblems: [...problems] };
 }
 
+/** `none` when WEBHOOKS is not set; `invalid`, with its problems, while events wait. */
+function webhooksState(c: Context<AppEnv>): {
+  webhooks: "ok" | "none" | "invalid";
+  webhookProblems?: string[];
+} {
+  const setup = getWebhooks(c.env);
+  if (setup.state !== "invalid") return { webhooks: setup.state };
+  log("webhooks_invalid", { requestId: c.get("requestId"), problems: setup.problems.join("; ") });
+  return { webhooks: "invalid", webhookProblems: [...setup.problems] };
+}
+
 /** The worst state over the shards (only DB when the configuration cannot say which exist). */
 async function ledgerState(c: Context<AppEnv>): Promise<LedgerSchemaState> {
   const states = await onEveryShard(c.get("store"), ledgerSchemaState);
@@ -64,6 +77,6 @@ export async function healthCheck(c: Context<AppEnv>): Promise<Response> {
   let state: State = { config: configState(c), ledger: await ledgerState(c) };
   if (state.config === "ok" && state.ledger === "ready") state = await shardCountState(c);
   const ok = state.config === "ok" && state.ledger === "ready";
-  const brand = state.config === "ok" ? brandState(c) : {};
-  return c.json({ ok, ...state, ...brand }, ok ? 200 : 503, { "Cache-Control": "no-store" });
+  const optional = state.config === "ok" ? { ...brandState(c), ...webhooksState(c) } : {};
+  return c.json({ ok, ...state, ...optional }, ok ? 200 : 503, { "Cache-Control": "no-store" });
 }

@@ -41,6 +41,10 @@ const TAGS = [
   { name: "Stats", description: "Counts and rates for analysts." },
   { name: "Reconcile", description: "Pushing invites to Qualtrics and reading completions." },
   {
+    name: "Webhooks",
+    description: "Signed invite events pushed to WEBHOOKS: failed deliveries, counters, replay.",
+  },
+  {
     name: "Privacy",
     description: "Finding and erasing one customer's data on request; the erasures' audit trail.",
   },

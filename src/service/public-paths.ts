@@ -51,6 +51,18 @@ const HealthSchema = z
       .array(z.string())
       .optional()
       .openapi({ example: ["BRAND.color: must be a hex colour such as #1f5fbf or #15b"] }),
+    webhooks: z.enum(["ok", "none", "invalid"]).openapi({
+      description:
+        "`none`: WEBHOOKS is not set; `invalid`: events wait in the queue until it is fixed " +
+        "(not a 503: taps and issue calls go on).",
+    }),
+    webhookProblems: z
+      .array(z.string())
+      .optional()
+      .openapi({
+        description: "Paths and what is wrong, never a value (WEBHOOKS is a secret).",
+        example: ["WEBHOOKS.0.url: must use https"],
+      }),
   })
   .openapi("Health");
 
@@ -124,7 +136,8 @@ export function registerPublicPaths(registry: Registry): void {
       "Answers whatever else is broken, and names nothing secret: the configuration's problems " +
       "go to the log (`config_error` lines) and `npm run check-config` lists them. `brand` says " +
       "whether the pages carry BRAND: `invalid` leaves them unbranded, never down, and " +
-      "`brandProblems` says why.",
+      "`brandProblems` says why. `webhooks` says the same of WEBHOOKS: `invalid` holds events " +
+      "in the queue, and `webhookProblems` names what to fix.",
     responses: {
       ...errorResponses(), // 500: a failure of the check itself; its 503 is the body below
       200: {
