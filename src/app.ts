@@ -12,6 +12,7 @@ import { createRouter } from "./http/openapi";
 import { linkRoutes, webserviceRoutes } from "./links";
 import { privacyRoutes } from "./privacy";
 import { reconcileRoutes } from "./reconcile";
+import { optOutRoutes } from "./rules";
 import {
   answerMisconfigured,
   docsRoutes,
@@ -74,6 +75,7 @@ app.route("/", webserviceRoutes);
 app.route("/", statsRoutes);
 app.route("/", reconcileRoutes);
 app.route("/", privacyRoutes);
+app.route("/", optOutRoutes);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;
