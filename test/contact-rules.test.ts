@@ -268,6 +268,44 @@ describe("opt-outs", () => {
   });
 });
 
+describe("stats", () => {
+  it("count suppressions by reason beside issued, never in it nor in the rates, JSON and CSV", async () => {
+    const trigger = `stats-${uniqueTxn("t")}`.replace(/[^A-Za-z0-9_.:-]/g, "_").slice(0, 64);
+    const rules = withRules([{ id: "once", max: 1, days: 1 }], { sample: 1 });
+    const customerId = customer("stats");
+    await issueWith(rules, { customerId, trigger });
+    await issueWith(rules, { customerId, trigger });
+    await issueWith(rules, { customerId, trigger });
+    await call(rules, "/v1/opt-outs", { customerId: `${customerId}-out` });
+    await issueWith(rules, { customerId: `${customerId}-out`, trigger });
+    const res = await fetchWorker(
+      apiRequest(`/v1/stats?trigger=${trigger}`, { key: ADMIN_KEY }),
+      rules,
+    );
+    const { totals } = (await res.json()) as { totals: Record<string, unknown> };
+    expect(totals).toMatchObject({
+      issued: 1,
+      suppressed: 3,
+      suppressedByReason: { opted_out: 1, sampled_out: 0, frequency: 2, cap: 0 },
+      openRate: 0,
+    });
+    const csv = await fetchWorker(
+      apiRequest(`/v1/stats?trigger=${trigger}&format=csv`, { key: ADMIN_KEY }),
+      rules,
+    );
+    const lines = (await csv.text()).trim().split("\r\n");
+    const [header, total] = [lines[0], lines.at(-1)];
+    expect(header?.split(",").slice(-5)).toEqual([
+      "suppressed",
+      "suppressed_opted_out",
+      "suppressed_sampled_out",
+      "suppressed_frequency",
+      "suppressed_cap",
+    ]);
+    expect(total?.split(",").slice(-5)).toEqual(["3", "1", "0", "2", "0"]);
+  });
+});
+
 describe("a bad CONTACT_RULES", () => {
   it("stops issuing with config_error; taps keep working", async () => {
     const link = await issueWith(env, {});
