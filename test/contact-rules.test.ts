@@ -5,8 +5,9 @@
  * (fetchWorker with a rules env; one env object per configuration, parsed once).
  */
 import { env } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/config/env";
+import { placeCustomer } from "../src/rules/customer";
 import {
   ADMIN_KEY,
   ANALYST_KEY,
@@ -16,6 +17,7 @@ import {
   randomIp,
   uniqueTxn,
 } from "./helpers/api";
+import { clearShardCounts, migrateShards, SHARDS, wrapShards } from "./helpers/ledger";
 import { tapRequest } from "./security/helpers";
 
 const DAY_MS = 86_400_000;
@@ -265,6 +267,67 @@ describe("opt-outs", () => {
     for (const path of ["/v1/opt-outs", "/v1/opt-outs/removals", "/v1/opt-outs/lookup"]) {
       expect((await call(rules, path, { customerId }, ANALYST_KEY)).status).toBe(403);
     }
+  });
+});
+
+describe("privacy", () => {
+  it("the lookup lists contact history, suppressions and the opt-out; erasure keeps only the opt-out", async () => {
+    const rules = withRules([{ id: "once", max: 1, days: 1 }]);
+    const customerId = customer("privacy");
+    const issued = await issueWith(rules, { customerId });
+    const suppressed = await issueWith(rules, { customerId });
+    expect(suppressed.body.status).toBe("suppressed");
+    await call(rules, "/v1/opt-outs", { customerId, surveys: ["demo-ws"] });
+    const lookup = await call(rules, "/v1/privacy/lookup", { customerId });
+    expect(lookup.body.contact).toMatchObject({
+      history: [
+        { outcome: "issued", survey: "demo" },
+        { outcome: "suppressed", transactionId: suppressed.body.transactionId },
+      ],
+      suppressions: [{ reason: "frequency", rule: "once" }],
+      optOut: { optedOut: true, surveys: ["demo-ws"] },
+    });
+    expect(issued.status).toBe(201);
+    const erased = await call(rules, "/v1/privacy/erasures", { customerId });
+    expect(erased.status).toBe(200);
+    const after = await call(rules, "/v1/privacy/lookup", { customerId });
+    expect(after.body.contact).toMatchObject({
+      history: [],
+      suppressions: [],
+      optOut: { optedOut: true, surveys: ["demo-ws"] },
+    });
+    // Erased history no longer counts; the opt-out still holds.
+    expect((await issueWith(rules, { customerId })).status).toBe(201);
+    const ws = await issueWith(rules, { customerId, survey: "demo-ws" });
+    expect(ws.body).toMatchObject({ reason: "opted_out" });
+  });
+});
+
+describe.runIf(SHARDS === 1)("raising LEDGER_SHARDS", () => {
+  beforeAll(() => migrateShards(4));
+  afterAll(clearShardCounts);
+
+  /** A fresh deployment with `shards` (its own isolate: shards wrapped anew, nothing cached). */
+  const deployment = (shards: number): Env => ({
+    ...withRules([{ id: "once", max: 1, days: 1 }]),
+    ...wrapShards((db) => new Proxy(db, {})),
+    LEDGER_SHARDS: String(shards),
+  });
+
+  it("never splits a customer's history: the call after the raise still counts the one before", async () => {
+    await clearShardCounts();
+    let customerId = customer("moved");
+    while ((await placeCustomer(customerId, 4, [1])).earlier.length === 0) {
+      customerId = customer("moved");
+    }
+    const onOne = deployment(1);
+    expect((await issueWith(onOne, { customerId })).status).toBe(201);
+    await call(onOne, "/v1/opt-outs", { customerId, surveys: ["demo-ws"] });
+    const onFour = deployment(4);
+    const after = await issueWith(onFour, { customerId });
+    expect(after.body).toMatchObject({ status: "suppressed", reason: "frequency" });
+    const ws = await issueWith(onFour, { customerId, survey: "demo-ws" });
+    expect(ws.body).toMatchObject({ reason: "opted_out" });
   });
 });
 

@@ -3,10 +3,13 @@
  * `RETENTION_DAYS` ago, keeping every count. It works in bounded batches over every ledger shard
  * (so one run stays within a scheduled invocation's limits; the next run continues) and removes
  * the signed token from KV first when it is still live, since the token carries the same data.
- * It also clears the same-device hashes whose window is over: they are kept for the window only.
+ * It also clears the same-device hashes whose window is over: they are kept for the window only,
+ * and purges contact records (src/rules/): history past the longest rule window, suppressions'
+ * customer ids past `RETENTION_DAYS`.
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
+import { purgeContactRecords } from "../rules";
 import { openStore, type Store } from "../store/store";
 import {
   clearEndedDeviceWindowsEverywhere,
@@ -35,10 +38,13 @@ export async function purgeExpiredPersonalData(
   env: Env,
   { batchSize = 500, maxBatches = 20, now = Date.now(), store }: RetentionOptions = {},
 ): Promise<RetentionReport> {
-  const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
+  const config = getConfig(env);
+  const issuedBefore = now - config.retentionDays * DAY_MS;
   const invocation = store ?? openStore(env);
   const limits = { batchSize, maxBatches };
   const purged = await purgePersonalDataIssuedBefore(invocation, issuedBefore, now, limits);
+  // Contact history past the longest rule window; suppressions' customer ids past RETENTION_DAYS.
+  await purgeContactRecords(invocation, config, now, issuedBefore);
   const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(invocation, now, limits);
   return { ...purged, deviceHashesCleared };
 }

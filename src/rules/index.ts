@@ -5,12 +5,22 @@
  */
 export { recordContactActivity } from "./activity";
 export {
+  eraseContactRecords,
+  findContactRecords,
+  purgeContactRecords,
+} from "./customer-records";
+export {
   type ContactDecision,
   decideContacts,
   type HomeReservation,
   settleReservations,
 } from "./decide";
 export { optOutRoutes } from "./routes";
-export { type SuppressedAnswer, SuppressedAnswerSchema, suppressedAnswer } from "./schema";
+export {
+  ContactRecordsSchema,
+  type SuppressedAnswer,
+  SuppressedAnswerSchema,
+  suppressedAnswer,
+} from "./schema";
 export type { SuppressionRow } from "./suppression-rows";
 export { findSuppressions, recordSuppressions } from "./suppressions";

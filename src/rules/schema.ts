@@ -85,3 +85,42 @@ export const OptOutStatusSchema = z
   .openapi("OptOutStatus");
 
 export type OptOutStatus = z.infer<typeof OptOutStatusSchema>;
+
+/** A customer's contact records, as the privacy lookup lists them. */
+export const ContactRecordsSchema = z
+  .object({
+    history: z
+      .array(
+        z.object({
+          survey: z.string(),
+          transactionId: z.string(),
+          trigger: z.string(),
+          outcome: z.enum(["issued", "suppressed"]),
+          decidedAt: z.string(),
+          openedAt: z.string().nullable(),
+          completedAt: z.string().nullable(),
+        }),
+      )
+      .openapi({
+        description:
+          "The contact history contact rules count (kept while rules exist, up to the longest rule window)",
+      }),
+    suppressions: z
+      .array(
+        z.object({
+          survey: z.string(),
+          transactionId: z.string(),
+          trigger: z.string(),
+          reason: z.enum(SUPPRESSION_REASONS),
+          rule: z.string().nullable(),
+          decidedAt: z.string(),
+        }),
+      )
+      .openapi({
+        description: "Issue requests not invited (with the customer id until RETENTION_DAYS)",
+      }),
+    optOut: OptOutStatusSchema.nullable().openapi({
+      description: "The opt-out (kept through an erasure); null without CUSTOMER_HASH_KEY",
+    }),
+  })
+  .openapi("ContactRecords");
