@@ -6,8 +6,9 @@
  */
 import { env } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseConfig, shardBinding } from "../src/config/config";
 import type { Env } from "../src/config/env";
-import { placeCustomer } from "../src/rules/customer";
+import { customerHashes, placeCustomer } from "../src/rules/customer";
 import {
   ADMIN_KEY,
   ANALYST_KEY,
@@ -188,6 +189,25 @@ describe("exact under concurrency", () => {
     const ids = results.map((r) => (r.link as { id?: string } | undefined)?.id);
     expect(ids[3]).toBe(ids[2]);
     expect(ids[2]).toBeDefined();
+  });
+});
+
+describe("a crash between the two writes", () => {
+  it("a reservation whose invite never appeared is released by the next decision it meets", async () => {
+    const rules = withRules([{ id: "once", max: 1, days: 1 }]);
+    const customerId = customer("crash");
+    const [hash] = await customerHashes(parseConfig(rules).contact.hashKeys, customerId);
+    const home = env[shardBinding((await placeCustomer(customerId, SHARDS, [])).shard)];
+    // What a call that reserved and then died leaves: an unconfirmed reservation, no invite.
+    await home
+      ?.prepare(
+        `INSERT INTO contact_history (customer_hash, survey, transaction_id, trigger, outcome,
+           invite_id, decided_at, confirmed) VALUES (?, 'demo', ?, 'ticket_scanned', 'issued', ?, ?, 0)`,
+      )
+      .bind(hash, uniqueTxn(), "AAnever-inserted-invite0", Date.now() - 60_000)
+      .run();
+    expect((await issueWith(rules, { customerId })).status).toBe(201);
+    expect((await issueWith(rules, { customerId })).body).toMatchObject({ reason: "frequency" });
   });
 });
 

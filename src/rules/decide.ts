@@ -8,11 +8,14 @@
  * Round trips: none without CUSTOMER_HASH_KEY and caps; otherwise one to each home shard
  * involved (in parallel), plus one to the customer's earlier shards when a shard-count raise
  * moved them (rare). Reservations are confirmed or released afterwards (`settleReservations`),
- * off the answer's path.
+ * off the answer's path. A reservation left unconfirmed for 10 s (its call crashed between the
+ * two writes) is settled by the next decision it would suppress: confirmed if its invite exists,
+ * else released, and that request is decided again.
  */
 import type { Config } from "../config/config";
 import { ConfigError } from "../config/config";
 import type { ContactRule } from "../config/contact-rules";
+import { findInvite } from "../store/links";
 import { mapOnShards, onShardsHolding, type Store } from "../store/store";
 import { customerHashes, placeCustomer } from "./customer";
 import {
@@ -36,6 +39,8 @@ import {
   readCustomerRecords,
   releaseReservations,
   type SqlRule,
+  type StaleRow,
+  settleStaleRows,
 } from "./home-rows";
 import { inSample } from "./sampling";
 
@@ -172,6 +177,7 @@ function explain(p: Pending, state: HomeState, earlier: EarlierRecords | undefin
 export async function decideContacts(
   ctx: DecisionContext,
   requests: readonly ContactRequest[],
+  retried = false,
 ): Promise<ContactDecision[]> {
   const { contact } = ctx.config;
   if (contact.problems.length > 0) throw new ConfigError(contact.problems);
@@ -250,12 +256,76 @@ export async function decideContacts(
       throw new Error(`customer placement named shard ${shard}, which is not configured`);
     },
   );
+  const stale: { p: Pending; rows: HomeState["history"] }[] = [];
   pending.forEach((p, i) => {
     const state = states[i];
     if (!state) throw new Error("every request gets a home state");
-    decisions[p.index] = decisionFor(p, state, earlier.get(p.index), ctx.now);
+    const decision = decisionFor(p, state, earlier.get(p.index), ctx.now);
+    decisions[p.index] = decision;
+    const unconfirmed = state.history.filter(
+      (e) => !e.confirmed && e.inviteId !== null && e.decidedAt < ctx.now - STALE_MS,
+    );
+    if (decision.kind === "suppress" && decision.reason === "frequency" && unconfirmed.length > 0) {
+      stale.push({ p, rows: unconfirmed });
+    }
   });
+  if (stale.length > 0 && !retried) {
+    // Reservations a crashed call left: settled, then these requests decided once more.
+    await settleStale(ctx, stale);
+    const again = await decideContacts(
+      ctx,
+      stale.map(({ p }) => p.request),
+      true,
+    );
+    stale.forEach(({ p }, i) => {
+      const decision = again[i];
+      if (decision) decisions[p.index] = decision;
+    });
+  }
   return decisions;
+}
+
+/** A reservation unconfirmed this long lost its call (a crash between the two writes). */
+const STALE_MS = 10_000;
+
+/** Confirms the stale reservations whose invite exists, releases the others. */
+async function settleStale(
+  ctx: DecisionContext,
+  stale: readonly { p: Pending; rows: HomeState["history"] }[],
+): Promise<void> {
+  const checked = await Promise.all(
+    stale.flatMap(({ p, rows }) =>
+      rows.map(async (row): Promise<{ home: number; row: StaleRow }> => {
+        const inviteId = row.inviteId ?? "";
+        const capped = ctx.config.surveys.get(row.survey)?.dailyCap !== undefined;
+        const exists = (await findInvite(ctx.store, inviteId)) !== null;
+        const capDay = capped ? utcDay(row.decidedAt) : null;
+        return {
+          home: p.home,
+          row: { kind: "reservation", inviteId, survey: row.survey, exists, capDay },
+        };
+      }),
+    ),
+  );
+  const decisions = stale.map(({ p }) => ({
+    home: p.home,
+    row: {
+      kind: "decision" as const,
+      hash: p.hashes[0] ?? "",
+      survey: p.request.survey,
+      transactionId: p.request.transactionId,
+    },
+  }));
+  await onShardsHolding(
+    ctx.store,
+    [...checked, ...decisions],
+    (c) => c.home,
+    (db, items) =>
+      settleStaleRows(
+        db,
+        items.map((i) => i.row),
+      ),
+  );
 }
 
 function decisionFor(

@@ -312,3 +312,57 @@ export async function readCustomerRecords(
     })),
   };
 }
+
+/** A stale reservation to settle, or the suppressed decision of a request to decide again. */
+export type StaleRow =
+  | {
+      kind: "reservation";
+      inviteId: string;
+      exists: boolean;
+      survey: string;
+      capDay: number | null;
+    }
+  | { kind: "decision"; hash: string; survey: string; transactionId: string };
+
+/**
+ * Settles reservations found stale (their call never confirmed them): confirmed where the invite
+ * exists, released where it never will (the slot, and the cap count of its day when `capped`).
+ */
+export async function settleStaleRows(db: D1Database, rows: readonly StaleRow[]): Promise<void> {
+  const statements = rows.flatMap((r) => {
+    if (r.kind === "decision") {
+      // The suppression the first look recorded: the request is decided again.
+      return [
+        db
+          .prepare(
+            `DELETE FROM contact_history WHERE customer_hash = ?1 AND survey = ?2
+               AND transaction_id = ?3 AND outcome = 'suppressed'`,
+          )
+          .bind(r.hash, r.survey, r.transactionId),
+      ];
+    }
+    if (r.exists) {
+      return [
+        db
+          .prepare("UPDATE contact_history SET confirmed = 1 WHERE invite_id = ?1")
+          .bind(r.inviteId),
+      ];
+    }
+    const release = [
+      db
+        .prepare("DELETE FROM contact_history WHERE invite_id = ?1 AND confirmed = 0")
+        .bind(r.inviteId),
+    ];
+    if (r.capDay !== null) {
+      release.push(
+        db
+          .prepare(
+            "UPDATE issue_caps SET issued = max(0, issued - 1) WHERE survey = ?1 AND day = ?2",
+          )
+          .bind(r.survey, r.capDay),
+      );
+    }
+    return release;
+  });
+  if (statements.length > 0) await db.batch(statements);
+}
