@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { parseConfig, shardBinding } from "../src/config/config";
 import type { Env } from "../src/config/env";
 import { customerHashes, placeCustomer } from "../src/rules/customer";
+import { placeTransaction } from "../src/store/placement";
 import {
   ADMIN_KEY,
   ANALYST_KEY,
@@ -343,7 +344,17 @@ describe.runIf(SHARDS === 1)("raising LEDGER_SHARDS", () => {
     const onOne = deployment(1);
     expect((await issueWith(onOne, { customerId })).status).toBe(201);
     await call(onOne, "/v1/opt-outs", { customerId, surveys: ["demo-ws"] });
+    // A suppression whose transaction the raise moves to another shard.
+    let transactionId = uniqueTxn();
+    while ((await placeTransaction("demo", transactionId, 4)).shard === 0) {
+      transactionId = uniqueTxn();
+    }
+    const body = linkRequest({ customerId, transactionId });
+    const suppressed = await issueWith(onOne, body);
+    expect(suppressed.body.status).toBe("suppressed");
     const onFour = deployment(4);
+    // Sticky across the raise: replayed from where it was recorded, even with no rule left.
+    expect(await issueWith({ ...onFour, CONTACT_RULES: "[]" }, body)).toEqual(suppressed);
     const after = await issueWith(onFour, { customerId });
     expect(after.body).toMatchObject({ status: "suppressed", reason: "frequency" });
     const ws = await issueWith(onFour, { customerId, survey: "demo-ws" });

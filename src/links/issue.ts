@@ -203,14 +203,20 @@ const CONFLICT: IssueResult = {
   },
 };
 
+/** A decision recorded under an earlier shard count: its invite, or its suppression. */
+interface EarlierDecision {
+  invite: InviteRow | null;
+  suppression: SuppressionRow | null;
+}
+
 /**
- * The invites issued under an earlier shard count for these requests, in order (null: none).
- * One parallel round trip, and only for pairs whose shard moved since (usually none).
+ * The decisions recorded under an earlier shard count for these requests, in order (null:
+ * none). One parallel round trip, and only for pairs whose shard moved since (usually none).
  */
-async function findEarlierInvites(
+async function findEarlierDecisions(
   ctx: IssueContext,
   prepared: Prepared[],
-): Promise<(InviteRow | null)[]> {
+): Promise<(EarlierDecision | null)[]> {
   const keys: TransactionKey[] = [];
   const owners: number[] = [];
   prepared.forEach((p, i) => {
@@ -219,12 +225,17 @@ async function findEarlierInvites(
       owners.push(i);
     }
   });
-  const found: (InviteRow | null)[] = prepared.map(() => null);
+  const found: (EarlierDecision | null)[] = prepared.map(() => null);
   if (keys.length === 0) return found;
-  const rows = await findInvitesByTransaction(ctx.store, keys);
-  rows.forEach((row, k) => {
+  const [rows, suppressions] = await Promise.all([
+    findInvitesByTransaction(ctx.store, keys),
+    findSuppressions(ctx.store, keys),
+  ]);
+  keys.forEach((_, k) => {
     const owner = owners[k];
-    if (row && owner !== undefined) found[owner] = row;
+    const invite = rows[k] ?? null;
+    const suppression = suppressions[k] ?? null;
+    if ((invite || suppression) && owner !== undefined) found[owner] = { invite, suppression };
   });
   return found;
 }
@@ -265,11 +276,13 @@ export async function issueLinks(
   const all = await Promise.all(
     pending.map(async ({ index, request }) => ({ index, ...(await prepare(ctx, request)) })),
   );
-  const earlier = await findEarlierInvites(ctx, all);
+  const earlier = await findEarlierDecisions(ctx, all);
   const prepared = all.filter((p, i) => {
-    const row = earlier[i];
-    if (row) results.set(p.index, answerExisting(ctx, p, row));
-    return !row;
+    const decision = earlier[i];
+    if (decision) {
+      results.set(p.index, answerExisting(ctx, p, decision.invite, decision.suppression));
+    }
+    return !decision;
   });
 
   const decisions = await decideContacts(
