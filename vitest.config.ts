@@ -6,6 +6,7 @@ import { defineConfig, type TestProjectConfiguration } from "vitest/config";
  * once per shard count. Every other workerd file runs once, on one shard (docs/development.md).
  */
 const LEDGER_FILES = [
+  "test/contact-rules.test.ts",
   "test/legacy-links.test.ts",
   "test/links.test.ts",
   "test/privacy*.test.ts",

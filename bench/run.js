@@ -116,6 +116,17 @@ declare("tap", "3  tap (fresh link)", "service");
 declare("refused", "4  refused tap (used, no cookie)", "service");
 declare("issue", "5a issue POST /v1/links", "service");
 declare("batch", `5b batch issue (${config.batchSize}/call)`, "service");
+/** Shard counts the rules phase compares issue with and without contact rules on. */
+const RULES_SHARDS = [1, 4];
+/** Two rules, as a deployment would have them: every call is checked against both. */
+const BENCH_RULES = JSON.stringify([
+  { id: "monthly", max: 1, days: 30 },
+  { id: "opened-weekly", max: 2, days: 7, count: "opened" },
+]);
+for (const shards of RULES_SHARDS) {
+  declare(`rules-plain-${shards}`, `5c issue, no rules, ${shards} shard(s)`, "service");
+  declare(`rules-on-${shards}`, `5d issue, two rules, ${shards} shard(s)`, "service");
+}
 for (const [key, label] of STATS_SHAPES) declare(key, label, "D1 query");
 declare(STATS_FLOOR, "6z floor: one round over the shards, nothing read", "D1 round");
 declare("qualtrics", "7  Qualtrics calls/invite", "reconcile");
@@ -521,6 +532,58 @@ async function runBatch(service) {
 }
 
 /**
+ * Issue with and without two contact rules, side by side on `shards` shards: two services, each
+ * on a fresh state of its own (every shard migrated), measured one after the other. Customers
+ * are unique per call, so the rules check every call and suppress none.
+ * @param {number} shards
+ */
+async function runRules(shards) {
+  /** @type {(DevServer | null)[]} */
+  const servers = [];
+  try {
+    for (const [kind, rules] of /** @type {const} */ ([
+      ["plain", undefined],
+      ["on", BENCH_RULES],
+    ])) {
+      const key = `rules-${kind}-${shards}`;
+      const persistTo = path.join(tmpDir, `${key}-state`);
+      const base = serviceOptions(key, persistTo);
+      /** @type {Record<string, string>} */
+      const vars = { ...base.vars, LEDGER_SHARDS: String(shards) };
+      if (rules) vars.CONTACT_RULES = rules;
+      const options = { ...base, vars };
+      servers.push(
+        await tryStart(options, [key], async () => {
+          for (let shard = 0; shard < shards; shard++) {
+            await applyMigrations({
+              cwd: config.serviceDir,
+              persistTo,
+              database: shardBinding(shard),
+            });
+          }
+        }),
+      );
+    }
+    for (const [i, kind] of ["plain", "on"].entries()) {
+      const server = servers[i];
+      const key = `rules-${kind}-${shards}`;
+      if (!server) continue;
+      await attempt(key, () =>
+        measure(key, {
+          url: server.url,
+          auth: KEYS.issuer,
+          warm: { kind: "issue", path: "/v1/links" },
+          run: { kind: "issue", path: "/v1/links" },
+          expect: (s) => s === 201,
+        }),
+      );
+    }
+  } finally {
+    for (const server of servers.reverse()) await stopServer(server);
+  }
+}
+
+/**
  * Runs `run` for `key` if it is still pending; a failure makes it na.
  * @param {string} key @param {() => Promise<unknown>} run
  */
@@ -589,6 +652,9 @@ async function phasesLive() {
     if (floors) await attempt("floor-issue", () => runFloorIssue(floors));
     if (service) await attempt("issue", () => runIssue(service));
     if (service) await attempt("batch", () => runBatch(service));
+    if (hasService && config.phases.has("rules")) {
+      for (const shards of RULES_SHARDS) await runRules(shards);
+    }
     if (service && config.phases.has("stats")) {
       const probe = await call(service.url, "/v1/stats", { auth: KEYS.analyst });
       serviceFacts.statsAvailable = probe.status !== 404;
@@ -976,6 +1042,8 @@ function summarize() {
     tap_roundtrips: roundTrips.service,
     cost_vs_floor: invite.complete ? ratio(invite.service, invite.floor) : null,
     usd_per_million_invites: invite.complete ? invite.service : null,
+    rules_vs_plain: ratio(rps("rules-on-1"), rps("rules-plain-1")),
+    rules_vs_plain_4shards: ratio(rps("rules-on-4"), rps("rules-plain-4")),
   };
 }
 

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { parseFlags, refuse } from "./lib/cli.js";
 
 /** The scopes the service knows (src/config/config.ts; test/e2e/api-key.e2e.ts keeps the lists equal). */
-const SCOPES = ["links:write", "links:read", "stats:read", "privacy", "admin"];
+const SCOPES = ["links:write", "links:read", "stats:read", "privacy", "optouts:write", "admin"];
 
 const USAGE = `usage: npm run -s api-key -- --id <id> --scopes <scope>[,<scope>...]
   --id       a name for the key, 1-64 characters (shown in logs as apiKeyId)

@@ -12,6 +12,7 @@ import { createRouter } from "./http/openapi";
 import { linkRoutes, webserviceRoutes } from "./links";
 import { privacyRoutes } from "./privacy";
 import { reconcileRoutes } from "./reconcile";
+import { optOutRoutes } from "./rules";
 import {
   answerMisconfigured,
   docsRoutes,
@@ -76,6 +77,7 @@ app.route("/", statsRoutes);
 app.route("/", reconcileRoutes);
 app.route("/", privacyRoutes);
 app.route("/", webhookRoutes);
+app.route("/", optOutRoutes);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

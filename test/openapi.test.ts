@@ -142,7 +142,9 @@ describe("the OpenAPI document", () => {
         expect(op.security, name).toEqual([{ webserviceSecret: [] }]);
         continue;
       }
-      expect(scope, name).toMatch(/^(links:write|links:read|stats:read|privacy|admin)$/);
+      expect(scope, name).toMatch(
+        /^(links:write|links:read|stats:read|privacy|optouts:write|admin)$/,
+      );
       expect(op.security, name).toEqual([{ apiKey: [scope] }]);
       expect(op.description, name).toContain(`\`${scope}\` scope`);
     }

@@ -465,3 +465,29 @@ describe("tampering", () => {
     expect((await reconcileNow(fake)).notices).toEqual([]);
   });
 });
+
+describe("contact rules that count completions", () => {
+  it("a completion reconcile reads suppresses the customer's next invite; before it, nothing does", async () => {
+    const fake = await startFake({ pollsToComplete: 0 });
+    const rule = { id: "after-completion", max: 1, days: 90, count: "completed" };
+    const workerEnv = qualtricsEnv(fake, { CONTACT_RULES: JSON.stringify([rule]) });
+    const customerId = `completer-${Date.now()}-${Math.random()}`;
+    const issueOne = async () => {
+      const body = {
+        survey: "demo",
+        customerId,
+        transactionId: `txn-${Math.random()}`,
+        trigger: "ticket_scanned",
+        embeddedData: { venue: "Arena North" },
+      };
+      const res = await callWorker(workerEnv, "/v1/links", { method: "POST", json: body });
+      return (await res.json()) as { id: string; status: string; rule?: string };
+    };
+    const first = await issueOne();
+    expect((await issueOne()).status).toBe("issued"); // not completed yet: nothing counts
+    await addResponses(fake, "SV_demo", [{ embeddedData: await tapValues(first.id) }]);
+    const run = await callWorker(workerEnv, "/v1/reconcile", { method: "POST" });
+    expect(await run.json()).toMatchObject({ completions: 1 });
+    expect(await issueOne()).toMatchObject({ status: "suppressed", rule: "after-completion" });
+  });
+});

@@ -129,6 +129,8 @@ const NONE: Counts = {
   expired: 0,
   revoked: 0,
   completed: 0,
+  suppressed: 0,
+  suppressedByReason: { opted_out: 0, sampled_out: 0, frequency: 0, cap: 0 },
 };
 
 /** The counts a group must show, with the rates derived from them. */
@@ -341,10 +343,23 @@ describe("GET /v1/stats: a scripted scenario", () => {
       "completionRate",
       "medianSecondsToOpen",
       "p90SecondsToOpen",
+      "suppressed",
+      "suppressed_opted_out",
+      "suppressed_sampled_out",
+      "suppressed_frequency",
+      "suppressed_cap",
     ]);
+    // The CSV spells suppressedByReason as one column per reason.
+    const flat = ({ suppressedByReason: by, ...rest }: StatsTotals) => ({
+      ...rest,
+      suppressed_opted_out: by.opted_out,
+      suppressed_sampled_out: by.sampled_out,
+      suppressed_frequency: by.frequency,
+      suppressed_cap: by.cap,
+    });
     const fromJson = [
-      ...json.rows.map(({ key, ...rest }) => ({ survey: key, ...rest })),
-      { survey: "(total)", ...json.totals },
+      ...json.rows.map(({ key, ...rest }) => ({ survey: key, ...flat(rest) })),
+      { survey: "(total)", ...flat(json.totals) },
     ];
     expect(csv.rows).toEqual(fromJson);
   });

@@ -22,9 +22,11 @@ import { notifySuppressed, WEBHOOK_DEAD_LETTER_QUEUE, WEBHOOK_QUEUE } from "../s
 import {
   ADMIN_KEY,
   api,
+  apiRequest,
   fetchWorker,
   ISSUER_KEY,
   issue,
+  linkRequest,
   ORIGIN,
   PHONE_UA,
   randomIp,
@@ -363,6 +365,42 @@ async function listDeliveries(status?: string): Promise<DeliveryList> {
   expect(res.status).toBe(200);
   return res.json();
 }
+
+describe("invite.suppressed from the issue call", () => {
+  it("is sent once when a request is suppressed, never for its replay", async () => {
+    const setup = webhookEnv([
+      subscription("rules", `${RECEIVER}/hooks/rules`, ["invite.suppressed"], SECRET_A),
+    ]);
+    const customerId = uniqueTxn("opted-out");
+    const optOut = await fetchWorker(
+      apiRequest(
+        "/v1/opt-outs",
+        { method: "POST", json: { customerId, surveys: ["demo"] } },
+        ADMIN_KEY,
+      ),
+      setup.env,
+    );
+    expect(optOut.status).toBeLessThan(300);
+    const request = linkRequest({ customerId });
+    const call = () =>
+      fetchWorker(apiRequest("/v1/links", { method: "POST", json: request }), setup.env);
+    const first = await call();
+    expect(await first.json()).toMatchObject({ status: "suppressed", reason: "opted_out" });
+    expect(setup.sent.map((m) => m.event)).toEqual([
+      expect.objectContaining({
+        type: "invite.suppressed",
+        data: expect.objectContaining({
+          survey: "demo",
+          transactionId: request.transactionId,
+          reason: "opted_out",
+        }),
+      }),
+    ]);
+    expect(JSON.stringify(setup.sent)).not.toContain(customerId);
+    expect((await call()).status).toBe(200);
+    expect(setup.sent).toHaveLength(1);
+  });
+});
 
 describe("what never waits for webhooks", () => {
   it("the tap answers while the queue's send never settles", async () => {

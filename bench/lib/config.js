@@ -19,6 +19,7 @@ export const PHASES = /** @type {const} */ ([
   "refused",
   "issue",
   "batch",
+  "rules",
   "latency",
   "cost",
   "stats",

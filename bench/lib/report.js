@@ -81,7 +81,8 @@ function markdownTable(rows) {
  *   refused_vs_floor: number | null; tap_vs_ceiling: number | null;
  *   stats_p99_ms: number | null; stats_shards: number | null; max_inflight: number | null;
  *   qualtrics_calls_per_invite: number | null; tap_roundtrips: number | null;
- *   cost_vs_floor: number | null; usd_per_million_invites: number | null }} Summary
+ *   cost_vs_floor: number | null; usd_per_million_invites: number | null;
+ *   rules_vs_plain: number | null; rules_vs_plain_4shards: number | null }} Summary
  */
 
 /** @param {number | null} n */
@@ -102,6 +103,8 @@ export function summaryLine(s) {
     `tap_roundtrips=${fmt(s.tap_roundtrips)}`,
     `cost_vs_floor=${fmt(s.cost_vs_floor)}`,
     `usd_per_million_invites=${fmt(s.usd_per_million_invites)}`,
+    `rules_vs_plain=${fmt(s.rules_vs_plain)}`,
+    `rules_vs_plain_4shards=${fmt(s.rules_vs_plain_4shards)}`,
   ].join(" ");
 }
 

@@ -6,6 +6,7 @@
  */
 import { parseBrand } from "./brand";
 import { ConfigError, parseConfig } from "./config";
+import { parseContactSettings } from "./contact-rules";
 import type { Env } from "./env";
 import { Problems } from "./parsing";
 import { parseQualtricsSettings } from "./qualtrics";
@@ -17,6 +18,7 @@ export const SECRET_NAMES = [
   "SIGNING_KEYS",
   "COOKIE_SECRET",
   "WEBSERVICE_SECRET",
+  "CUSTOMER_HASH_KEY",
   "QUALTRICS_API_TOKEN",
   "QUALTRICS_CLIENT_SECRET",
   "WEBHOOKS",
@@ -29,6 +31,7 @@ export const SECRET_NAMES = [
 const STAND_INS: Partial<Record<(typeof SECRET_NAMES)[number], string>> = {
   COOKIE_SECRET: "not-checked-stand-in-value",
   WEBSERVICE_SECRET: "not-checked",
+  CUSTOMER_HASH_KEY: "not-checked-stand-in-value",
 };
 
 /** The Qualtrics settings that are not secrets: any of them set means reconcile is meant to run. */
@@ -71,6 +74,17 @@ function sizeFindings(env: Env, check: ConfigCheck): void {
       check.warnings.push(`${name} is ${size}, near Cloudflare's 5 KB limit per variable`);
     }
   }
+}
+
+/** The survey keys SURVEYS names (however broken its surveys), for the rules that list some. */
+function surveyKeys(env: Env): Set<string> {
+  let value: unknown = env.SURVEYS;
+  try {
+    if (typeof value === "string") value = JSON.parse(value);
+  } catch {
+    return new Set();
+  }
+  return new Set(typeof value === "object" && value !== null ? Object.keys(value) : []);
 }
 
 /**
@@ -129,6 +143,8 @@ export function checkConfiguration(env: Env, given: ReadonlySet<string>): Config
     const webhooks = parseWebhooks(env);
     if (webhooks.state === "invalid") check.problems.push(...webhooks.problems);
   }
+  // Bad contact rules stop issuing alone, so parseConfig keeps them apart: listed here too.
+  collect(new ConfigError(parseContactSettings(parsed, surveyKeys(env)).problems));
   sizeFindings(env, check);
   return check;
 }

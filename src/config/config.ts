@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { log } from "../core/log";
 import { type BrandSetup, parseBrand } from "./brand";
+import { type ContactSettings, parseContactSettings } from "./contact-rules";
 import type { Env } from "./env";
 import { Problems, parseHostList } from "./parsing";
 
@@ -71,6 +72,14 @@ const surveySchema = z
      * gets one `invite.reminder_due` event (docs/webhooks.md); absent: no reminders.
      */
     reminderAfterMinutes: z.number().int().min(1).optional(),
+    /**
+     * The share of customers who get this survey, in (0, 1]; sticky per customer through a hash of
+     * (survey, sampleSeed, customer) (docs/contact-rules.md).
+     */
+    sample: z.number().gt(0, "must be more than 0").max(1, "must be at most 1").default(1),
+    sampleSeed: z.string().max(64).default(""),
+    /** At most this many invites of the survey per UTC day (docs/contact-rules.md). */
+    dailyCap: z.number().int("must be a whole number").min(1, "must be at least 1").optional(),
   })
   .strict()
   .refine((s) => s.defaultTtlSeconds <= s.maxTtlSeconds, {
@@ -85,7 +94,14 @@ const surveyKey = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "survey keys are a-z, 0-9, - or _");
 
 /** `admin` holds every scope (see `requireScope`), `privacy` included. */
-export const scopes = ["links:write", "links:read", "stats:read", "privacy", "admin"] as const;
+export const scopes = [
+  "links:write",
+  "links:read",
+  "stats:read",
+  "privacy",
+  "optouts:write",
+  "admin",
+] as const;
 export type Scope = (typeof scopes)[number];
 
 const apiKeySchema = z
@@ -123,6 +139,8 @@ export interface Config {
   previousLedgerShards: number[];
   /** What the customer's pages carry; a bad BRAND is left out, its problems kept here. */
   brand: BrandSetup;
+  /** Contact rules and the customer hash key; their problems stop issuing alone. */
+  contact: ContactSettings;
 }
 
 /** Shards an invite id can name (two base64url characters: 64²). */
@@ -278,9 +296,10 @@ export function parseConfig(env: Env): Config {
   // Its own problems: a bad BRAND leaves the pages unbranded, it does not stop the service.
   const brandProblems = new Problems();
   const brand = parseBrand(brandProblems, env, publicBaseUrl);
+  const surveys = parseSurveys(problems, env);
   const config: Config = {
     environment,
-    surveys: parseSurveys(problems, env),
+    surveys,
     apiKeys: problems.parse("API_KEYS", z.array(apiKeySchema), env.API_KEYS ?? []) ?? [],
     signingKeys,
     issuer: env.TOKEN_ISSUER || "invite-edge",
@@ -292,6 +311,7 @@ export function parseConfig(env: Env): Config {
     retentionDays: retention,
     ...parseShards(problems, env),
     brand: { brand, problems: brandProblems.list },
+    contact: parseContactSettings(env, new Set(surveys.keys())),
   };
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config;

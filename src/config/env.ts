@@ -30,6 +30,10 @@ export interface Undeclared {
   /** Extra hosts allowed for anonymous links besides *.qualtrics.com (comma-separated or JSON array). */
   ALLOWED_SURVEY_HOSTS?: string | string[];
 
+  // Who gets invited (src/config/contact-rules.ts, docs/contact-rules.md)
+  /** A JSON array of rules (or a [vars] array of tables); none: every trigger is invited. */
+  CONTACT_RULES?: string | unknown[];
+
   // The customer's pages (src/config/brand.ts, docs/configuration.md)
   /**
    * `{"name", "logoUrl"?, "color"?, "helpUrl"?, "helpText"?}`: a JSON object (a [vars] table) or

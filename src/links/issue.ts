@@ -9,9 +9,24 @@
  * count of the shard-count history not retired, and LEDGER_SHARDS_PREVIOUS) are looked up where
  * they went then, before anything is inserted. A replay for a survey since removed from the
  * configuration answers its link, with the status `survey_removed`.
+ *
+ * Who gets invited is decided after that lookup and before the insert (src/rules/: opt-out,
+ * sample, frequency, cap): a suppressed request records its decision where the pair's invite
+ * would have gone, so a retry replays it the same way (200, or 409 for a different body).
  */
 import type { Config } from "../config/config";
 import type { ErrorBody, ErrorDetail } from "../http/errors";
+import {
+  type ContactDecision,
+  decideContacts,
+  findSuppressions,
+  type HomeReservation,
+  recordSuppressions,
+  type SuppressedAnswer,
+  type SuppressionRow,
+  settleReservations,
+  suppressedAnswer,
+} from "../rules";
 import type { InviteRow, NewInvite } from "../store/invite-rows";
 import { iso, type LinkStatus, linkStatus } from "../store/link-status";
 import { findInvitesByTransaction, insertInvites, type TransactionKey } from "../store/links";
@@ -34,6 +49,7 @@ interface Link {
 
 export type IssueResult =
   | { status: 201 | 200; link: Link }
+  | { status: 200; suppressed: SuppressedAnswer }
   | { status: 400 | 409; error: ErrorBody };
 
 export interface IssueContext {
@@ -43,7 +59,19 @@ export interface IssueContext {
   origin: string;
   /** Earlier shard counts a retried call's transaction may have been placed under. */
   earlierShardCounts: readonly number[];
+  /** Every shard count ever served below LEDGER_SHARDS: where customers' records may sit. */
+  everServedShardCounts: readonly number[];
   now: number;
+  /** Work that finishes after the answer (the request's `waitUntil`). */
+  background: (work: Promise<unknown>) => void;
+  /** Told of each request this call suppressed (not of replays): the `invite.suppressed` event. */
+  onSuppressed?: (suppression: {
+    survey: string;
+    transactionId: string;
+    trigger: string;
+    reason: string;
+    at: number;
+  }) => void;
 }
 
 /** Rules that depend on the survey's configuration; paths are relative to the link request. */
@@ -117,6 +145,9 @@ interface Prepared {
   earlierShards: number[];
 }
 
+/** A prepared request and its position in the call. */
+type Numbered = Prepared & { index: number };
+
 async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepared> {
   const survey = ctx.config.surveys.get(request.survey);
   if (!survey) throw new Error("prepare() called for an unchecked request");
@@ -181,14 +212,20 @@ const CONFLICT: IssueResult = {
   },
 };
 
+/** A decision recorded under an earlier shard count: its invite, or its suppression. */
+interface EarlierDecision {
+  invite: InviteRow | null;
+  suppression: SuppressionRow | null;
+}
+
 /**
- * The invites issued under an earlier shard count for these requests, in order (null: none).
- * One parallel round trip, and only for pairs whose shard moved since (usually none).
+ * The decisions recorded under an earlier shard count for these requests, in order (null:
+ * none). One parallel round trip, and only for pairs whose shard moved since (usually none).
  */
-async function findEarlierInvites(
+async function findEarlierDecisions(
   ctx: IssueContext,
   prepared: Prepared[],
-): Promise<(InviteRow | null)[]> {
+): Promise<(EarlierDecision | null)[]> {
   const keys: TransactionKey[] = [];
   const owners: number[] = [];
   prepared.forEach((p, i) => {
@@ -197,20 +234,40 @@ async function findEarlierInvites(
       owners.push(i);
     }
   });
-  const found: (InviteRow | null)[] = prepared.map(() => null);
+  const found: (EarlierDecision | null)[] = prepared.map(() => null);
   if (keys.length === 0) return found;
-  const rows = await findInvitesByTransaction(ctx.store, keys);
-  rows.forEach((row, k) => {
+  const [rows, suppressions] = await Promise.all([
+    findInvitesByTransaction(ctx.store, keys),
+    findSuppressions(ctx.store, keys),
+  ]);
+  keys.forEach((_, k) => {
     const owner = owners[k];
-    if (row && owner !== undefined) found[owner] = row;
+    const invite = rows[k] ?? null;
+    const suppression = suppressions[k] ?? null;
+    if ((invite || suppression) && owner !== undefined) found[owner] = { invite, suppression };
   });
   return found;
 }
 
-/** A request whose pair already has an invite: the same request replays it, another conflicts. */
-function answerExisting(ctx: IssueContext, p: Prepared, row: InviteRow | null): IssueResult {
-  const replay = row && row.request_hash === p.invite.requestHash;
-  return replay ? { status: 200, link: linkFromRow(ctx, row) } : CONFLICT;
+/**
+ * A request whose pair already has a decision (an invite, or a suppression): the same request
+ * replays it, another conflicts.
+ */
+function answerExisting(
+  ctx: IssueContext,
+  p: Prepared,
+  row: InviteRow | null,
+  suppression: SuppressionRow | null = null,
+): IssueResult {
+  if (row) {
+    return row.request_hash === p.invite.requestHash
+      ? { status: 200, link: linkFromRow(ctx, row) }
+      : CONFLICT;
+  }
+  if (suppression?.request_hash === p.invite.requestHash) {
+    return { status: 200, suppressed: suppressedAnswer(suppression) };
+  }
+  return CONFLICT;
 }
 
 /**
@@ -272,29 +329,118 @@ export async function issueLinks(
   const all = await Promise.all(
     pending.map(async ({ index, request }) => ({ index, ...(await prepare(ctx, request)) })),
   );
-  const earlier = await findEarlierInvites(ctx, all);
+  const earlier = await findEarlierDecisions(ctx, all);
   const prepared = all.filter((p, i) => {
-    const row = earlier[i];
-    if (row) results.set(p.index, answerExisting(ctx, p, row));
-    return !row;
+    const decision = earlier[i];
+    if (decision) {
+      results.set(p.index, answerExisting(ctx, p, decision.invite, decision.suppression));
+    }
+    return !decision;
   });
 
-  const inserted = await insertInvites(
-    ctx.store,
-    prepared.map((p) => p.invite),
+  const decisions = await decideContacts(
+    {
+      config: ctx.config,
+      store: ctx.store,
+      now: ctx.now,
+      earlierShardCounts: ctx.everServedShardCounts,
+    },
+    prepared.map((p) => ({ ...p.invite, customerId: p.invite.customerRef, inviteId: p.invite.id })),
   );
-  const lost = prepared.filter((_, i) => !inserted[i]);
-  const existing = await findInvitesByTransaction(
-    ctx.store,
-    lost.map((p) => ({ ...p.invite, shard: inviteIdShard(p.invite.id) })),
-  );
-  prepared.forEach((p, i) => {
-    if (inserted[i]) results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
-    else results.set(p.index, answerExisting(ctx, p, existing[lost.indexOf(p)] ?? null));
-  });
+  await recordDecisions(ctx, prepared, decisions, results);
   return requests.map((_, index) => {
     const result = results.get(index);
     if (!result) throw new Error("every request gets a result");
     return result;
   });
+}
+
+/**
+ * Inserts the invites and suppressions decided (one round trip per shard, in parallel), answers
+ * each, replays what an earlier call decided, and settles the reservations in the background.
+ */
+async function recordDecisions(
+  ctx: IssueContext,
+  prepared: Numbered[],
+  decisions: ContactDecision[],
+  results: Map<number, IssueResult>,
+): Promise<void> {
+  const issuing: { p: Numbered; reservation: HomeReservation | null }[] = [];
+  const suppressing: { p: Numbered; decision: ContactDecision & { kind: "suppress" } }[] = [];
+  prepared.forEach((p, i) => {
+    const decision = decisions[i];
+    if (decision?.kind === "suppress") suppressing.push({ p, decision });
+    else issuing.push({ p, reservation: decision?.reservation ?? null });
+  });
+  const [inserted, recorded] = await Promise.all([
+    insertInvites(
+      ctx.store,
+      issuing.map(({ p }) => p.invite),
+    ),
+    recordSuppressions(
+      ctx.store,
+      suppressing.map(({ p, decision }) => ({
+        shard: inviteIdShard(p.invite.id),
+        survey: p.invite.survey,
+        transactionId: p.invite.transactionId,
+        customerRef: p.invite.customerRef,
+        trigger: p.invite.trigger,
+        channel: p.invite.channel,
+        requestHash: p.invite.requestHash,
+        reason: decision.reason,
+        rule: decision.rule,
+        eligibleAt: decision.eligibleAt,
+        decidedAt: ctx.now,
+      })),
+    ),
+  ]);
+  const lost = [
+    ...issuing.filter((_, i) => !inserted[i]).map(({ p }) => p),
+    ...suppressing.filter((_, i) => !recorded[i]).map(({ p }) => p),
+  ];
+  const keys = lost.map((p) => ({ ...p.invite, shard: inviteIdShard(p.invite.id) }));
+  const [existing, existingSuppressions] = await Promise.all([
+    findInvitesByTransaction(ctx.store, keys),
+    findSuppressions(ctx.store, keys),
+  ]);
+  const answerLost = (p: Numbered) => {
+    const k = lost.indexOf(p);
+    return answerExisting(ctx, p, existing[k] ?? null, existingSuppressions[k] ?? null);
+  };
+  const confirmed: HomeReservation[] = [];
+  const released: HomeReservation[] = [];
+  issuing.forEach(({ p, reservation }, i) => {
+    if (inserted[i]) {
+      results.set(p.index, { status: 201, link: newLink(ctx, p.invite) });
+      if (reservation) confirmed.push(reservation);
+    } else {
+      results.set(p.index, answerLost(p));
+      if (reservation) released.push(reservation);
+    }
+  });
+  suppressing.forEach(({ p, decision }, i) => {
+    const answer = {
+      status: 200 as const,
+      suppressed: suppressedAnswer({
+        survey: p.invite.survey,
+        transaction_id: p.invite.transactionId,
+        reason: decision.reason,
+        rule: decision.rule,
+        eligible_at: decision.eligibleAt,
+      }),
+    };
+    results.set(p.index, recorded[i] ? answer : answerLost(p));
+    if (recorded[i]) {
+      ctx.onSuppressed?.({
+        survey: p.invite.survey,
+        transactionId: p.invite.transactionId,
+        trigger: p.invite.trigger,
+        reason: decision.reason,
+        at: ctx.now,
+      });
+    }
+  });
+  if (confirmed.length > 0 || released.length > 0) {
+    ctx.background(settleReservations(ctx.store, confirmed, released));
+  }
 }

@@ -2,7 +2,8 @@
  * The links API for the notification platform: issue one, issue a batch, read status, revoke.
  * Routes validate and delegate; SQL lives in the ledger, signing in tokens.
  */
-import { createRoute } from "@hono/zod-openapi";
+
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { log } from "../core/log";
@@ -12,11 +13,13 @@ import { ApiError, zodDetails } from "../http/errors";
 import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
+import { SuppressedAnswerSchema } from "../rules";
 import type { InviteRow } from "../store/invite-rows";
 import { iso, isoOrNull, linkStatus } from "../store/link-status";
 import { findInvite, revokeInvite } from "../store/links";
-import { earlierShardCounts, shardCountsFor } from "../store/shard-counts";
+import { placementCounts } from "../store/shard-counts";
 import { isInviteId } from "../tokens/ids";
+import { notifySuppressed } from "../webhooks";
 import { type IssueContext, type IssueResult, invalidLink, issueLinks } from "./issue";
 import {
   BatchRequestSchema,
@@ -46,17 +49,16 @@ async function issueContext(c: Context<AppEnv>): Promise<IssueContext> {
   const config = c.get("config");
   const store = c.get("store");
   // Cached per isolate: the config check of this request has just read it.
-  const counts = await shardCountsFor(store);
+  const counts = await placementCounts(store, config);
   return {
     config,
     store,
     origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     now: Date.now(),
-    earlierShardCounts: earlierShardCounts(
-      counts,
-      config.ledgerShards,
-      config.previousLedgerShards,
-    ),
+    earlierShardCounts: counts.earlier,
+    everServedShardCounts: counts.everServed,
+    background: (work) => c.executionCtx.waitUntil(work),
+    onSuppressed: (suppression) => notifySuppressed(c.env, c.executionCtx, suppression),
   };
 }
 
@@ -69,7 +71,9 @@ const issueRoute = createRoute({
   ...apiKeyAuth(
     "links:write",
     "Idempotent on (survey, transactionId): the same request again answers 200 with the same " +
-      "link; a different request for the same pair answers 409. Body limit 64 KB.",
+      "link; a different request for the same pair answers 409. A request the contact rules, " +
+      "sampling, daily cap or an opt-out suppress answers 200 with `status: suppressed` and no " +
+      "link: send nothing (its retry answers the same). Body limit 64 KB.",
   ),
   middleware: [...issueGuards, jsonBody(ONE_LINK_LIMIT)],
   request: {
@@ -78,8 +82,11 @@ const issueRoute = createRoute({
   responses: {
     201: { description: "Issued", content: { "application/json": { schema: LinkSchema } } },
     200: {
-      description: "The same request again: the same link",
-      content: { "application/json": { schema: LinkSchema } },
+      description:
+        "The same request again: the same link; or suppressed (no link exists: send nothing)",
+      content: {
+        "application/json": { schema: z.union([LinkSchema, SuppressedAnswerSchema]) },
+      },
     },
     ...errorResponses(400, 401, 403, 409, 413, 415, 429),
   },
@@ -148,17 +155,26 @@ const revokeRoute = createRoute({
 
 const notFound = () => new ApiError(404, "not_found", "No link with this id.");
 
+/** A single call's answer: the link, the suppression, or the error thrown as its envelope. */
 function single(result: IssueResult | undefined) {
   if (!result) throw new Error("issueLinks returns one result per request");
-  if ("link" in result) return result;
-  throw new ApiError(result.status, result.error.code, result.error.message, result.error.details);
+  if ("error" in result) {
+    throw new ApiError(
+      result.status,
+      result.error.code,
+      result.error.message,
+      result.error.details,
+    );
+  }
+  return result;
 }
 
 export const linkRoutes = createRouter()
   .openapi(issueRoute, async (c) => {
     const [result] = await issueLinks(await issueContext(c), [c.req.valid("json")]);
-    const { status, link } = single(result);
-    return c.json(link, status);
+    const answer = single(result);
+    if ("suppressed" in answer) return c.json(answer.suppressed, 200);
+    return c.json(answer.link, answer.status);
   })
   .openapi(batchRoute, async (c) => {
     const items = c.req.valid("json").links;

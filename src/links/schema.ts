@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { ErrorBodySchema } from "../http/openapi";
 import { MAX_EMBEDDED_VALUE_LENGTH } from "../qualtrics/chunking";
+import { SuppressedAnswerSchema } from "../rules";
 import { LINK_STATUSES } from "../store/link-status";
 import { toQualtricsLanguage } from "./language";
 
@@ -143,10 +144,14 @@ const BatchResultSchema = z
     index: z.number().int().openapi({ description: "The item's position in the request." }),
     status: z.union([z.literal(201), z.literal(200), z.literal(400), z.literal(409)]).openapi({
       description:
-        "What a single call would have answered: 201 issued, 200 the same request again, 400 " +
-        "invalid item (see `error.details`), 409 a different request for the same survey and transactionId.",
+        "What a single call would have answered: 201 issued, 200 the same request again (or " +
+        "suppressed), 400 invalid item (see `error.details`), 409 a different request for the " +
+        "same survey and transactionId.",
     }),
-    link: LinkSchema.optional().openapi({ description: "With 201 and 200." }),
+    link: LinkSchema.optional().openapi({ description: "With 201 and 200, when a link exists." }),
+    suppressed: SuppressedAnswerSchema.optional().openapi({
+      description: "With 200 when no link was issued (added in 0.2.0): send nothing.",
+    }),
     error: ErrorBodySchema.optional().openapi({ description: "With 400 and 409." }),
   })
   .openapi("BatchResult");

@@ -10,7 +10,9 @@ import { requireScope } from "../http/auth";
 import { ApiError, invalidRequest } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
+import { findContactRecords } from "../rules";
 import { STORE_RETRY_AFTER_SECONDS } from "../store/failures";
+import { placementCounts } from "../store/shard-counts";
 import { controlDb } from "../store/store";
 import { findCustomerInvitesPage, ShardsUnreachable } from "./across-shards";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -137,6 +139,18 @@ export const privacyRoutes = createRouter()
       throw error instanceof ShardsUnreachable ? unreachable(error) : error;
     });
     const last = page.invites.at(-1);
+    // Contact records on the first page only: they are not paged.
+    const store = c.get("store");
+    const config = c.get("config");
+    const contact =
+      after === null
+        ? await findContactRecords(
+            store,
+            config,
+            (await placementCounts(store, config)).everServed,
+            customerId,
+          )
+        : undefined;
     log("privacy_lookup", {
       requestId: c.get("requestId"),
       apiKeyId: c.get("apiKey").id,
@@ -148,6 +162,7 @@ export const privacyRoutes = createRouter()
       {
         invites: page.invites.map((row) => customerInviteBody(row, now, c.get("config").surveys)),
         nextCursor: page.more && last ? encodeCursor({ at: last.issued_at, id: last.id }) : null,
+        ...(contact ? { contact } : {}),
       },
       200,
     );

@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config/config";
 import { CustomerIdSchema } from "../links";
+import { ContactRecordsSchema } from "../rules";
 import { iso, isoOrNull, LINK_STATUSES, linkStatus } from "../store/link-status";
 import type { EmbeddedValue } from "../tokens/invite-token";
 import type { ErasureOutcome } from "./across-shards";
@@ -68,6 +69,11 @@ export const LookupResponseSchema = z
       .string()
       .nullable()
       .openapi({ description: "Send it as `cursor` for the next page; null on the last page" }),
+    contact: ContactRecordsSchema.optional().openapi({
+      description:
+        "On the first page (added in 0.2.0): the customer's contact history, suppression " +
+        "records and opt-out (docs/contact-rules.md)",
+    }),
   })
   .openapi("PrivacyLookup");
 

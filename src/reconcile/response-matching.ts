@@ -10,6 +10,8 @@
 import type { Config, Survey } from "../config/config";
 import { inviteValues, linkValueSourceFromRow } from "../links";
 import type { ExportedResponse } from "../qualtrics/exported-responses";
+import { recordContactActivity } from "../rules";
+import { placementCounts } from "../store/shard-counts";
 import type { Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import type { RunContext } from "./run-context";
@@ -50,6 +52,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       const found = await matchResponses(ctx.config, ctx.store, survey, responses, ctx.now());
       const newly = new Set(await recordCompletions(ctx.store, survey.key, found.completions));
       duplicates += await recordDuplicateResponses(ctx, survey, responses, newly);
+      await countForContactRules(ctx, found, newly);
       completions += newly.size;
       tampered += found.completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
       unsigned += [...found.withoutSig].filter((id) => newly.has(id)).length;
@@ -145,6 +148,8 @@ async function matchResponses(
   completions: Completion[];
   withoutSig: Set<string>;
   missingFields: Map<string, string[]>;
+  /** Each invite's customer id (null once purged), for the contact rules. */
+  customers: Map<string, string | null>;
 }> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
   for (const [inv, list] of finishedByInvite(responses)) {
@@ -158,6 +163,7 @@ async function matchResponses(
   const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
   const withoutSig = new Set<string>();
   const missingFields = new Map<string, string[]>();
+  const customers = new Map(rows.map((row) => [row.id, row.customer_ref]));
   const completions = await Promise.all(
     rows.map(async (row): Promise<Completion> => {
       const match = byInvite.get(row.id);
@@ -171,5 +177,20 @@ async function matchResponses(
       return { id: row.id, responseId, at: match.at, tampered: check.tampered ? 1 : 0 };
     }),
   );
-  return { completions, withoutSig, missingFields };
+  return { completions, withoutSig, missingFields, customers };
+}
+
+/** The completions newly recorded, for the contact rules that count completions. */
+async function countForContactRules(
+  ctx: RunContext,
+  found: { completions: Completion[]; customers: Map<string, string | null> },
+  newly: ReadonlySet<string>,
+): Promise<void> {
+  const activity = found.completions.flatMap((c) => {
+    const customerId = found.customers.get(c.id);
+    return newly.has(c.id) && customerId ? [{ customerId, inviteId: c.id, at: c.at }] : [];
+  });
+  if (activity.length === 0) return;
+  const { everServed } = await placementCounts(ctx.store, ctx.config);
+  await recordContactActivity(ctx.store, ctx.config, everServed, "completed", activity);
 }

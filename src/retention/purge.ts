@@ -6,9 +6,12 @@
  * It also clears the same-device hashes whose window is over: they are kept for the window only,
  * and deletes the records of failed webhook deliveries older than `RETENTION_DAYS`: they keep the
  * event, whose transaction id is personal data.
+ * and purges contact records (src/rules/): history past the longest rule window, suppressions'
+ * customer ids past `RETENTION_DAYS`.
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
+import { purgeContactRecords } from "../rules";
 import { openStore, type Store } from "../store/store";
 import { purgeStoredDeliveries } from "../webhooks";
 import {
@@ -40,10 +43,13 @@ export async function purgeExpiredPersonalData(
   env: Env,
   { batchSize = 500, maxBatches = 20, now = Date.now(), store }: RetentionOptions = {},
 ): Promise<RetentionReport> {
-  const issuedBefore = now - getConfig(env).retentionDays * DAY_MS;
+  const config = getConfig(env);
+  const issuedBefore = now - config.retentionDays * DAY_MS;
   const invocation = store ?? openStore(env);
   const limits = { batchSize, maxBatches };
   const purged = await purgePersonalDataIssuedBefore(invocation, issuedBefore, now, limits);
+  // Contact history past the longest rule window; suppressions' customer ids past RETENTION_DAYS.
+  await purgeContactRecords(invocation, config, now, issuedBefore);
   const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(invocation, now, limits);
   const webhookDeliveriesDeleted =
     invocation.limits.remaining > 0 ? await purgeStoredDeliveries(invocation, issuedBefore) : 0;

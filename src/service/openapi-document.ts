@@ -48,6 +48,11 @@ const TAGS = [
     name: "Privacy",
     description: "Finding and erasing one customer's data on request; the erasures' audit trail.",
   },
+  {
+    name: "Opt-outs",
+    description:
+      "Customers who asked not to be surveyed: recorded as a keyed hash, honoured by every issue call.",
+  },
   { name: "Tap", description: "The link a customer opens: HTML pages and redirects, not JSON." },
   { name: "Service", description: "Health and public keys." },
 ];

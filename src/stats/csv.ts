@@ -4,7 +4,7 @@
  */
 import type { Stats, StatsTotals } from "./schema";
 
-/** Columns after the group key, in order (the JSON field names). */
+/** Columns after the group key, in order (the JSON field names), then the suppressions'. */
 const CSV_COLUMNS = [
   "issued",
   "opened",
@@ -21,6 +21,14 @@ const CSV_COLUMNS = [
   "p90SecondsToOpen",
 ] as const satisfies readonly (keyof StatsTotals)[];
 
+/** Suppressions (added in 0.2.0): the total, then one column per reason. */
+const SUPPRESSED_COLUMNS = ["opted_out", "sampled_out", "frequency", "cap"] as const;
+const HEADER = [
+  ...CSV_COLUMNS,
+  "suppressed",
+  ...SUPPRESSED_COLUMNS.map((reason) => `suppressed_${reason}`),
+];
+
 /** Key of the totals row; no survey, trigger, channel or day can be spelled with parentheses. */
 const CSV_TOTAL_KEY = "(total)";
 
@@ -33,7 +41,12 @@ function cell(value: string | number | null): string {
 }
 
 function line(key: string, values: StatsTotals): string {
-  return [cell(key), ...CSV_COLUMNS.map((column) => cell(values[column]))].join(",");
+  return [
+    cell(key),
+    ...CSV_COLUMNS.map((column) => cell(values[column])),
+    cell(values.suppressed),
+    ...SUPPRESSED_COLUMNS.map((reason) => cell(values.suppressedByReason[reason])),
+  ].join(",");
 }
 
 /**
@@ -42,7 +55,7 @@ function line(key: string, values: StatsTotals): string {
  */
 export function statsCsv(stats: Stats): string {
   const lines = [
-    [stats.groupBy, ...CSV_COLUMNS].join(","),
+    [stats.groupBy, ...HEADER].join(","),
     ...stats.rows.map((row) => line(row.key, row)),
     line(CSV_TOTAL_KEY, stats.totals),
   ];

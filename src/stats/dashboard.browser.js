@@ -20,6 +20,7 @@
  * @property {number} expired
  * @property {number} revoked
  * @property {number} completed
+ * @property {number} suppressed
  * @property {number | null} openRate
  * @property {number | null} completionRate
  * @property {number | null} medianSecondsToOpen
@@ -37,6 +38,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 /** @type {[keyof Counts, string][]} */
 const COLUMNS = [
   ["issued", "Issued"],
+  ["suppressed", "Suppressed"],
   ["opened", "Opened"],
   ["reopened", "Re-opened"],
   ["crossBrowser", "Same device, other browser"],
@@ -430,7 +432,8 @@ async function refresh() {
     drawTable(grouped || days);
     const t = days.totals;
     say(
-      `${integer.format(t.issued)} issued, ${integer.format(t.opened)} opened, ` +
+      `${integer.format(t.issued)} issued (${integer.format(t.suppressed)} suppressed), ` +
+        `${integer.format(t.opened)} opened, ` +
         `${integer.format(t.completed)} completed from ${days.from} to ${days.to}.`,
     );
   } catch (error) {

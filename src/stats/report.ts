@@ -66,6 +66,14 @@ function withRates(counts: InviteCounts, times: OpenTimes): StatsTotals {
     expired: counts.expired,
     revoked: counts.revoked,
     completed: counts.completed,
+    // Never in `issued`, nor in any rate's denominator.
+    suppressed: counts.suppressed,
+    suppressedByReason: {
+      opted_out: counts.suppressedOptedOut,
+      sampled_out: counts.suppressedSampledOut,
+      frequency: counts.suppressedFrequency,
+      cap: counts.suppressedCap,
+    },
     openRate: ratio(counts.opened, counts.issued),
     completionRate: ratio(counts.completed, counts.issued),
     medianSecondsToOpen: seconds(times.medianMsToOpen),

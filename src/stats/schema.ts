@@ -81,6 +81,18 @@ const StatsTotalsSchema = z
     expired: count("Never opened, not revoked, and past expiry now."),
     revoked: count("Revoked before anyone opened them."),
     completed: count("Marked completed by reconciliation with Qualtrics."),
+    suppressed: count(
+      "Issue requests answered `suppressed` (no link), by request day (added in 0.2.0). Never " +
+        "counted in issued, nor in any rate.",
+    ),
+    suppressedByReason: z
+      .object({
+        opted_out: count("Opted out."),
+        sampled_out: count("Outside the survey's sample."),
+        frequency: count("Over a contact rule."),
+        cap: count("Over the survey's daily cap."),
+      })
+      .openapi({ description: "`suppressed` by reason (added in 0.2.0)." }),
     openRate: rate("opened / issued, 4 decimals."),
     completionRate: rate("completed / issued, 4 decimals."),
     medianSecondsToOpen: seconds(

@@ -62,6 +62,12 @@ export interface InviteCounts {
   revoked: number;
   /** Marked completed by reconciliation. */
   completed: number;
+  /** Requests not issued (src/rules/), by request day; never in `issued`. */
+  suppressed: number;
+  suppressedOptedOut: number;
+  suppressedSampledOut: number;
+  suppressedFrequency: number;
+  suppressedCap: number;
 }
 
 /** No invites at all. */
@@ -75,7 +81,29 @@ export const ZERO_COUNTS: Readonly<InviteCounts> = {
   expired: 0,
   revoked: 0,
   completed: 0,
+  suppressed: 0,
+  suppressedOptedOut: 0,
+  suppressedSampledOut: 0,
+  suppressedFrequency: 0,
+  suppressedCap: 0,
 };
+
+/** The suppression counts of a rollup row, by the reason column they add up. */
+const SUPPRESSED_COLUMNS = `SUM(suppressed) AS suppressed,
+  SUM(iif(reason = 'opted_out', suppressed, 0)) AS suppressedOptedOut,
+  SUM(iif(reason = 'sampled_out', suppressed, 0)) AS suppressedSampledOut,
+  SUM(iif(reason = 'frequency', suppressed, 0)) AS suppressedFrequency,
+  SUM(iif(reason = 'cap', suppressed, 0)) AS suppressedCap`;
+
+type SuppressedRow = Pick<
+  CountsRow,
+  | "key"
+  | "suppressed"
+  | "suppressedOptedOut"
+  | "suppressedSampledOut"
+  | "suppressedFrequency"
+  | "suppressedCap"
+>;
 
 /** Adds every count of `from` to `into`. */
 export function addCounts(into: InviteCounts, from: InviteCounts): void {
@@ -97,6 +125,14 @@ export interface SketchRow {
   key: GroupKey;
   buckets: string;
 }
+
+const ZERO_SUPPRESSED = {
+  suppressed: 0,
+  suppressedOptedOut: 0,
+  suppressedSampledOut: 0,
+  suppressedFrequency: 0,
+  suppressedCap: 0,
+};
 
 /** The day number `readInviteCounts` uses as the key of a day group. */
 export const dayNumber = (ms: number): number => Math.floor(ms / MS_PER_DAY);
@@ -180,8 +216,8 @@ export async function readShardStats(
   const rollup = rollupWhere(filter);
   const invites = inviteWhere(filter);
   const today = dayNumber(filter.now);
-  const [countResult, expiredTodayResult, sketchResult] = await db.batch<
-    CountsRow | { key: GroupKey; expired: number } | SketchRow
+  const [countResult, expiredTodayResult, sketchResult, suppressedResult] = await db.batch<
+    CountsRow | { key: GroupKey; expired: number } | SketchRow | SuppressedRow
   >([
     // In rows whose expiry day is before today, every invite still unclaimed has expired.
     // (A row can hold zeros once its invites moved away: HAVING keeps such groups out.)
@@ -224,14 +260,31 @@ export async function readShardStats(
          GROUP BY key`,
       )
       .bind(OPEN_METRIC, ...rollup.params),
+    // Suppressions (migration 0016), by request day: counted beside the invites, never in them.
+    db
+      .prepare(
+        `SELECT ${key} AS key, ${SUPPRESSED_COLUMNS}
+         FROM suppression_counts WHERE ${rollup.sql} GROUP BY key`,
+      )
+      .bind(...rollup.params),
   ]);
   const expiredToday = new Map<GroupKey, number>();
   for (const row of (expiredTodayResult?.results ?? []) as { key: GroupKey; expired: number }[]) {
     expiredToday.set(row.key, row.expired);
   }
+  const suppressed = new Map<GroupKey, SuppressedRow>();
+  for (const row of (suppressedResult?.results ?? []) as SuppressedRow[]) {
+    suppressed.set(row.key, row);
+  }
   const counts = ((countResult?.results ?? []) as CountsRow[]).map((row) => ({
     ...row,
+    ...(suppressed.get(row.key) ?? ZERO_SUPPRESSED),
     expired: row.expired + (expiredToday.get(row.key) ?? 0),
   }));
+  // Groups with suppressions and no invite.
+  const invited = new Set(counts.map((row) => row.key));
+  for (const row of suppressed.values()) {
+    if (!invited.has(row.key)) counts.push({ ...ZERO_COUNTS, ...row });
+  }
   return { counts, sketches: (sketchResult?.results ?? []) as SketchRow[] };
 }

@@ -35,7 +35,7 @@ async function transactionKey(survey: string, transactionId: string): Promise<bi
   return new DataView(digest).getBigUint64(0);
 }
 
-interface Placement {
+export interface Placement {
   /** The shard a new invite for this transaction goes to. */
   shard: number;
   /** Other shards it went to under earlier shard counts, where a retry must look first. */
@@ -54,7 +54,18 @@ export async function placeTransaction(
   shards: number,
   earlierCounts: readonly number[] = [],
 ): Promise<Placement> {
-  const key = await transactionKey(survey, transactionId);
+  return placeKey(await transactionKey(survey, transactionId), shards, earlierCounts);
+}
+
+/**
+ * The shard of a 64-bit key under `shards`, and the distinct other shards it had under
+ * `earlierCounts`: for any record placed by a hash (transactions here, customers in rules).
+ */
+export function placeKey(
+  key: bigint,
+  shards: number,
+  earlierCounts: readonly number[] = [],
+): Placement {
   const shard = jumpHash(key, shards);
   const earlier = new Set<number>();
   for (const count of earlierCounts) {

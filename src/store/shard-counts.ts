@@ -2,7 +2,7 @@
  * The history of ledger shard counts, in the control database (migration 0015): every
  * LEDGER_SHARDS value applied by `provision-shards` or served by a Worker, when it was first and
  * last served, and when it retired. It answers three questions, for any feature that places
- * records by a hash over the shards (issue today, contact rules tomorrow):
+ * records by a hash over the shards (issue, and contact rules):
  *
  * - Is this Worker configured with fewer shards than were ever served? Then links and data on
  *   the missing shards would silently disappear: `shardCountProblem` says so, and the Worker
@@ -175,7 +175,7 @@ export function shardCountProblem(counts: ShardCounts, configured: number): stri
  * The earlier shard counts a record placed by hash may still sit under: every count served and
  * not retired, below `configured`, with the operator's `override` (LEDGER_SHARDS_PREVIOUS).
  */
-export function earlierShardCounts(
+function earlierShardCounts(
   counts: ShardCounts,
   configured: number,
   override: readonly number[] = [],
@@ -184,4 +184,35 @@ export function earlierShardCounts(
     .filter((r) => r.firstSeen !== null && r.retiredAt === null)
     .map((r) => r.shards);
   return [...new Set([...served, ...override])].filter((n) => n < configured).sort((a, b) => a - b);
+}
+
+/**
+ * Every count ever served below `configured` (retired ones too), with the override: where records
+ * placed by a customer may still sit. Unlike links, a customer's contact history and opt-out
+ * outlive any link lifetime (the longest rule window; an opt-out for good), so no count is ever
+ * forgotten for them; a count that moved nobody costs nothing (the shard is the same).
+ */
+export function everServedShardCounts(
+  counts: ShardCounts,
+  configured: number,
+  override: readonly number[] = [],
+): number[] {
+  const served = counts.records.filter((r) => r.firstSeen !== null).map((r) => r.shards);
+  return [...new Set([...served, ...override])].filter((n) => n < configured).sort((a, b) => a - b);
+}
+
+/**
+ * For a request placing records by hash: the counts links may sit under (`earlier`) and the ones
+ * customers' records may (`everServed`), from this isolate's cached history.
+ */
+export async function placementCounts(
+  store: Store,
+  config: Pick<Config, "ledgerShards" | "previousLedgerShards">,
+): Promise<{ earlier: number[]; everServed: number[] }> {
+  const counts = await shardCountsFor(store);
+  const { ledgerShards, previousLedgerShards } = config;
+  return {
+    earlier: earlierShardCounts(counts, ledgerShards, previousLedgerShards),
+    everServed: everServedShardCounts(counts, ledgerShards, previousLedgerShards),
+  };
 }

@@ -20,6 +20,7 @@ import type { PageLanguage } from "../config/page-languages";
 import { describeError, log } from "../core/log";
 import { clientAddress } from "../http/client-address";
 import type { AppEnv } from "../http/context";
+import { recordContactActivity } from "../rules";
 import { isTransientStoreFailure, STORE_RETRY_AFTER_SECONDS } from "../store/failures";
 import type { InviteRow, TapContext, TapOutcome } from "../store/invite-rows";
 import {
@@ -31,6 +32,7 @@ import {
   markConsumed,
   releaseClaim,
 } from "../store/links";
+import { cachedShardCounts, everServedShardCounts } from "../store/shard-counts";
 import type { Store } from "../store/store";
 import { isInviteId } from "../tokens/ids";
 import {
@@ -353,8 +355,27 @@ async function openSurvey(
     );
     inBackground(c, keeping, "same_device", row.id);
   }
+  // The first open, for the contact rules that count opens: after the answer, counted within
+  // seconds; nothing when no rule is configured.
+  if (config.contact.rules.length > 0 && row.customer_ref !== null) {
+    const earlier = everServedShardCounts(
+      cachedShardCounts(store)?.counts ?? NO_SHARD_COUNTS,
+      config.ledgerShards,
+      config.previousLedgerShards,
+    );
+    const open = { customerId: row.customer_ref, inviteId: row.id, at: tapCtx.at };
+    inBackground(
+      c,
+      recordContactActivity(store, config, earlier, "opened", [open]),
+      "contact_open",
+      row.id,
+    );
+  }
   return redirect(302, target.url, cookies);
 }
+
+/** Before this isolate read the history of shard counts: only the override is known. */
+const NO_SHARD_COUNTS = { records: [], highestServed: 0 };
 
 /**
  * Another browser on the device that opened the invite, inside its window: the survey again,

@@ -12,7 +12,12 @@ describe("checkConfiguration", () => {
   it("sets aside the secrets it was not given, and checks the ones it was", () => {
     const check = checkConfiguration(base({ COOKIE_SECRET: "short" }), new Set(["COOKIE_SECRET"]));
     expect(check.problems).toEqual(["COOKIE_SECRET must be at least 16 characters"]);
-    expect(check.notChecked).toEqual(["API_KEYS", "SIGNING_KEYS", "WEBSERVICE_SECRET"]);
+    expect(check.notChecked).toEqual([
+      "API_KEYS",
+      "SIGNING_KEYS",
+      "WEBSERVICE_SECRET",
+      "CUSTOMER_HASH_KEY",
+    ]);
   });
 
   it("asks for Qualtrics' credentials only where Qualtrics is set up", () => {
