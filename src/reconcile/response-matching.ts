@@ -16,7 +16,9 @@ import { findInvitesAwaitingCompletion, recordCompletions } from "./storage/comp
 import { checkResponse } from "./tamper-check";
 
 /** The values invite-edge signed for an invite, rebuilt from its ledger row (null once purged). */
-export function signedValues(row: AwaitingInvite): Record<string, string> | null {
+export function signedValues(
+  row: Omit<AwaitingInvite, "completed">,
+): Record<string, string> | null {
   const source = linkValueSourceFromRow(row);
   return source ? inviteValues(row.id, source) : null;
 }
@@ -29,6 +31,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
   let tampered = 0;
   let unsigned = 0;
   let lacking = 0;
+  let unmatched = 0;
   const missing = new Set<string>();
 
   return {
@@ -42,6 +45,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       const found = await matchResponses(ctx.config, ctx.store, survey, responses, ctx.now());
       const newly = new Set(await recordCompletions(ctx.store, survey.key, found.completions));
       completions += newly.size;
+      unmatched += found.unmatched;
       tampered += found.completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
       unsigned += [...found.withoutSig].filter((id) => newly.has(id)).length;
       for (const [id, names] of found.missingFields) {
@@ -54,6 +58,9 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
     finish(): { responsesRead: number; lastRecordedAt: number | null } {
       ctx.tally.completions += completions;
       ctx.tally.tampered += tampered;
+      if (unmatched > 0) {
+        ctx.tally.notices.push({ survey: survey.key, code: "unmatched", responses: unmatched });
+      }
       if (unsigned > 0) {
         ctx.tally.notices.push({ survey: survey.key, code: "sig_missing", responses: unsigned });
       }
@@ -85,6 +92,8 @@ async function matchResponses(
   completions: Completion[];
   withoutSig: Set<string>;
   missingFields: Map<string, string[]>;
+  /** Responses naming an invite the ledger does not hold (removed after retention, or never). */
+  unmatched: number;
 }> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
   for (const response of responses) {
@@ -95,7 +104,8 @@ async function matchResponses(
     const seen = byInvite.get(inv);
     if (!seen || at < seen.at) byInvite.set(inv, { response, at });
   }
-  const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
+  const known = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
+  const rows = known.filter((row) => row.completed === 0);
   const withoutSig = new Set<string>();
   const missingFields = new Map<string, string[]>();
   const completions = await Promise.all(
@@ -111,5 +121,5 @@ async function matchResponses(
       return { id: row.id, responseId, at: match.at, tampered: check.tampered ? 1 : 0 };
     }),
   );
-  return { completions, withoutSig, missingFields };
+  return { completions, withoutSig, missingFields, unmatched: byInvite.size - known.length };
 }
