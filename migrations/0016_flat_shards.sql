@@ -72,3 +72,9 @@ CREATE TABLE retention_progress (
 -- only the rows of jobs in flight are in it.
 CREATE INDEX invites_stamp_in_flight ON invites (stamp_ref)
   WHERE stamp_ref IS NOT NULL AND stamped_at IS NULL;
+
+-- A new invite keeps the signature of its link's values (`sig`, about 110 bytes) instead of the
+-- whole signed token (about 750 bytes, which repeated the row's values): the tap rebuilds the
+-- values from the row and checks them against it (src/tap/survey-target.ts). Links issued before
+-- keep their token, which the tap still verifies. Personal data: cleared by retention and erasure.
+ALTER TABLE invites ADD COLUMN sig TEXT;

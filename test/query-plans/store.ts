@@ -30,7 +30,7 @@ registerStatements("store", {
         requestHash: "h",
         issuedAt: 1,
         expiresAt: 2,
-        token: "x",
+        sig: "x",
       },
     ]),
   "select by transaction": (db) =>

@@ -102,6 +102,7 @@ describe("retention job on the cron", () => {
     expect(after?.customer_ref).toBeNull();
     expect(after?.embedded_data).toBeNull();
     expect(after?.token).toBeNull();
+    expect(after?.sig).toBeNull();
     // What could be matched back to the customer goes too: the request hash, the transaction id.
     expect(after?.request_hash).toBe("");
     expect(after?.transaction_id).toBe(`erased:${old.id}`);
@@ -134,7 +135,7 @@ describe("retention job on the cron", () => {
   it("clears a still-live link's token and KV entry, so a purged invite can no longer reveal its data", async () => {
     const link = await issue({ survey: "demo-ws", customerId: "customer-old-2" });
     await issuedDaysAgo(link.id, 120);
-    expect((await ledgerRow(link.id))?.token).toBeTruthy();
+    expect((await ledgerRow(link.id))?.sig).toBeTruthy();
     // A KV entry for it (a consumed mark, or the token of a link issued before tokens moved
     // into the ledger) goes too.
     await env.LINKS.put(link.id, "legacy-token-with-customer-old-2", { expirationTtl: 3600 });
@@ -142,7 +143,7 @@ describe("retention job on the cron", () => {
     await runCron();
 
     expect(await env.LINKS.get(link.id)).toBeNull();
-    expect((await ledgerRow(link.id))?.token).toBeNull();
+    expect((await ledgerRow(link.id))?.sig).toBeNull();
     const res = await tap(link.id);
     expect(res.status).not.toBe(302);
     expect([404, 410]).toContain(res.status);
