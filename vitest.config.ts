@@ -28,9 +28,9 @@ const LEDGER_FILES = [
 /** Ledger shard counts the ledger's files run on: one project each. */
 const SHARD_COUNTS = [1, 4];
 
-/** The in-flight count at production's scale runs alone, on 32 local shards. */
+/** The in-flight count and the retention purge at production's scale run alone, on 32 local shards. */
 const WIDE_SHARDS = 32;
-const WIDE_FILES = ["test/inflight-32.test.ts"];
+const WIDE_FILES = ["test/inflight-32.test.ts", "test/retention-32.test.ts"];
 
 /** D1 databases beyond wrangler.toml's DB … DB_7, for the wide project: DB_8 … DB_31. */
 const wideDatabases = Object.fromEntries(

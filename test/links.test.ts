@@ -296,7 +296,7 @@ describe("GET and DELETE /v1/links/:id", () => {
     expect((await api(`/v1/links/${link.id}`, { key: ANALYST_KEY })).status).toBe(403);
     expect((await api(`/v1/links/${link.id}`, { key: null })).status).toBe(401);
     expect((await errorOf(await api("/v1/links/AAAAAAAAAAAAAAAAAAAAAA"), 404)).code).toBe(
-      "not_found",
+      "unknown_or_purged",
     );
     expect((await api("/v1/links/..%2F..%2Fetc")).status).toBe(404);
   });

@@ -43,6 +43,7 @@ import {
   startFake,
   stopFakes,
 } from "./helpers/reconcile";
+import { ledgerRow, tokenAsIssuedBefore } from "./security/helpers";
 
 const tag = Math.random().toString(36).slice(2, 8);
 const CUSTOMER = `cust-erase-${tag}`;
@@ -97,16 +98,12 @@ afterAll(async () => {
   await stopFakes();
 });
 
-/** Moves a link's token from its row to KV, as links issued before tokens moved into the ledger. */
+/** Puts a link's signed token in KV, as for links issued before tokens moved into the ledger. */
 async function tokenToKv(id: string) {
-  const db = ledgerOf(id);
-  const row = await db
-    .prepare("SELECT token, expires_at FROM invites WHERE id = ?")
-    .bind(id)
-    .first<{ token: string; expires_at: number }>();
-  if (!row?.token) throw new Error(`no token on ${id}`);
-  await db.prepare("UPDATE invites SET token = NULL WHERE id = ?").bind(id).run();
-  await env.LINKS.put(id, row.token, { expiration: Math.ceil(row.expires_at / 1000) });
+  const row = await ledgerRow(id);
+  if (!row) throw new Error(`no invite ${id}`);
+  const token = await tokenAsIssuedBefore(id);
+  await env.LINKS.put(id, token, { expiration: Math.ceil(row.expires_at / 1000) });
 }
 
 async function statsEverywhere() {

@@ -15,8 +15,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { runReconcile } from "../src/reconcile/run";
 import { getRun, insertQueuedRun } from "../src/reconcile/storage/runs";
+import { purgeExpiredPersonalData } from "../src/retention/purge";
 import { ADMIN_KEY, api, eventually, ISSUER_KEY, issue, tap } from "./helpers/api";
 import { privacyCall } from "./helpers/privacy";
+import { ledgerOf } from "./helpers/ledger";
 import {
   addResponses,
   callWorker,
@@ -463,6 +465,38 @@ describe("tampering", () => {
     const signed = await issue();
     await addResponses(fake, "SV_demo", [{ embeddedData: await tapValues(signed.id) }]);
     expect((await reconcileNow(fake)).notices).toEqual([]);
+  });
+
+  it("a response that arrives after its invite left the ledger completes nothing and is counted as unmatched", async () => {
+    const fake = await startFake({ pollsToComplete: 1 });
+    const [kept, gone] = await Promise.all([issue(), issue()]);
+    if (!kept || !gone) throw new Error("two links");
+    const [keptValues, goneValues] = await Promise.all([tapValues(kept.id), tapValues(gone.id)]);
+    // Its whole life 100 days ago: past RETENTION_DAYS, expired, window closed; the purge removes it.
+    const longAgo = Date.now() - 100 * 86_400_000;
+    await ledgerOf(gone.id)
+      .prepare(
+        "UPDATE invites SET issued_at = ?1, expires_at = ?1 + 1000, consumed_at = ?1 + 10 WHERE id = ?2",
+      )
+      .bind(longAgo, gone.id)
+      .run();
+    expect((await purgeExpiredPersonalData(env, { maxBatches: 1_000 })).removed).toBe(1);
+    await addResponses(fake, "SV_demo", [
+      { embeddedData: keptValues },
+      { embeddedData: goneValues },
+    ]);
+
+    const run = await reconcileNow(fake);
+
+    expect(run).toMatchObject({ status: "ok", completions: 1, tampered: 0 });
+    expect(run.notices).toEqual([
+      {
+        survey: "demo",
+        code: "unmatched",
+        responses: 1,
+        message: expect.stringContaining("RETENTION_DAYS"),
+      },
+    ]);
   });
 });
 

@@ -605,12 +605,22 @@ describe("GET /v1/stats: rollups kept by triggers (migrations 0004, 0012)", () =
     return { counts, sketches };
   }
 
+  /**
+   * Rows of days a recount can still see: the retention job removes invites past RETENTION_DAYS
+   * (other files of this runtime make it run on rows they moved 100 days back), and the rollups
+   * keep their counts on purpose. This file's own invites are at most a few days old.
+   */
+  const recountable = <V>(map: Map<string, V>, dayAt: number) => {
+    const from = Math.floor(Date.now() / DAY_MS) - 60;
+    return new Map([...map].filter(([key]) => Number(JSON.parse(key)[dayAt]) >= from));
+  };
+
   /** Each shard's rollups against a recount of that shard's invites. */
   async function expectRollupsToMatchLedger() {
     for (const db of allShards()) {
       const [actual, wanted] = [await rollups(db), await recount(db)];
-      expect(actual.counts).toEqual(wanted.counts);
-      expect(actual.sketches).toEqual(wanted.sketches);
+      expect(recountable(actual.counts, 0)).toEqual(recountable(wanted.counts, 0));
+      expect(recountable(actual.sketches, 1)).toEqual(recountable(wanted.sketches, 1));
     }
   }
 

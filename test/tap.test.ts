@@ -4,7 +4,7 @@ import { getConfig } from "../src/config/config";
 import { verifyLinkValues } from "../src/tokens/link-signature";
 import { api, cookieFrom, eventually, issue, linkStatus, PHONE_UA, tap } from "./helpers/api";
 import { ledgerOf } from "./helpers/ledger";
-import { clickOutcomes } from "./security/helpers";
+import { clickOutcomes, tokenAsIssuedBefore } from "./security/helpers";
 
 const TAP_HEADERS = {
   "cache-control": "no-store",
@@ -292,15 +292,28 @@ describe("dead links", () => {
     await expectPage(await tap("%2E%2E%2Fetc%2Fpasswd"), 404, "find this survey link");
   });
 
+  it("values edited in storage are never honoured: their sig fails, not found, the invite stays unclaimed", async () => {
+    const link = await issue();
+    const row = await ledgerOf(link.id)
+      .prepare("SELECT embedded_data, sig, token FROM invites WHERE id = ?")
+      .bind(link.id)
+      .first<{ embedded_data: string; sig: string | null; token: string | null }>();
+    // The row keeps the values' signature, not a whole token.
+    expect(row?.sig).toMatch(/^[\w-]+\.\.[\w-]+$/);
+    expect(row?.token).toBeNull();
+    const edited = { ...JSON.parse(row?.embedded_data ?? "{}"), venue: "Tampered" };
+    await ledgerOf(link.id)
+      .prepare("UPDATE invites SET embedded_data = ? WHERE id = ?")
+      .bind(JSON.stringify(edited), link.id)
+      .run();
+    await expectPage(await tap(link.id), 404, "find this survey link");
+    expect((await linkStatus(link.id)).status).toBe("issued");
+  });
+
   it("a token edited in storage is never honoured: not found, and the invite stays unclaimed", async () => {
     const link = await issue();
-    const token =
-      (
-        await ledgerOf(link.id)
-          .prepare("SELECT token FROM invites WHERE id = ?")
-          .bind(link.id)
-          .first<{ token: string }>()
-      )?.token ?? "";
+    // A link issued while the ledger kept whole tokens.
+    const token = await tokenAsIssuedBefore(link.id);
     const [header, payload, signature] = token.split(".");
     const claims = JSON.parse(atob((payload ?? "").replace(/-/g, "+").replace(/_/g, "/")));
     claims.embeddedData.venue = "Tampered";

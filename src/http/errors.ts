@@ -47,6 +47,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * An invite id the ledger does not hold: never issued, or its row left its shard after the
+ * retention period (docs/privacy.md). Nothing is kept of a removed row, so the two look alike.
+ */
+export function unknownOrPurged(what: "link" | "invite"): ApiError {
+  return new ApiError(
+    404,
+    "unknown_or_purged",
+    `No ${what} with this id: it was never issued, or it was removed after the retention period.`,
+  );
+}
+
 export function invalidRequest(
   details: ErrorDetail[],
   message = "The request is invalid.",

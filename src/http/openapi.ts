@@ -55,7 +55,12 @@ const ERRORS = {
     "No credentials, or unknown ones (API key routes also send `WWW-Authenticate`).",
   ],
   403: ["Forbidden", "forbidden", "The API key is valid but lacks the scope this route needs."],
-  404: ["NotFound", "not_found", "No such link, invite or import."],
+  404: [
+    "NotFound",
+    "not_found",
+    "No such import or run (`not_found`), or no such link or invite (`unknown_or_purged`: never " +
+      "issued, or removed after the retention period).",
+  ],
   409: ["Conflict", "conflict", "The request conflicts with the current state (see the message)."],
   410: [
     "Gone",

@@ -1,8 +1,8 @@
 /**
- * Issuing links: validate against the survey, sign the invite JWT and record the invite with its
- * token in the ledger shard its survey and transaction id place it in, in one round trip per
- * shard (in parallel) whatever the batch size. Nothing goes to KV: the tap reads the token from
- * the row its claim returns.
+ * Issuing links: validate against the survey, sign the link's values and record the invite with
+ * that signature (`sig`) in the ledger shard its survey and transaction id place it in, in one
+ * round trip per shard (in parallel) whatever the batch size. Nothing goes to KV: the tap
+ * rebuilds the link from the row its claim returns and checks it against `sig`.
  * Idempotent on (survey, transactionId): the same request again gets the same link (200), a
  * different request for the same pair gets 409. The pair always lands in the same shard, where
  * the ledger's UNIQUE constraint decides; pairs issued under an earlier shard count (every
@@ -33,7 +33,6 @@ import { findInvitesByTransaction, insertInvites, type TransactionKey } from "..
 import { placeTransaction } from "../store/placement";
 import type { Store } from "../store/store";
 import { inviteIdShard, newInviteId } from "../tokens/ids";
-import { type InviteClaims, signInviteToken } from "../tokens/invite-token";
 import { signLinkValues } from "../tokens/link-signature";
 import { toQualtricsLanguage } from "./language";
 import type { LinkRequest } from "./schema";
@@ -162,18 +161,8 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
   const embeddedData = request.embeddedData ?? {};
   const source = { ...request, embeddedData };
   const language = request.language === undefined ? null : toQualtricsLanguage(request.language);
-  const claims: InviteClaims = {
-    survey: request.survey,
-    customerId: request.customerId,
-    transactionId: request.transactionId,
-    trigger: request.trigger,
-    ...(request.channel ? { channel: request.channel } : {}),
-    ...(language ? { language } : {}),
-    embeddedData,
-    sig: await signLinkValues(ctx.config, inviteValues(id, source)),
-  };
-  const [token, hash] = await Promise.all([
-    signInviteToken(ctx.config, id, claims, ctx.now, expiresAt),
+  const [sig, hash] = await Promise.all([
+    signLinkValues(ctx.config, inviteValues(id, source)),
     requestHash(request, language),
   ]);
   return {
@@ -190,7 +179,7 @@ async function prepare(ctx: IssueContext, request: LinkRequest): Promise<Prepare
       requestHash: hash,
       issuedAt: ctx.now,
       expiresAt,
-      token,
+      sig,
     },
   };
 }

@@ -9,7 +9,7 @@ import { createMiddleware } from "hono/factory";
 import { log } from "../core/log";
 import { requireScope } from "../http/auth";
 import type { AppEnv } from "../http/context";
-import { ApiError, zodDetails } from "../http/errors";
+import { ApiError, unknownOrPurged, zodDetails } from "../http/errors";
 import { BATCH_LIMIT, jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
@@ -153,7 +153,7 @@ const revokeRoute = createRoute({
   },
 });
 
-const notFound = () => new ApiError(404, "not_found", "No link with this id.");
+const notFound = () => unknownOrPurged("link");
 
 /** A single call's answer: the link, the suppression, or the error thrown as its envelope. */
 function single(result: IssueResult | undefined) {

@@ -9,7 +9,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { secretsEqual } from "../http/auth";
 import { clientAddress } from "../http/client-address";
-import { ApiError } from "../http/errors";
+import { ApiError, unknownOrPurged } from "../http/errors";
 import { createRouter, errorResponses, webserviceSecretAuth } from "../http/openapi";
 import { overRateLimit } from "../http/rate-limit";
 import { findInvite } from "../store/links";
@@ -74,7 +74,7 @@ export const webserviceRoutes = createRouter().openapi(dataRoute, async (c) => {
   }
   const { id } = c.req.valid("param");
   const row = isInviteId(id) ? await findInvite(c.get("store"), id) : null;
-  if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+  if (!row) throw unknownOrPurged("invite");
   if (row.erased_at !== null) throw new ApiError(410, "gone", "This invite's data was erased.");
   if (row.revoked_at !== null) throw new ApiError(410, "revoked", "This invite was revoked.");
   const source = linkValueSourceFromRow(row);

@@ -22,8 +22,11 @@ import { ReconcileError, type RunContext } from "./run-context";
 import { finishExportRead, oldestOpenedAwaitingResponse } from "./storage/completions";
 import { type ExportState, getExportState, saveExportProgress } from "./storage/exports";
 
-/** Invites opened longer ago than this no longer keep a survey's exports going. */
-const AWAITING_RESPONSE_DAYS = 30;
+/**
+ * Invites opened longer ago than this no longer keep a survey's exports going: their completion
+ * window is closed, and the retention job may remove them.
+ */
+export const AWAITING_RESPONSE_DAYS = 30;
 /** The first export of a survey starts this long before its oldest waiting invite was opened. */
 const FIRST_EXPORT_MARGIN_MS = 60 * 60 * 1000;
 /** An export that replaces a refused continuation token re-reads this much before the newest response read. */

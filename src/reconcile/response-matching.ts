@@ -25,7 +25,9 @@ import {
 import { checkResponse } from "./tamper-check";
 
 /** The values invite-edge signed for an invite, rebuilt from its ledger row (null once purged). */
-export function signedValues(row: AwaitingInvite): Record<string, string> | null {
+export function signedValues(
+  row: Omit<AwaitingInvite, "completed">,
+): Record<string, string> | null {
   const source = linkValueSourceFromRow(row);
   return source ? inviteValues(row.id, source) : null;
 }
@@ -39,6 +41,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
   let unsigned = 0;
   let lacking = 0;
   let duplicates = 0;
+  let unmatched = 0;
   const missing = new Set<string>();
 
   return {
@@ -54,6 +57,7 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
       duplicates += await recordDuplicateResponses(ctx, survey, responses, newly);
       await countForContactRules(ctx, found, newly);
       completions += newly.size;
+      unmatched += found.unmatched;
       tampered += found.completions.filter((c) => newly.has(c.id) && c.tampered === 1).length;
       unsigned += [...found.withoutSig].filter((id) => newly.has(id)).length;
       for (const [id, names] of found.missingFields) {
@@ -66,6 +70,9 @@ export function createExportTally(ctx: RunContext, survey: Survey) {
     finish(): { responsesRead: number; lastRecordedAt: number | null } {
       ctx.tally.completions += completions;
       ctx.tally.tampered += tampered;
+      if (unmatched > 0) {
+        ctx.tally.notices.push({ survey: survey.key, code: "unmatched", responses: unmatched });
+      }
       if (unsigned > 0) {
         ctx.tally.notices.push({ survey: survey.key, code: "sig_missing", responses: unsigned });
       }
@@ -150,6 +157,8 @@ async function matchResponses(
   missingFields: Map<string, string[]>;
   /** Each invite's customer id (null once purged), for the contact rules. */
   customers: Map<string, string | null>;
+  /** Responses naming an invite the ledger does not hold (removed after retention, or never). */
+  unmatched: number;
 }> {
   const byInvite = new Map<string, { response: ExportedResponse; at: number }>();
   for (const [inv, list] of finishedByInvite(responses)) {
@@ -160,7 +169,8 @@ async function matchResponses(
       if (!seen || at < seen.at) byInvite.set(inv, { response, at });
     }
   }
-  const rows = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
+  const known = await findInvitesAwaitingCompletion(store, survey.key, [...byInvite.keys()]);
+  const rows = known.filter((row) => row.completed === 0);
   const withoutSig = new Set<string>();
   const missingFields = new Map<string, string[]>();
   const customers = new Map(rows.map((row) => [row.id, row.customer_ref]));
@@ -177,7 +187,13 @@ async function matchResponses(
       return { id: row.id, responseId, at: match.at, tampered: check.tampered ? 1 : 0 };
     }),
   );
-  return { completions, withoutSig, missingFields, customers };
+  return {
+    completions,
+    withoutSig,
+    missingFields,
+    customers,
+    unmatched: byInvite.size - known.length,
+  };
 }
 
 /** The completions newly recorded, for the contact rules that count completions. */

@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { log } from "../core/log";
 import { requireScope } from "../http/auth";
-import { ApiError } from "../http/errors";
+import { ApiError, unknownOrPurged } from "../http/errors";
 import { jsonBody, ONE_LINK_LIMIT } from "../http/json-body";
 import { apiKeyAuth, createRouter, errorResponses } from "../http/openapi";
 import { IdParamSchema } from "../links";
@@ -242,7 +242,7 @@ export const reconcileRoutes = createRouter()
     const { row, cleared } = isInviteId(id)
       ? await clearRefusals(c.get("store"), id, MAX_PUSH_ATTEMPTS)
       : { row: null, cleared: false };
-    if (!row) throw new ApiError(404, "not_found", "No invite with this id.");
+    if (!row) throw unknownOrPurged("invite");
     if (!cleared) {
       throw new ApiError(
         409,

@@ -16,6 +16,7 @@ export const NOTICE_CODES = [
   "stamp_job_messages",
   "budget_reached",
   "duplicate_responses",
+  "unmatched",
 ] as const;
 
 const storedNotices = z.array(
@@ -49,6 +50,12 @@ export function noticeMessage(notice: RunNotice): string {
         "The run reached its share of one invocation's storage calls and stopped between two " +
         "steps; the next run continues where it stopped. If every run says so, run the Cron " +
         "Trigger more often (docs/capacity.md)."
+      );
+    case "unmatched":
+      return (
+        `${responses} name an invite the ledger does not hold: its row was removed after ` +
+        "RETENTION_DAYS (the response came after the completion window), or the link was " +
+        "never issued for this survey. They complete nothing and are not stamped."
       );
     case "sig_missing":
       return (

@@ -26,7 +26,8 @@ const NoticeSchema = z
         "dedup_off: customers pushed before came back as new contacts (turn on deduplication " +
         "on External Data Reference). stamp_job_messages: Qualtrics reported errors or warnings " +
         "on update-responses jobs. budget_reached: the run stopped at its storage budget; the " +
-        "next run continues",
+        "next run continues. unmatched: responses naming an invite the ledger does not hold " +
+        "(removed after the retention period, or never issued for the survey)",
     }),
     responses: z
       .number()

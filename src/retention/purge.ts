@@ -1,31 +1,32 @@
 /**
- * The retention job: deletes customer ids and embedded data of invites issued more than
- * `RETENTION_DAYS` ago, keeping every count. It works in bounded batches over every ledger shard
- * (so one run stays within a scheduled invocation's limits; the next run continues) and removes
- * the signed token from KV first when it is still live, since the token carries the same data.
- * It also clears the same-device hashes whose window is over: they are kept for the window only,
- * and deletes the records of failed webhook deliveries older than `RETENTION_DAYS`: they keep the
- * event, whose transaction id is personal data.
- * and purges contact records (src/rules/): history past the longest rule window, suppressions'
- * customer ids past `RETENTION_DAYS`.
+ * The retention job: rows that may leave their shard are deleted (past `RETENTION_DAYS`, link
+ * expired, nothing in flight with Qualtrics, completion window closed), and the personal data of
+ * rows past `RETENTION_DAYS` that must stay a while longer is cleared, keeping every count (the
+ * rollups carry them). It removes the signed token from KV first when the link is still live,
+ * since the token carries the same data, and clears the same-device hashes whose window is over.
+ * Work is bounded per run and rotates over every shard (across-shards.ts); the next run
+ * continues. Rows already purged by earlier versions leave by the same search.
+ * Before that it purges contact records (src/rules/: history past the longest rule window,
+ * suppressions' customer ids past `RETENTION_DAYS`) and deletes the records of failed webhook
+ * deliveries older than `RETENTION_DAYS` (they keep the event, whose transaction id is personal
+ * data): one statement per shard each, so they go first and the bounded purge takes what is left.
  */
 import { getConfig } from "../config/config";
 import type { Env } from "../config/env";
+import { AWAITING_RESPONSE_DAYS } from "../reconcile";
 import { purgeContactRecords } from "../rules";
 import { openStore, type Store } from "../store/store";
 import { purgeStoredDeliveries } from "../webhooks";
-import {
-  clearEndedDeviceWindowsEverywhere,
-  type PurgeResult,
-  purgePersonalDataIssuedBefore,
-} from "./across-shards";
+import { type PurgeResult, purgeDueOnEveryShard } from "./across-shards";
 
 const DAY_MS = 86_400_000;
 
 interface RetentionOptions {
-  /** Invites per batch (one shard read, KV deletes, one shard write batch). */
+  /** Rows deleted per statement. */
+  leaveBatchSize?: number;
+  /** Invites per personal-data batch, same-device hashes per statement. */
   batchSize?: number;
-  /** Batches per run; what is left is purged by the next run. */
+  /** Steps per run (one storage call each on one shard); what is left is done by the next run. */
   maxBatches?: number;
   now?: number;
   /** The invocation's store (the scheduled run's); else the job opens its own. */
@@ -33,25 +34,33 @@ interface RetentionOptions {
 }
 
 interface RetentionReport extends PurgeResult {
-  /** Same-device hashes cleared because their window was over. */
-  deviceHashesCleared: number;
   /** Webhook delivery records deleted (with the events they kept). */
   webhookDeliveriesDeleted: number;
 }
 
 export async function purgeExpiredPersonalData(
   env: Env,
-  { batchSize = 500, maxBatches = 20, now = Date.now(), store }: RetentionOptions = {},
+  {
+    leaveBatchSize = 1_000,
+    batchSize = 500,
+    maxBatches = 250,
+    now = Date.now(),
+    store,
+  }: RetentionOptions = {},
 ): Promise<RetentionReport> {
   const config = getConfig(env);
-  const issuedBefore = now - config.retentionDays * DAY_MS;
+  const cutoffs = {
+    issuedBefore: now - config.retentionDays * DAY_MS,
+    now,
+    openedBefore: now - AWAITING_RESPONSE_DAYS * DAY_MS,
+  };
   const invocation = store ?? openStore(env);
-  const limits = { batchSize, maxBatches };
-  const purged = await purgePersonalDataIssuedBefore(invocation, issuedBefore, now, limits);
-  // Contact history past the longest rule window; suppressions' customer ids past RETENTION_DAYS.
-  await purgeContactRecords(invocation, config, now, issuedBefore);
-  const deviceHashesCleared = await clearEndedDeviceWindowsEverywhere(invocation, now, limits);
-  const webhookDeliveriesDeleted =
-    invocation.limits.remaining > 0 ? await purgeStoredDeliveries(invocation, issuedBefore) : 0;
-  return { ...purged, deviceHashesCleared, webhookDeliveriesDeleted };
+  await purgeContactRecords(invocation, config, now, cutoffs.issuedBefore);
+  const webhookDeliveriesDeleted = await purgeStoredDeliveries(invocation, cutoffs.issuedBefore);
+  const purged = await purgeDueOnEveryShard(invocation, cutoffs, {
+    leaveBatchSize,
+    batchSize,
+    maxBatches,
+  });
+  return { ...purged, webhookDeliveriesDeleted };
 }

@@ -1,7 +1,8 @@
 /**
  * The invites ledger of one shard: the only place invite SQL lives. The ledger is the truth for
  * single use (KV's consumed mark is only a fast path), for idempotent issue and for every count,
- * and it holds each invite's signed token, so a tap needs nothing else.
+ * and it holds what a tap needs: each invite's values and their signature (`sig`), from which
+ * the tap rebuilds and checks the survey link (src/tap/survey-target.ts).
  */
 export interface NewInvite {
   id: string;
@@ -16,8 +17,11 @@ export interface NewInvite {
   requestHash: string;
   issuedAt: number;
   expiresAt: number;
-  /** The signed invite JWT the tap verifies. */
-  token: string;
+  /**
+   * The detached signature of the link's values (src/tokens/link-signature.ts): the tap rebuilds
+   * the values from the row and checks them against it, so the row need not hold a whole token.
+   */
+  sig: string;
 }
 
 export interface InviteRow {
@@ -37,8 +41,13 @@ export interface InviteRow {
   preview_count: number;
   revoked_at: number | null;
   completed_at: number | null;
-  /** Null for links issued before tokens moved into the ledger (theirs is in KV) and once purged. */
+  /**
+   * The signed invite JWT of links issued before the ledger kept only `sig`; null for links
+   * issued since, for links issued before tokens moved into the ledger, and once purged.
+   */
   token: string | null;
+  /** The signature of the link's values (migrations/0019_flat_shards.sql); null once purged. */
+  sig: string | null;
   claim_nonce: string | null;
   /** Set when an erasure request deleted its personal data (migrations/0008_privacy.sql). */
   erased_at: number | null;
@@ -88,7 +97,7 @@ export async function insertInviteRows(db: D1Database, invites: NewInvite[]): Pr
   if (invites.length === 0) return [];
   const statement = db.prepare(
     `INSERT INTO invites (id, survey, transaction_id, customer_ref, trigger, channel, embedded_data,
-       request_hash, issued_at, expires_at, token, language)
+       request_hash, issued_at, expires_at, sig, language)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (survey, transaction_id) DO NOTHING
      RETURNING id`,
@@ -106,7 +115,7 @@ export async function insertInviteRows(db: D1Database, invites: NewInvite[]): Pr
         i.requestHash,
         i.issuedAt,
         i.expiresAt,
-        i.token,
+        i.sig,
         i.language,
       ),
     ),

@@ -6,7 +6,7 @@
 import { describeError } from "../core/log";
 
 /** The newest file in migrations/. */
-export const LATEST_MIGRATION = "0018_contact_rules.sql";
+export const LATEST_MIGRATION = "0019_flat_shards.sql";
 
 /** `ready`: the latest migration was applied. `not_migrated`: it was not (or none was). */
 export type LedgerSchemaState = "ready" | "not_migrated" | "unavailable";

@@ -1,5 +1,7 @@
 /**
- * The invite JWT: everything a tap needs, signed at issue time, stored on the invite's ledger row.
+ * The invite JWT: everything a tap needs, signed at issue time. Links issued while the ledger kept
+ * whole tokens carry one on their row (new links keep only the values' `sig`), and the tap still
+ * verifies it; the tests sign such tokens with `signInviteToken`.
  * Verification pins the algorithms, issuer, audience, expiry and `jti` = the id in the link, and
  * only accepts keys from our ring (by `kid`).
  */
@@ -9,7 +11,7 @@ import { getKeyRing } from "./keyring";
 
 export type EmbeddedValue = string | number | boolean;
 
-export interface InviteClaims {
+interface InviteClaims {
   survey: string;
   customerId: string;
   transactionId: string;

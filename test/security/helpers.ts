@@ -3,7 +3,9 @@
  * (a failing store, extra API keys), read the ledger, and sign tokens the way an attacker might.
  */
 import { env } from "cloudflare:test";
+import { getConfig } from "../../src/config/config";
 import type { InviteRow } from "../../src/store/invite-rows";
+import { signInviteToken } from "../../src/tokens/invite-token";
 import { fetchWorker, ORIGIN, PHONE_UA } from "../helpers/api";
 import { ledgerOf } from "../helpers/ledger";
 
@@ -79,3 +81,29 @@ export async function sha256Hex(value: string): Promise<string> {
 
 /** Resolves when `ms` have passed (real time: the rate limiter's window is wall-clock aligned). */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The whole signed token an invite's row carried while the ledger kept tokens (and KV before
+ * that), signed from the row as the issue call signed it then: for the tests of links issued
+ * before the ledger kept only `sig`.
+ */
+export async function tokenAsIssuedBefore(id: string): Promise<string> {
+  const row = await ledgerRow(id);
+  if (!row?.customer_ref || !row.embedded_data || !row.sig) throw new Error(`no values on ${id}`);
+  return signInviteToken(
+    getConfig(env),
+    id,
+    {
+      survey: row.survey,
+      customerId: row.customer_ref,
+      transactionId: row.transaction_id,
+      trigger: row.trigger,
+      ...(row.channel ? { channel: row.channel } : {}),
+      ...(row.language ? { language: row.language } : {}),
+      embeddedData: JSON.parse(row.embedded_data),
+      sig: row.sig,
+    },
+    row.issued_at,
+    row.expires_at,
+  );
+}

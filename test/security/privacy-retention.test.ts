@@ -1,14 +1,25 @@
 /**
- * The retention job (on the cron): customer ids and embedded data of invites issued more than
- * RETENTION_DAYS ago are deleted from the ledger (and a still-live token from KV) in bounded
- * batches, while every count stays. Scheduled jobs run independently and report failures.
+ * The retention job (on the cron): an invite past RETENTION_DAYS whose link expired, that nothing
+ * holds in flight with Qualtrics and whose completion window closed leaves its shard (its id then
+ * answers 404 unknown_or_purged); one that must stay a while longer loses its customer id and
+ * embedded data (and a still-live token in KV). Bounded batches, every count kept. Scheduled jobs
+ * run independently and report failures.
  */
 import { createScheduledController, env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { purgeExpiredPersonalData } from "../../src/retention/purge";
 import { retentionJob, runScheduledJobs, type ScheduledJob } from "../../src/scheduled";
-import { api, cookieFrom, eventually, issue, tap, WEBSERVICE_SECRET } from "../helpers/api";
+import {
+  ANALYST_KEY,
+  api,
+  cookieFrom,
+  eventually,
+  issue,
+  tap,
+  uniqueTxn,
+  WEBSERVICE_SECRET,
+} from "../helpers/api";
 import { ledgerOf, wrapShards } from "../helpers/ledger";
 import { clickOutcomes, ledgerRow } from "./helpers";
 
@@ -24,6 +35,31 @@ async function issuedDaysAgo(id: string, days: number) {
     .prepare("UPDATE invites SET issued_at = ? WHERE id = ?")
     .bind(Date.now() - days * DAY, id)
     .run();
+}
+
+/** Moves an invite's whole life into the past: issued, opened (if it was) and expired. */
+async function livedDaysAgo(id: string, days: number) {
+  const issuedAt = Date.now() - days * DAY;
+  await ledgerOf(id)
+    .prepare(
+      `UPDATE invites SET issued_at = ?1, expires_at = ?1 + 7 * ${DAY},
+         consumed_at = iif(consumed_at IS NULL, NULL, ?1 + 60000) WHERE id = ?2`,
+    )
+    .bind(issuedAt, id)
+    .run();
+}
+
+/** Issued, opened and completed counts of one trigger since `days` ago (the stats API). */
+async function triggerTotals(trigger: string, days: number) {
+  const from = new Date(Date.now() - days * DAY).toISOString().slice(0, 10);
+  const res = await api(`/v1/stats?${new URLSearchParams({ trigger, from })}`, {
+    key: ANALYST_KEY,
+  });
+  expect(res.status).toBe(200);
+  const { totals } = (await res.json()) as {
+    totals: { issued: number; opened: number; reopened: number; expired: number };
+  };
+  return totals;
 }
 
 const cronController = () =>
@@ -66,6 +102,7 @@ describe("retention job on the cron", () => {
     expect(after?.customer_ref).toBeNull();
     expect(after?.embedded_data).toBeNull();
     expect(after?.token).toBeNull();
+    expect(after?.sig).toBeNull();
     // What could be matched back to the customer goes too: the request hash, the transaction id.
     expect(after?.request_hash).toBe("");
     expect(after?.transaction_id).toBe(`erased:${old.id}`);
@@ -98,7 +135,7 @@ describe("retention job on the cron", () => {
   it("clears a still-live link's token and KV entry, so a purged invite can no longer reveal its data", async () => {
     const link = await issue({ survey: "demo-ws", customerId: "customer-old-2" });
     await issuedDaysAgo(link.id, 120);
-    expect((await ledgerRow(link.id))?.token).toBeTruthy();
+    expect((await ledgerRow(link.id))?.sig).toBeTruthy();
     // A KV entry for it (a consumed mark, or the token of a link issued before tokens moved
     // into the ledger) goes too.
     await env.LINKS.put(link.id, "legacy-token-with-customer-old-2", { expirationTtl: 3600 });
@@ -106,7 +143,7 @@ describe("retention job on the cron", () => {
     await runCron();
 
     expect(await env.LINKS.get(link.id)).toBeNull();
-    expect((await ledgerRow(link.id))?.token).toBeNull();
+    expect((await ledgerRow(link.id))?.sig).toBeNull();
     const res = await tap(link.id);
     expect(res.status).not.toBe(302);
     expect([404, 410]).toContain(res.status);
@@ -138,24 +175,104 @@ describe("retention job on the cron", () => {
     const purgedRows = async () =>
       (await Promise.all(links.map((l) => ledgerRow(l.id)))).filter((r) => r?.purged_at !== null);
 
-    // A run stops after maxBatches batches of at most batchSize (a batch reads one shard).
-    const first = await purgeExpiredPersonalData(env, { batchSize: 2, maxBatches: 2 });
-    expect(first).toMatchObject({ batches: 2, done: false });
-    expect(first.purged).toBeGreaterThanOrEqual(2);
-    expect(first.purged).toBeLessThanOrEqual(4);
+    // A run stops after maxBatches steps (one shard each): the first deletes what may leave,
+    // the next clear personal data, at most batchSize at a time.
+    const limits = { batchSize: 2, maxBatches: 2 };
+    const first = await purgeExpiredPersonalData(env, limits);
+    expect(first).toMatchObject({ batches: 2, done: false, removed: 0 });
+    expect(first.purged).toBeLessThanOrEqual(2);
     expect(await purgedRows()).toHaveLength(first.purged);
 
     let total = first.purged;
-    for (let run = 0; run < 5; run++) {
-      const next = await purgeExpiredPersonalData(env, { batchSize: 2, maxBatches: 2 });
+    for (let run = 0; run < 20; run++) {
+      const next = await purgeExpiredPersonalData(env, limits);
       expect(next.batches).toBeLessThanOrEqual(2);
       total += next.purged;
       if (next.done) break;
     }
     expect(total).toBe(5);
     expect(await purgedRows()).toHaveLength(5);
-    const last = await purgeExpiredPersonalData(env, { batchSize: 2, maxBatches: 2 });
-    expect(last).toMatchObject({ purged: 0, batches: 0, done: true });
+    const last = await purgeExpiredPersonalData(env, { maxBatches: 1_000 });
+    expect(last).toMatchObject({ purged: 0, removed: 0, done: true });
+  });
+});
+
+describe("rows that leave their shard", () => {
+  it("an expired, settled invite past RETENTION_DAYS leaves: its id answers 404 unknown_or_purged, its counts stay", async () => {
+    await purgeEverythingDue();
+    const trigger = uniqueTxn("leaving").slice(0, 64);
+    const opened = await issue({ trigger, customerId: "customer-leaving-1" });
+    const unopened = await issue({ trigger, customerId: "customer-leaving-2" });
+    expect((await tap(opened.id)).status).toBe(302);
+    expect((await tap(opened.id, { ip: "198.51.100.41" })).status).toBe(410);
+    await eventually(async () => expect((await ledgerRow(opened.id))?.blocked_count).toBe(1));
+    await livedDaysAgo(opened.id, 100);
+    await livedDaysAgo(unopened.id, 100);
+    // Its consumed mark in KV expires with the link (here moved into the past by hand).
+    await env.LINKS.delete(opened.id);
+    const before = await triggerTotals(trigger, 101);
+    expect(before).toMatchObject({ issued: 2, opened: 1, expired: 1 });
+
+    const report = await purgeExpiredPersonalData(env, { maxBatches: 1_000 });
+
+    expect(report.removed).toBe(2);
+    expect(await ledgerRow(opened.id)).toBeNull();
+    expect(await ledgerRow(unopened.id)).toBeNull();
+    expect(await clickOutcomes(opened.id)).toEqual([]);
+    // The rollups carry what the rows counted.
+    expect(await triggerTotals(trigger, 101)).toEqual(before);
+    for (const id of [opened.id, unopened.id]) {
+      const status = await api(`/v1/links/${id}`);
+      expect(status.status).toBe(404);
+      expect(await status.json()).toMatchObject({ error: { code: "unknown_or_purged" } });
+      const data = await api(`/v1/invites/${id}/data`, {
+        key: null,
+        headers: { "X-Webservice-Secret": WEBSERVICE_SECRET },
+      });
+      expect(data.status).toBe(404);
+      // The tap's answer stays a page for people.
+      const page = await tap(id);
+      expect(page.status).toBe(404);
+      expect(page.headers.get("Content-Type")).toContain("text/html");
+    }
+  });
+
+  it("stays while its link is live, an import or a stamp job holds it, or its response may still come", async () => {
+    await purgeEverythingDue();
+    const [live, importing, stamping, awaiting, erased] = await Promise.all(
+      Array.from({ length: 5 }, () => issue()),
+    );
+    if (!live || !importing || !stamping || !awaiting || !erased) throw new Error("five links");
+    expect((await tap(awaiting.id)).status).toBe(302);
+    for (const link of [importing, stamping, awaiting, erased]) await livedDaysAgo(link.id, 100);
+    await issuedDaysAgo(live.id, 100);
+    const set = (id: string, sql: string) =>
+      ledgerOf(id).prepare(`UPDATE invites SET ${sql} WHERE id = ?`).bind(id).run();
+    await set(importing.id, "push_ref = 'import-in-flight'");
+    await set(stamping.id, "stamp_ref = 'stamp-in-flight'");
+    // Opened 10 days ago, no response yet: its completion window is open.
+    await set(awaiting.id, `consumed_at = ${Date.now() - 10 * DAY}`);
+    await set(
+      erased.id,
+      `erased_at = ${Date.now() - 50 * DAY}, purged_at = ${Date.now() - 50 * DAY}`,
+    );
+
+    const report = await purgeExpiredPersonalData(env, { maxBatches: 1_000 });
+
+    expect(report.removed).toBe(1);
+    expect(await ledgerRow(erased.id)).toBeNull();
+    for (const link of [live, importing, stamping, awaiting]) {
+      const row = await ledgerRow(link.id);
+      expect(row).toMatchObject({ customer_ref: null, embedded_data: null });
+      expect(row?.purged_at).toEqual(expect.any(Number));
+    }
+    // Released, expired and past its window, each leaves with the next run.
+    await set(importing.id, "push_ref = NULL");
+    await set(stamping.id, "stamp_ref = NULL");
+    await set(awaiting.id, `consumed_at = ${Date.now() - 99 * DAY}`);
+    await set(live.id, `expires_at = ${Date.now() - DAY}`);
+    const next = await purgeExpiredPersonalData(env, { maxBatches: 1_000 });
+    expect(next.removed).toBe(4);
   });
 });
 

@@ -18,7 +18,7 @@ import {
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, eventually, type IssuedLink, issue, tap } from "../helpers/api";
 import { ledgerOf } from "../helpers/ledger";
-import { clickOutcomes, devSigningJwk, ledgerRow } from "./helpers";
+import { clickOutcomes, devSigningJwk, ledgerRow, tokenAsIssuedBefore } from "./helpers";
 
 const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
 
@@ -29,11 +29,14 @@ interface RealToken {
   payload: JWTPayload & Record<string, unknown>;
 }
 
-/** Issues a real link and reads its genuine token from its ledger row. */
+/** Issues a real link and gives its row the genuine token it had while the ledger kept tokens. */
 async function realToken(): Promise<RealToken> {
   const link = await issue();
-  const token = (await ledgerRow(link.id))?.token;
-  if (!token) throw new Error("issued link has no token in the ledger");
+  const token = await tokenAsIssuedBefore(link.id);
+  await ledgerOf(link.id)
+    .prepare("UPDATE invites SET token = ? WHERE id = ?")
+    .bind(token, link.id)
+    .run();
   const [header, payload] = token.split(".");
   return {
     link,

@@ -6,6 +6,8 @@
  * generated from the service's wrangler.toml (bench/lib/stats-config.js), which adds the shard
  * bindings and the `nodejs_als` flag this entry needs.
  *
+ * The flat-shard phase (bench/flat-shards.js) times one shard's operations through shard-ops.ts.
+ *
  * `GET /__bench/round` is the floor of a stats answer, metered the same way: one round over every
  * shard, six at a time, each shard one batch of three trivial statements, nothing read or merged.
  * Locally all shards are served by one process, so this floor is most of what any answer costs.
@@ -17,6 +19,7 @@ import service from "../../../src/index";
 import { InvocationLimits } from "../../../src/store/limits";
 import { type Invocation, meterWorker, newInvocation, StorageMeter } from "../lib/storage-meter";
 import { withLedgerSetup } from "./ledger-setup";
+import { withShardOps } from "./shard-ops";
 
 const meter = new StorageMeter();
 const invocations = new AsyncLocalStorage<Invocation>();
@@ -45,13 +48,15 @@ const oneRound = {
 const metered = meterWorker<Env, ExecutionContext, ScheduledController>(service, meter);
 const meteredRound = meterWorker<Env, ExecutionContext, ScheduledController>(oneRound, meter);
 
-export default withLedgerSetup({
-  ...metered,
-  fetch(request: Request, env: Env, ctx: ExecutionContext) {
-    if (new URL(request.url).pathname === "/__bench/round") {
-      // The meter's own routes live under /__bench/: hand the round its own path.
-      return meteredRound.fetch(new Request(new URL("/", request.url)), env, ctx);
-    }
-    return metered.fetch(request, env, ctx);
-  },
-});
+export default withShardOps(
+  withLedgerSetup({
+    ...metered,
+    fetch(request: Request, env: Env, ctx: ExecutionContext) {
+      if (new URL(request.url).pathname === "/__bench/round") {
+        // The meter's own routes live under /__bench/: hand the round its own path.
+        return meteredRound.fetch(new Request(new URL("/", request.url)), env, ctx);
+      }
+      return metered.fetch(request, env, ctx);
+    },
+  }),
+);

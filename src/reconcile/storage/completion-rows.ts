@@ -24,15 +24,24 @@ export async function oldestAwaitingInShard(
   return results;
 }
 
-/** The invite row fields a completion needs to check the response against the signed values. */
+/**
+ * The invite row fields a completion needs to check the response against the signed values, and
+ * whether the invite has its response already (a response read again changes nothing).
+ */
 export interface AwaitingInvite {
   id: string;
   customer_ref: string | null;
   transaction_id: string;
   trigger: string;
   embedded_data: string | null;
+  completed: 0 | 1;
 }
 
+/**
+ * The invites among `ids` that this shard holds for `survey`, completed or not: an id missing
+ * from the answer names no invite any more (removed after retention) or never did. By id
+ * (primary key): `+survey` keeps SQLite from reading every invite of the survey instead.
+ */
 export async function selectInvitesAwaitingCompletion(
   db: D1Database,
   survey: string,
@@ -41,8 +50,9 @@ export async function selectInvitesAwaitingCompletion(
   if (ids.length === 0) return [];
   const { results } = await db
     .prepare(
-      `SELECT id, customer_ref, transaction_id, trigger, embedded_data FROM invites
-       WHERE id IN (SELECT value FROM json_each(?1)) AND survey = ?2 AND completed_at IS NULL`,
+      `SELECT id, customer_ref, transaction_id, trigger, embedded_data,
+         completed_at IS NOT NULL AS completed
+       FROM invites WHERE id IN (SELECT value FROM json_each(?1)) AND +survey = ?2`,
     )
     .bind(JSON.stringify(ids), survey)
     .all<AwaitingInvite>();
@@ -63,12 +73,14 @@ export async function markCompleted(
   survey: string,
   completions: readonly Completion[],
 ): Promise<string[]> {
+  // The completions drive the loop: each finds its invite by id (primary key). `+survey` keeps
+  // SQLite from reading every invite of the survey instead (its plan at volume: seconds).
   const { results } = await db
     .prepare(
       `UPDATE invites SET completed_at = c.value ->> '$.at',
          response_id = c.value ->> '$.responseId', tampered = c.value ->> '$.tampered'
        FROM json_each(?1) AS c
-       WHERE invites.id = c.value ->> '$.id' AND invites.survey = ?2
+       WHERE invites.id = c.value ->> '$.id' AND +invites.survey = ?2
          AND invites.completed_at IS NULL
        RETURNING invites.id AS id`,
     )

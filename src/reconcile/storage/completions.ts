@@ -36,7 +36,7 @@ export async function oldestOpenedAwaitingResponse(
   return oldest;
 }
 
-/** The invites among `ids` of this survey that have no completion yet, from their shards. */
+/** The invites among `ids` of this survey, from their shards: completed or not; missing ones are gone. */
 export async function findInvitesAwaitingCompletion(
   store: Store,
   survey: string,

@@ -142,10 +142,11 @@ export async function markJobStampsRefused(
   const results = await db.batch<{ id: string; reason: string }>([
     db
       .prepare(
-        `UPDATE invites SET stamp_refused = r.value ->> '$.reason', stamp_ref = NULL
-         FROM json_each(?2) AS r
-         WHERE invites.stamp_ref = ?1 AND invites.response_id = r.value ->> '$.responseId'
-           AND invites.stamped_at IS NULL
+        `UPDATE invites SET stamp_ref = NULL, stamp_refused = (
+           SELECT value ->> '$.reason' FROM json_each(?2)
+           WHERE value ->> '$.responseId' = invites.response_id LIMIT 1)
+         WHERE stamp_ref = ?1 AND stamped_at IS NULL
+           AND response_id IN (SELECT value ->> '$.responseId' FROM json_each(?2))
          RETURNING invites.id AS id, invites.stamp_refused AS reason`,
       )
       .bind(progressId, JSON.stringify(refusals)),
