@@ -17,8 +17,8 @@ import { runReconcile } from "../src/reconcile/run";
 import { getRun, insertQueuedRun } from "../src/reconcile/storage/runs";
 import { purgeExpiredPersonalData } from "../src/retention/purge";
 import { ADMIN_KEY, api, eventually, ISSUER_KEY, issue, tap } from "./helpers/api";
-import { privacyCall } from "./helpers/privacy";
 import { ledgerOf } from "./helpers/ledger";
+import { privacyCall } from "./helpers/privacy";
 import {
   addResponses,
   callWorker,
