@@ -32,14 +32,14 @@ export interface ScheduledJob {
 
 export const retentionJob: ScheduledJob = {
   name: "retention",
-  budgetShare: 1 / 6,
+  budgetShare: 1 / 3,
   run: async (env, _controller, store) => ({ ...(await purgeExpiredPersonalData(env, { store })) }),
 };
 
 /** Reconcile with Qualtrics; a run that is skipped or fails is recorded in reconcile_runs. */
 const reconcileJob: ScheduledJob = {
   name: "reconcile",
-  budgetShare: 7 / 12,
+  budgetShare: 1 / 2,
   run: async (env, _controller, store) => {
     const run = await runReconcile(env, { trigger: "cron", store });
     if (run.status === "failed") throw new Error(`reconcile run ${run.id} failed: ${run.error}`);
@@ -53,7 +53,7 @@ const reconcileJob: ScheduledJob = {
  */
 export const webhooksJob: ScheduledJob = {
   name: "webhooks",
-  budgetShare: 1 / 4,
+  budgetShare: 1 / 6,
   run: async (env, controller, store) => ({
     ...(await sweepWebhookEvents(env, getConfig(env), store, controller.scheduledTime)),
   }),

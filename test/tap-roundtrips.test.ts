@@ -30,7 +30,11 @@ interface Call {
  * An env whose KV and shard bindings record their calls. `gate` holds D1 calls back, `writeGate`
  * KV writes: a response that waited for them would never come.
  */
-function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
+function recordingEnv(
+  gate?: Promise<void>,
+  writeGate?: Promise<void>,
+  overrides: Partial<Env> = {},
+) {
   let clock = 0;
   const calls: Call[] = [];
   const track = <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -54,7 +58,7 @@ function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
         });
     },
   });
-  const recorded: Env = { ...env, ...shards, LINKS: kv };
+  const recorded: Env = { ...env, ...shards, LINKS: kv, ...overrides };
   return { env: recorded, calls, now: () => ++clock };
 }
 
@@ -64,12 +68,12 @@ function recordingEnv(gate?: Promise<void>, writeGate?: Promise<void>) {
  * response waited for. The env has served a request before (its isolate's caches are warm: the
  * configuration, the shard-count history), as a Worker in production has.
  */
-async function traced(request: Request) {
+async function traced(request: Request, overrides: Partial<Env> = {}) {
   let release = () => {};
   const writes = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const recorder = recordingEnv(undefined, writes);
+  const recorder = recordingEnv(undefined, writes, overrides);
   await fetchWorker(apiRequest(`/v1/links/${"A".repeat(24)}`), recorder.env);
   recorder.calls.length = 0;
   const ctx = createExecutionContext();
@@ -109,9 +113,10 @@ function roundTrips(calls: Call[]): number {
 const tapFresh = (id: string, init: { method?: string; cookie?: string; ua?: string } = {}) =>
   tapRequest(id, { ...init, ip: randomIp() });
 
-async function issued(overrides: Record<string, unknown> = {}) {
+async function issued(overrides: Record<string, unknown> = {}, envOverrides: Partial<Env> = {}) {
   const res = await traced(
     apiRequest("/v1/links", { method: "POST", json: linkRequest(overrides) }),
+    envOverrides,
   );
   expect(res.response.status).toBe(201);
   return { ...res, link: (await res.response.json()) as IssuedLink };
@@ -119,10 +124,18 @@ async function issued(overrides: Record<string, unknown> = {}) {
 
 describe("storage round trips", () => {
   it("issuing: one D1 batch in the invite's shard, nothing in KV", async () => {
-    const { before, after, roundTrips: trips } = await issued();
+    // Without CUSTOMER_HASH_KEY (and so without contact rules) nothing else is asked.
+    const noContactChecks = { CUSTOMER_HASH_KEY: undefined, CONTACT_RULES: "[]" } as Partial<Env>;
+    const { before, after, roundTrips: trips } = await issued({}, noContactChecks);
     expect(before).toEqual(["d1.batch"]);
     expect(after).toEqual([]);
     expect(trips).toBe(1);
+  });
+
+  it("issuing with opt-outs and contact rules on: the customer's shard decides first, then the invite's shard", async () => {
+    const { before, roundTrips: trips } = await issued();
+    expect(before).toEqual(["d1.batch", "d1.batch"]);
+    expect(trips).toBe(2);
   });
 
   it("a fresh tap: the claim and the KV mark read side by side, one round trip, no KV write", async () => {
