@@ -86,10 +86,11 @@ describe("analyst dashboard", () => {
     const total = page.locator("#table tfoot tr");
     await expect(total.locator("th").textContent()).resolves.toBe("Total");
     const cells = await total.locator("td").allTextContents();
-    expect(cells.slice(0, 2)).toEqual([String(ISSUED), String(OPENED)]);
+    // Issued, then suppressed (the contact rules: none here), then opened.
+    expect(cells.slice(0, 3)).toEqual([String(ISSUED), "0", String(OPENED)]);
     expect(await page.locator("#table tbody tr").count()).toBe(30);
     await expect(page.locator("#status").textContent()).resolves.toContain(
-      `${ISSUED} issued, ${OPENED} opened`,
+      `${ISSUED} issued (0 suppressed), ${OPENED} opened`,
     );
     // The key lives in this tab's sessionStorage only.
     const stored = await page.evaluate(() => ({

@@ -94,7 +94,9 @@ describe("npm run check-config", () => {
         "LEDGER_SHARDS",
       ]),
     );
-    expect(stderr).toMatch(/not checked \(secrets not given\): SIGNING_KEYS, WEBSERVICE_SECRET\n/);
+    expect(stderr).toMatch(
+      /not checked \(secrets not given\): SIGNING_KEYS, WEBSERVICE_SECRET, CUSTOMER_HASH_KEY\n/,
+    );
     expect(stderr).toMatch(new RegExp(`${problems.length} problem\\(s\\)\\.`));
   });
 });

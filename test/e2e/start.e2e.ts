@@ -20,6 +20,7 @@ describe("npm start", () => {
         config: "ok",
         ledger: "ready",
         brand: "none",
+        webhooks: "none",
       });
       const home = await fetch(`${server.url}/`);
       expect(home.status).toBe(200);
