@@ -19,7 +19,13 @@ function repositoryState(): string {
   const wranglerFiles = existsSync(wranglerDir)
     ? readdirSync(wranglerDir, { recursive: true }).map(String).sort()
     : [];
-  return `${status.stdout}\n${wranglerFiles.join("\n")}`;
+  // The provision test, which may run beside this file, keeps its copy of wrangler.toml in the
+  // repository root for the moment it runs (.provision-test-*.toml): not the demo's doing.
+  const changes = status.stdout
+    .split("\n")
+    .filter((line) => !line.includes(".provision-test-"))
+    .join("\n");
+  return `${changes}\n${wranglerFiles.join("\n")}`;
 }
 
 function runDemo(): Promise<{ code: number | null; output: string }> {
