@@ -19,13 +19,15 @@ function repositoryState(): string {
   const wranglerFiles = existsSync(wranglerDir)
     ? readdirSync(wranglerDir, { recursive: true }).map(String).sort()
     : [];
-  // The provision test, which may run beside this file, keeps its copy of wrangler.toml in the
-  // repository root for the moment it runs (.provision-test-*.toml): not the demo's doing.
+  // Files that run beside this one leave traces of their own for the moment they run: the
+  // provision test's copy of wrangler.toml (.provision-test-*.toml) and wrangler dev's bundles
+  // (.wrangler/tmp). What the demo could leave behind is state: .wrangler/state, and the rest.
   const changes = status.stdout
     .split("\n")
-    .filter((line) => !line.includes(".provision-test-"))
+    .filter((line) => !line.includes(".provision-test-") && line !== "!! .wrangler/")
     .join("\n");
-  return `${changes}\n${wranglerFiles.join("\n")}`;
+  const state = wranglerFiles.filter((file) => !file.startsWith("tmp"));
+  return `${changes}\n${state.join("\n")}`;
 }
 
 function runDemo(): Promise<{ code: number | null; output: string }> {
